@@ -1,0 +1,169 @@
+//! `cargo xtask`: one binary, one `match` over subcommands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::{migrate, paths, stack};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Moha Interiors on Supabase, kept as code: local stack, migrations, generation, tests",
+    version
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the local stack (PostgreSQL on 127.0.0.1:54322 + Supabase compat layer), migrate it
+    /// and print its URL and keys. Installs missing prerequisites with apt when run as root.
+    Up(stack::UpArgs),
+    /// Stop the local stack, keeping its data.
+    Down,
+    /// Recreate the local database from migrations and seed (like `supabase db reset`).
+    Reset,
+    /// Show whether the stack runs, its URL, keys and migrations.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply pending migrations from supabase/migrations.
+    Migrate(MigrateArgs),
+    /// Create, list and repair migrations (like `supabase migration`).
+    #[command(subcommand)]
+    Migration(MigrationCommand),
+    /// Run the whole test suite: fmt, clippy, unit, snapshot and database tests.
+    Test,
+}
+
+#[derive(clap::Args)]
+struct DbArgs {
+    /// Database URL; defaults to $SUPABASE_DB_URL, then $DATABASE_URL, then the local stack.
+    #[arg(long, value_name = "URL")]
+    db_url: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct MigrateArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Print the plan (versions, names, statement counts) and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Install the Supabase compatibility layer when the database lacks the `auth` schema
+    /// (plain PostgreSQL only; never use against a Supabase project).
+    #[arg(long)]
+    compat: bool,
+    /// Apply local migrations older than the newest applied one (the Supabase CLI's flag).
+    #[arg(long)]
+    include_all: bool,
+    /// Directory of migration files.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum MigrationCommand {
+    /// Create an empty migration file named <timestamp>_<NAME>.sql.
+    New {
+        /// Snake-case description, e.g. add_lead_source.
+        name: String,
+    },
+    /// Show local and applied migrations side by side.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Mark versions as applied or reverted in the ledger without running them.
+    Repair {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long, value_enum)]
+        status: RepairStatus,
+        /// 14-digit versions to repair.
+        #[arg(required = true)]
+        versions: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RepairStatus {
+    Applied,
+    Reverted,
+}
+
+/// Entry point shared by the binary (and by tests that drive the CLI in-process).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Up(args) => stack::up(&args),
+        Command::Down => stack::down(),
+        Command::Reset => stack::reset(),
+        Command::Status { json } => stack::status(json),
+        Command::Migrate(args) => {
+            let url = resolve_db_url(args.db.db_url)?;
+            let opts = migrate::Options {
+                dir: args.dir.unwrap_or_else(paths::migrations_dir),
+                dry_run: args.dry_run,
+                include_all: args.include_all,
+                compat: args.compat,
+            };
+            migrate::run(&url, &opts).map(drop)
+        }
+        Command::Migration(MigrationCommand::New { name }) => {
+            let path = migrate::new_migration(&paths::migrations_dir(), &name)?;
+            println!("created {}", path.display());
+            Ok(())
+        }
+        Command::Migration(MigrationCommand::List { db }) => {
+            let url = resolve_db_url(db.db_url)?;
+            migrate::list(&url, &paths::migrations_dir())
+        }
+        Command::Migration(MigrationCommand::Repair {
+            db,
+            status,
+            versions,
+        }) => {
+            let url = resolve_db_url(db.db_url)?;
+            let status = match status {
+                RepairStatus::Applied => migrate::RepairStatus::Applied,
+                RepairStatus::Reverted => migrate::RepairStatus::Reverted,
+            };
+            migrate::repair(&url, &paths::migrations_dir(), status, &versions)
+        }
+        Command::Test => crate::prereq::run_test_suite(),
+    }
+}
+
+/// `--db-url`, else `SUPABASE_DB_URL`, else `DATABASE_URL`, else the local stack (started if
+/// needed).
+fn resolve_db_url(flag: Option<String>) -> Result<String> {
+    if let Some(url) = flag {
+        return Ok(url);
+    }
+    for var in ["SUPABASE_DB_URL", "DATABASE_URL"] {
+        if let Ok(url) = std::env::var(var) {
+            if !url.is_empty() {
+                return Ok(url);
+            }
+        }
+    }
+    stack::ensure_running_url()
+}

@@ -1,0 +1,302 @@
+//! A PostgreSQL 15 cluster laid out like a hosted Supabase database: the bootstrap superuser is
+//! `supabase_admin`, and `postgres` is an ordinary role (`NOSUPERUSER CREATEDB CREATEROLE LOGIN
+//! REPLICATION BYPASSRLS`) that owns the application database, so a migration that needs
+//! superuser rights fails here exactly as it would on a hosted project.
+//!
+//! Used by the local stack (`cargo xtask up`) and by the test harness (throwaway clusters).
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+
+/// Password of every login role of a local cluster, as in Supabase's local stack.
+pub const LOCAL_PASSWORD: &str = "postgres";
+
+/// The bootstrap superuser, as on hosted Supabase.
+pub const SUPERUSER: &str = "supabase_admin";
+
+/// Where PostgreSQL 15's server programs live on Debian.
+pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// Folder holding `data/` (the cluster), `run/` (its socket) and `postgres.log`.
+    pub root: PathBuf,
+    pub port: u16,
+    /// `false` for throwaway clusters: `fsync=off`, `synchronous_commit=off`.
+    pub durable: bool,
+}
+
+impl Cluster {
+    pub fn new(root: impl Into<PathBuf>, port: u16, durable: bool) -> Self {
+        Cluster {
+            root: root.into(),
+            port,
+            durable,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.join("data")
+    }
+
+    pub fn socket_dir(&self) -> PathBuf {
+        self.root.join("run")
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.root.join("postgres.log")
+    }
+
+    /// The cluster has been created (initdb ran to completion).
+    pub fn exists(&self) -> bool {
+        self.data_dir().join("PG_VERSION").exists() && self.data_dir().join("postgresql.conf").exists()
+    }
+
+    /// URL for `role` (password [`LOCAL_PASSWORD`]) on database `db` over loopback TCP.
+    pub fn url(&self, role: &str, db: &str) -> String {
+        format!(
+            "postgresql://{role}:{LOCAL_PASSWORD}@127.0.0.1:{}/{db}",
+            self.port
+        )
+    }
+
+    /// Runs initdb with `supabase_admin` as the superuser and writes the server settings.
+    /// The `postgres` role is created by [`Cluster::bootstrap_roles`] once the server runs.
+    pub fn init(&self) -> Result<()> {
+        require_server_binaries()?;
+        let os_user = OsUser::current()?;
+        fs::create_dir_all(&self.root)
+            .with_context(|| format!("cannot create {}", self.root.display()))?;
+        fs::create_dir_all(self.socket_dir())?;
+        let pwfile = self.root.join(".pwfile");
+        fs::write(&pwfile, LOCAL_PASSWORD)?;
+        os_user.hand_over(&self.root)?;
+        os_user.hand_over(&self.socket_dir())?;
+        os_user.hand_over(&pwfile)?;
+
+        let data = self.data_dir();
+        let mut cmd = os_user.command(&Path::new(PG_BIN).join("initdb"));
+        cmd.arg("-D")
+            .arg(&data)
+            .arg("--username")
+            .arg(SUPERUSER)
+            .arg("--pwfile")
+            .arg(&pwfile)
+            .args(["--auth-host=scram-sha-256", "--auth-local=scram-sha-256"])
+            .args(["--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions"]);
+        if !self.durable {
+            cmd.arg("--no-sync");
+        }
+        let out = cmd.output().context("cannot run initdb")?;
+        let _ = fs::remove_file(&pwfile);
+        if !out.status.success() {
+            bail!(
+                "initdb failed for {}:\n{}{}",
+                data.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+
+        let mut conf = format!(
+            "\n# Written by cargo xtask: a local Supabase-compatible cluster.\n\
+             listen_addresses = '127.0.0.1'\n\
+             port = {port}\n\
+             unix_socket_directories = '{sock}'\n\
+             max_connections = 200\n\
+             shared_buffers = 128MB\n\
+             wal_level = logical\n\
+             max_wal_senders = 4\n\
+             max_replication_slots = 4\n\
+             timezone = 'UTC'\n\
+             log_timezone = 'UTC'\n\
+             password_encryption = 'scram-sha-256'\n",
+            port = self.port,
+            sock = self.socket_dir().display(),
+        );
+        if !self.durable {
+            conf.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
+        }
+        let conf_path = data.join("postgresql.conf");
+        let mut existing = fs::read_to_string(&conf_path)?;
+        existing.push_str(&conf);
+        fs::write(&conf_path, existing)?;
+        Ok(())
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    pub fn start(&self) -> Result<()> {
+        let os_user = OsUser::current()?;
+        // The log lives beside the data, owned by the server's user so it can append.
+        if !self.log_file().exists() {
+            fs::write(self.log_file(), "")?;
+        }
+        os_user.hand_over(&self.log_file())?;
+        let out = os_user
+            .command(&Path::new(PG_BIN).join("pg_ctl"))
+            .arg("-D")
+            .arg(self.data_dir())
+            .arg("-l")
+            .arg(self.log_file())
+            .args(["-w", "-t", "60", "-o"])
+            .arg(format!("-p {}", self.port))
+            .arg("start")
+            .stdin(Stdio::null())
+            .output()
+            .context("cannot run pg_ctl")?;
+        if !out.status.success() {
+            let log = fs::read_to_string(self.log_file()).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(15).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            bail!(
+                "PostgreSQL did not start (port {}):\n{}\nlast lines of {}:\n{}",
+                self.port,
+                String::from_utf8_lossy(&out.stderr).trim(),
+                self.log_file().display(),
+                tail.join("\n")
+            );
+        }
+        Ok(())
+    }
+
+    /// Stops the server (fast shutdown), keeping its data.
+    pub fn stop(&self) -> Result<()> {
+        if !self.is_running() {
+            return Ok(());
+        }
+        let out = OsUser::current()?
+            .command(&Path::new(PG_BIN).join("pg_ctl"))
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-m", "fast", "-w", "-t", "60", "stop"])
+            .stdin(Stdio::null())
+            .output()
+            .context("cannot run pg_ctl")?;
+        if !out.status.success() {
+            bail!("pg_ctl stop failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(())
+    }
+
+    /// The postmaster of this data directory is alive.
+    pub fn is_running(&self) -> bool {
+        let pid_file = self.data_dir().join("postmaster.pid");
+        let Ok(text) = fs::read_to_string(pid_file) else {
+            return false;
+        };
+        let Some(pid) = text.lines().next().and_then(|l| l.trim().parse::<u32>().ok()) else {
+            return false;
+        };
+        Path::new(&format!("/proc/{pid}")).exists()
+    }
+
+    /// Creates `postgres` as on hosted Supabase (not a superuser) and gives it the application
+    /// database. Idempotent.
+    pub fn bootstrap_roles(&self) -> Result<()> {
+        let mut admin = crate::db::connect(&self.url(SUPERUSER, "postgres"))?;
+        admin.batch_execute(BOOTSTRAP_SQL).context("cannot create the postgres role")?;
+        Ok(())
+    }
+}
+
+/// Hosted Supabase's `postgres`: NOSUPERUSER CREATEDB CREATEROLE LOGIN REPLICATION BYPASSRLS.
+const BOOTSTRAP_SQL: &str = r#"
+do $$
+begin
+  if not exists (select from pg_roles where rolname = 'postgres') then
+    create role postgres login nosuperuser createdb createrole replication bypassrls
+      password 'postgres';
+  end if;
+end
+$$;
+alter role postgres nosuperuser createdb createrole login replication bypassrls;
+alter database postgres owner to postgres;
+"#;
+
+/// Finds a free TCP port on loopback (for throwaway clusters).
+pub fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind a loopback port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Fails with the install command when PostgreSQL 15's server programs are missing.
+pub fn require_server_binaries() -> Result<()> {
+    if Path::new(PG_BIN).join("initdb").exists() {
+        return Ok(());
+    }
+    bail!(
+        "PostgreSQL 15 server programs are missing ({PG_BIN}/initdb).\n{}",
+        crate::prereq::install_hint()
+    )
+}
+
+/// The operating-system user that runs the server: `postgres` when we are root (initdb refuses
+/// root), otherwise ourselves.
+#[derive(Debug, Clone, Copy)]
+pub struct OsUser {
+    /// uid/gid to switch to, `None` when we run the server as ourselves.
+    switch_to: Option<(u32, u32)>,
+}
+
+impl OsUser {
+    pub fn current() -> Result<Self> {
+        if current_uid()? != 0 {
+            return Ok(OsUser { switch_to: None });
+        }
+        let passwd = fs::read_to_string("/etc/passwd").context("cannot read /etc/passwd")?;
+        let entry = passwd
+            .lines()
+            .find(|l| l.starts_with("postgres:"))
+            .context("running as root but there is no `postgres` user to run the server (install postgresql-15)")?;
+        let fields: Vec<&str> = entry.split(':').collect();
+        let uid = fields.get(2).and_then(|v| v.parse().ok());
+        let gid = fields.get(3).and_then(|v| v.parse().ok());
+        match (uid, gid) {
+            (Some(uid), Some(gid)) => Ok(OsUser {
+                switch_to: Some((uid, gid)),
+            }),
+            _ => bail!("malformed /etc/passwd entry for postgres"),
+        }
+    }
+
+    /// A command that runs as this user.
+    pub fn command(&self, program: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        if let Some((uid, gid)) = self.switch_to {
+            use std::os::unix::process::CommandExt;
+            cmd.uid(uid).gid(gid);
+            cmd.env("HOME", "/var/lib/postgresql");
+            // The server user cannot enter root's working directory.
+            cmd.current_dir("/");
+        }
+        cmd
+    }
+
+    /// Makes `path` owned by this user (no-op when we are not switching users).
+    pub fn hand_over(&self, path: &Path) -> Result<()> {
+        if let Some((uid, gid)) = self.switch_to {
+            std::os::unix::fs::chown(path, Some(uid), Some(gid))
+                .with_context(|| format!("cannot chown {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+fn current_uid() -> Result<u32> {
+    let status = fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .and_then(|euid| euid.parse().ok())
+        .context("cannot find the effective uid in /proc/self/status")
+}
+
+/// True when this process runs as root.
+pub fn is_root() -> bool {
+    current_uid().map(|u| u == 0).unwrap_or(false)
+}

@@ -1,0 +1,52 @@
+//! HS256 JSON Web Tokens signed with the local stack's secret, as Supabase's local stack makes
+//! its `anon` and `service_role` keys.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// The JWT secret of Supabase's local stack (`supabase start`), so keys made here are the ones
+/// Supabase's own tooling and docs print for a local project.
+pub const LOCAL_JWT_SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
+
+/// Expiry Supabase's local stack puts in its demo keys (2032-11-12).
+pub const LOCAL_KEY_EXP: i64 = 1_983_812_996;
+
+/// Signs `claims` (a JSON object) with HS256.
+pub fn sign_hs256(claims: &serde_json::Value, secret: &str) -> String {
+    // Field order matches Supabase's tokens so the local keys are byte-identical to theirs.
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let signing_input = format!("{header}.{payload}");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("hmac takes any key");
+    mac.update(signing_input.as_bytes());
+    let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{signing_input}.{sig}")
+}
+
+/// The API key for a database role (`anon` or `service_role`), as `supabase start` prints it.
+pub fn api_key(role: &str, secret: &str) -> String {
+    // serde_json keeps insertion order (feature `preserve_order`), so the payload reads
+    // iss, role, exp exactly as Supabase's does.
+    let claims = serde_json::json!({ "iss": "supabase-demo", "role": role, "exp": LOCAL_KEY_EXP });
+    sign_hs256(&claims, secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_keys_match_supabase_start() {
+        // The keys `supabase start` prints for every local project.
+        assert_eq!(
+            api_key("anon", LOCAL_JWT_SECRET),
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6ImFub24iLCJleHAiOjE5ODM4MTI5OTZ9.CRXP1A7WOeoJeXxjNni43kdQwgnWNReilDMblYTn_I0"
+        );
+        assert_eq!(
+            api_key("service_role", LOCAL_JWT_SECRET),
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6InNlcnZpY2Vfcm9sZSIsImV4cCI6MTk4MzgxMjk5Nn0.EGIM96RAZx35lJzdJsyH-qQwv8Hdp7fsn3W0YpN81IU"
+        );
+    }
+}

@@ -1,0 +1,15 @@
+//! The project's command line and the machinery behind it.
+//!
+//! Architecture invariant: this is the only crate that runs external programs (initdb, pg_ctl,
+//! apt-get, npm, the Supabase CLI). Business rules live in `sql`; this crate only applies them.
+
+pub mod cli;
+pub mod cluster;
+pub mod compat;
+pub mod db;
+pub mod jwt;
+pub mod migrate;
+pub mod paths;
+pub mod prereq;
+pub mod progress;
+pub mod stack;
