@@ -39,6 +39,15 @@ enum Command {
     /// Create, list and repair migrations (like `supabase migration`).
     #[command(subcommand)]
     Migration(MigrationCommand),
+    /// Render supabase/migrations (and other generated files) from the `sql` model.
+    Generate {
+        /// Fail when a committed file differs from what the model renders; write nothing.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Build the Rust edge functions to WebAssembly.
+    #[command(subcommand)]
+    Functions(crate::functions::FunctionsCommand),
     /// Run the whole test suite: fmt, clippy, unit, snapshot and database tests.
     Test,
 }
@@ -148,6 +157,8 @@ fn run(cli: Cli) -> Result<()> {
             };
             migrate::repair(&url, &paths::migrations_dir(), status, &versions)
         }
+        Command::Generate { check } => crate::generate::run(check),
+        Command::Functions(cmd) => crate::functions::run(cmd),
         Command::Test => crate::prereq::run_test_suite(),
     }
 }

@@ -7,6 +7,8 @@ pub mod cli;
 pub mod cluster;
 pub mod compat;
 pub mod db;
+pub mod functions;
+pub mod generate;
 pub mod jwt;
 pub mod migrate;
 pub mod paths;
