@@ -1,1 +1,203 @@
-//! Test harness: throwaway PostgreSQL clusters. (Being written.)
+//! Test harness: one throwaway PostgreSQL cluster per test binary, laid out like hosted Supabase
+//! (`supabase_admin` superuser, `postgres` not a superuser), with two template databases built
+//! once: `moha_compat` (the Supabase compatibility layer) and `moha_template` (compat + every
+//! file of `supabase/migrations`). Each test gets its own database copied from a template, so
+//! tests run in parallel and in isolation.
+//!
+//! Architecture invariant: only this crate owns throwaway databases. Nothing is left behind: a
+//! guard process removes the cluster when the test binary exits, however it exits.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use postgres::Client;
+use xtask::cluster::{self, Cluster, SUPERUSER};
+
+const COMPAT_TEMPLATE: &str = "moha_compat";
+const MIGRATED_TEMPLATE: &str = "moha_template";
+
+pub struct TestCluster {
+    cluster: Cluster,
+    /// Held open for the life of the process; its closing tells the guard to clean up.
+    _guard: Mutex<(Child, ChildStdin)>,
+    migrated_template: OnceLock<()>,
+    compat_template: OnceLock<()>,
+    next_db: AtomicUsize,
+}
+
+/// The cluster of this test binary, started on first use.
+pub fn cluster() -> &'static TestCluster {
+    static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| TestCluster::start().unwrap_or_else(|e| panic!("{e:#}")))
+}
+
+impl TestCluster {
+    fn start() -> anyhow::Result<Self> {
+        cluster::require_server_binaries()?;
+        let root = tempfile::Builder::new()
+            .prefix("moha-pg-")
+            .tempdir()?
+            .keep();
+        // Started before the server so that even a failed start is cleaned up.
+        let guard = spawn_guard(&root)?;
+        let cluster = Cluster::new(&root, cluster::free_port()?, false);
+        cluster.init()?;
+        cluster.start()?;
+        cluster.bootstrap_roles()?;
+        Ok(TestCluster {
+            cluster,
+            _guard: Mutex::new(guard),
+            migrated_template: OnceLock::new(),
+            compat_template: OnceLock::new(),
+            next_db: AtomicUsize::new(0),
+        })
+    }
+
+    /// The folder holding this cluster (removed when the process exits).
+    pub fn root(&self) -> &std::path::Path {
+        &self.cluster.root
+    }
+
+    pub fn port(&self) -> u16 {
+        self.cluster.port
+    }
+
+    /// URL for `role` (password `postgres`) on database `db`.
+    pub fn url(&self, role: &str, db: &str) -> String {
+        self.cluster.url(role, db)
+    }
+
+    /// A fresh database owned by `postgres` with nothing installed.
+    pub fn empty_db(&self) -> TestDb {
+        self.create_db(None)
+    }
+
+    /// A fresh database with the Supabase compatibility layer only.
+    pub fn compat_db(&self) -> TestDb {
+        self.compat_template.get_or_init(|| {
+            self.build_template(COMPAT_TEMPLATE, false)
+                .unwrap_or_else(|e| panic!("building the compat template failed: {e:#}"))
+        });
+        self.create_db(Some(COMPAT_TEMPLATE))
+    }
+
+    /// A fresh database with the compatibility layer and every migration applied.
+    pub fn migrated_db(&self) -> TestDb {
+        self.migrated_template.get_or_init(|| {
+            self.build_template(MIGRATED_TEMPLATE, true)
+                .unwrap_or_else(|e| panic!("building the migrated template failed: {e:#}"))
+        });
+        self.create_db(Some(MIGRATED_TEMPLATE))
+    }
+
+    fn build_template(&self, name: &str, migrate: bool) -> anyhow::Result<()> {
+        let mut owner = xtask::db::connect(&self.url("postgres", "postgres"))?;
+        owner.batch_execute(&format!("create database {}", quote_ident(name)))?;
+        drop(owner);
+        let mut admin = xtask::db::connect(&self.url(SUPERUSER, name))?;
+        xtask::compat::install(&mut admin)?;
+        drop(admin);
+        if migrate {
+            let opts = xtask::migrate::Options {
+                dir: xtask::paths::migrations_dir(),
+                dry_run: false,
+                include_all: false,
+                compat: false,
+            };
+            xtask::migrate::run(&self.url("postgres", name), &opts)?;
+        }
+        Ok(())
+    }
+
+    fn create_db(&self, template: Option<&str>) -> TestDb {
+        let n = self.next_db.fetch_add(1, Ordering::Relaxed);
+        let name = format!("test_{n}");
+        let mut sql = format!("create database {}", quote_ident(&name));
+        if let Some(t) = template {
+            sql.push_str(&format!(" template {}", quote_ident(t)));
+        }
+        let mut owner = xtask::db::connect(&self.url("postgres", "postgres"))
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        owner
+            .batch_execute(&sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        TestDb {
+            name,
+            port: self.cluster.port,
+        }
+    }
+}
+
+/// One test's database.
+pub struct TestDb {
+    pub name: String,
+    port: u16,
+}
+
+impl TestDb {
+    fn url_for(&self, role: &str) -> String {
+        format!(
+            "postgresql://{role}:{}@127.0.0.1:{}/{}",
+            cluster::LOCAL_PASSWORD,
+            self.port,
+            self.name
+        )
+    }
+
+    /// URL as `postgres` (what migrations and the application use).
+    pub fn url(&self) -> String {
+        self.url_for("postgres")
+    }
+
+    /// URL as the superuser `supabase_admin`.
+    pub fn admin_url(&self) -> String {
+        self.url_for(SUPERUSER)
+    }
+
+    pub fn connect(&self) -> Client {
+        xtask::db::connect(&self.url()).unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    pub fn connect_admin(&self) -> Client {
+        xtask::db::connect(&self.admin_url()).unwrap_or_else(|e| panic!("{e:#}"))
+    }
+}
+
+/// Quotes an identifier (tests name their own databases; this keeps them safe anyway).
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A `sh` process that waits for its stdin to close (this process exiting, by any means), then
+/// stops the server immediately and deletes the cluster's folder. It ignores the signals a
+/// Ctrl-C or a test runner's kill sends to the process group, so it outlives us.
+fn spawn_guard(root: &PathBuf) -> anyhow::Result<(Child, ChildStdin)> {
+    const SCRIPT: &str = r#"
+trap '' INT TERM HUP
+cat >/dev/null
+pid=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null)
+if [ -n "$pid" ]; then
+  kill -QUIT "$pid" 2>/dev/null
+  i=0
+  while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+  kill -KILL "$pid" 2>/dev/null
+fi
+rm -rf "$1"
+"#;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg("moha-pg-guard")
+        .arg(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    // Nothing is ever written; a flush just proves the pipe is open.
+    stdin.flush()?;
+    Ok((child, stdin))
+}

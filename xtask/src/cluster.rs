@@ -53,7 +53,8 @@ impl Cluster {
 
     /// The cluster has been created (initdb ran to completion).
     pub fn exists(&self) -> bool {
-        self.data_dir().join("PG_VERSION").exists() && self.data_dir().join("postgresql.conf").exists()
+        self.data_dir().join("PG_VERSION").exists()
+            && self.data_dir().join("postgresql.conf").exists()
     }
 
     /// URL for `role` (password [`LOCAL_PASSWORD`]) on database `db` over loopback TCP.
@@ -177,7 +178,10 @@ impl Cluster {
             .output()
             .context("cannot run pg_ctl")?;
         if !out.status.success() {
-            bail!("pg_ctl stop failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            bail!(
+                "pg_ctl stop failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
         Ok(())
     }
@@ -188,7 +192,11 @@ impl Cluster {
         let Ok(text) = fs::read_to_string(pid_file) else {
             return false;
         };
-        let Some(pid) = text.lines().next().and_then(|l| l.trim().parse::<u32>().ok()) else {
+        let Some(pid) = text
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse::<u32>().ok())
+        else {
             return false;
         };
         Path::new(&format!("/proc/{pid}")).exists()
@@ -198,7 +206,9 @@ impl Cluster {
     /// database. Idempotent.
     pub fn bootstrap_roles(&self) -> Result<()> {
         let mut admin = crate::db::connect(&self.url(SUPERUSER, "postgres"))?;
-        admin.batch_execute(BOOTSTRAP_SQL).context("cannot create the postgres role")?;
+        admin
+            .batch_execute(BOOTSTRAP_SQL)
+            .context("cannot create the postgres role")?;
         Ok(())
     }
 }
@@ -287,7 +297,8 @@ impl OsUser {
 }
 
 fn current_uid() -> Result<u32> {
-    let status = fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
+    let status =
+        fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))

@@ -11,7 +11,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connects to `url` (`postgresql://user:pass@host:port/db?...`).
 pub fn connect(url: &str) -> Result<Client> {
-    let mut config = Config::from_str(url).with_context(|| format!("invalid database URL {}", redact(url)))?;
+    let mut config =
+        Config::from_str(url).with_context(|| format!("invalid database URL {}", redact(url)))?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
@@ -50,6 +51,9 @@ mod tests {
             redact("postgresql://postgres:s3cret@db.example.co:5432/postgres?sslmode=require"),
             "postgresql://postgres:***@db.example.co:5432/postgres?sslmode=require"
         );
-        assert_eq!(redact("postgresql://localhost/x"), "postgresql://localhost/x");
+        assert_eq!(
+            redact("postgresql://localhost/x"),
+            "postgresql://localhost/x"
+        );
     }
 }
