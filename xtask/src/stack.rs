@@ -1,6 +1,19 @@
-//! The local stack: `up`, `down`, `reset`, `status`. (Being written.)
+//! The local stack: a Supabase-compatible PostgreSQL on 127.0.0.1:54322 without Docker.
+//! `up`, `down`, `reset`, `status`.
 
-use anyhow::Result;
+use std::fs;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::{Cluster, SUPERUSER};
+use crate::{compat, db, jwt, migrate, paths, prereq, progress};
+
+/// Supabase's local database port.
+pub const DEFAULT_PORT: u16 = 54322;
 
 #[derive(clap::Args)]
 pub struct UpArgs {
@@ -8,26 +21,226 @@ pub struct UpArgs {
     #[arg(long)]
     pub no_install: bool,
     /// Port for PostgreSQL (default 54322, Supabase's local db port).
-    #[arg(long, default_value_t = 54322)]
-    pub port: u16,
+    #[arg(long)]
+    pub port: Option<u16>,
 }
 
-pub fn up(_args: &UpArgs) -> Result<()> {
-    anyhow::bail!("not written yet")
+/// What `up` remembers between runs (`.local/stack.json`).
+#[derive(Serialize, Deserialize)]
+struct Settings {
+    port: u16,
+}
+
+fn settings_path() -> PathBuf {
+    paths::local_dir().join("stack.json")
+}
+
+fn load_port() -> u16 {
+    fs::read_to_string(settings_path())
+        .ok()
+        .and_then(|t| serde_json::from_str::<Settings>(&t).ok())
+        .map(|s| s.port)
+        .unwrap_or(DEFAULT_PORT)
+}
+
+fn save_port(port: u16) -> Result<()> {
+    fs::create_dir_all(paths::local_dir())?;
+    fs::write(
+        settings_path(),
+        serde_json::to_string_pretty(&Settings { port })?,
+    )?;
+    Ok(())
+}
+
+fn local_cluster(port: u16) -> Cluster {
+    Cluster::new(paths::local_dir().join("db"), port, true)
+}
+
+fn migrate_options() -> migrate::Options {
+    migrate::Options {
+        dir: paths::migrations_dir(),
+        dry_run: false,
+        include_all: false,
+        compat: false,
+    }
+}
+
+pub fn up(args: &UpArgs) -> Result<()> {
+    prereq::ensure_apt(!args.no_install)?;
+    prereq::ensure_node_modules()?;
+    let port = args.port.unwrap_or_else(load_port);
+    let cluster = local_cluster(port);
+    start_and_migrate(&cluster)?;
+    save_port(port)?;
+    print_info(&cluster);
+    Ok(())
+}
+
+/// Creates (first time) or starts the cluster, installs the compat layer, migrates, and seeds
+/// a new database. Fast when everything is already up.
+fn start_and_migrate(cluster: &Cluster) -> Result<()> {
+    let created = !cluster.exists();
+    if created {
+        ensure_port_free(cluster.port)?;
+        progress::step("creating the cluster (initdb)", || cluster.init())?;
+    }
+    if !cluster.is_running() {
+        ensure_port_free(cluster.port)?;
+        progress::step(
+            &format!("starting PostgreSQL on 127.0.0.1:{}", cluster.port),
+            || cluster.start(),
+        )?;
+    }
+    if created {
+        progress::step("creating roles as on hosted Supabase", || {
+            cluster.bootstrap_roles()
+        })?;
+    }
+    progress::step("installing the Supabase compatibility layer", || {
+        let mut admin = db::connect(&cluster.url(SUPERUSER, "postgres"))?;
+        compat::install(&mut admin)
+    })?;
+    migrate::run(&cluster.url("postgres", "postgres"), &migrate_options())?;
+    if created {
+        seed(cluster)?;
+    }
+    Ok(())
+}
+
+/// Runs `supabase/seed.sql` as `postgres`, as `supabase db reset` does.
+fn seed(cluster: &Cluster) -> Result<()> {
+    let path = paths::supabase_dir().join("seed.sql");
+    let Ok(sql) = fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    progress::step("seeding (supabase/seed.sql)", || {
+        let mut client = db::connect(&cluster.url("postgres", "postgres"))?;
+        client
+            .batch_execute(&sql)
+            .with_context(|| format!("{} failed", path.display()))
+    })
 }
 
 pub fn down() -> Result<()> {
-    anyhow::bail!("not written yet")
+    let cluster = local_cluster(load_port());
+    if !cluster.is_running() {
+        eprintln!("the local stack is not running");
+        return Ok(());
+    }
+    progress::step("stopping PostgreSQL (data kept)", || cluster.stop())
 }
 
+/// Recreates the `postgres` database from the compat layer, migrations and seed.
 pub fn reset() -> Result<()> {
-    anyhow::bail!("not written yet")
+    let cluster = local_cluster(load_port());
+    if !cluster.exists() {
+        return up(&UpArgs {
+            no_install: false,
+            port: None,
+        });
+    }
+    if !cluster.is_running() {
+        progress::step("starting PostgreSQL", || cluster.start())?;
+    }
+    progress::step("recreating database postgres", || {
+        let mut admin = db::connect(&cluster.url(SUPERUSER, "template1"))?;
+        admin.batch_execute(
+            "drop database if exists postgres with (force);
+             create database postgres owner postgres;",
+        )?;
+        Ok(())
+    })?;
+    progress::step("installing the Supabase compatibility layer", || {
+        let mut admin = db::connect(&cluster.url(SUPERUSER, "postgres"))?;
+        compat::install(&mut admin)
+    })?;
+    migrate::run(&cluster.url("postgres", "postgres"), &migrate_options())?;
+    seed(&cluster)?;
+    print_info(&cluster);
+    Ok(())
 }
 
-pub fn status(_json: bool) -> Result<()> {
-    anyhow::bail!("not written yet")
+pub fn status(json: bool) -> Result<()> {
+    let cluster = local_cluster(load_port());
+    let running = cluster.is_running();
+    let url = cluster.url("postgres", "postgres");
+    let (applied, pending) = if running {
+        migrate::status(&url, &paths::migrations_dir())?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let secret = jwt::LOCAL_JWT_SECRET;
+    if json {
+        let value = serde_json::json!({
+            "running": running,
+            "db_url": url,
+            "jwt_secret": secret,
+            "anon_key": jwt::api_key("anon", secret),
+            "service_role_key": jwt::api_key("service_role", secret),
+            "applied": applied,
+            "pending": pending,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    if !running {
+        println!("local stack: stopped (start it with `cargo xtask up`)");
+        return Ok(());
+    }
+    println!("local stack: running");
+    print_info(&cluster);
+    println!(
+        "migrations: {} applied, {} pending",
+        applied.len(),
+        pending.len()
+    );
+    for v in &pending {
+        println!("  pending {v}");
+    }
+    Ok(())
 }
 
+/// The local stack's URL, creating and starting it when needed (for commands without
+/// `--db-url`).
 pub fn ensure_running_url() -> Result<String> {
-    anyhow::bail!("not written yet")
+    let cluster = local_cluster(load_port());
+    if !cluster.exists() {
+        eprintln!("no --db-url given and no local stack: starting it (cargo xtask up)");
+        up(&UpArgs {
+            no_install: false,
+            port: None,
+        })?;
+    } else if !cluster.is_running() {
+        progress::step("starting the local stack", || cluster.start())?;
+    }
+    Ok(cluster.url("postgres", "postgres"))
+}
+
+fn print_info(cluster: &Cluster) {
+    let secret = jwt::LOCAL_JWT_SECRET;
+    println!();
+    println!("          DB URL: {}", cluster.url("postgres", "postgres"));
+    println!("      JWT secret: {secret}");
+    println!("        anon key: {}", jwt::api_key("anon", secret));
+    println!("service_role key: {}", jwt::api_key("service_role", secret));
+}
+
+/// Fails with who holds `port` and how to pick another one.
+fn ensure_port_free(port: u16) -> Result<()> {
+    if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        return Ok(());
+    }
+    let holder = Command::new("ss")
+        .args(["-H", "-ltnp", &format!("sport = :{port}")])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .and_then(|line| line.split("users:").nth(1).map(|u| u.trim().to_string()))
+        .unwrap_or_else(|| "another program".to_string());
+    bail!(
+        "port {port} is taken by {holder}; stop it, or choose another port with \
+         `cargo xtask up --port {}`",
+        port + 1
+    )
 }

@@ -36,3 +36,7 @@ pub fn list(_url: &str, _dir: &Path) -> Result<()> {
 pub fn repair(_url: &str, _dir: &Path, _status: RepairStatus, _versions: &[String]) -> Result<()> {
     anyhow::bail!("not written yet")
 }
+
+pub fn status(_url: &str, _dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
+    anyhow::bail!("not written yet")
+}
