@@ -1,0 +1,2 @@
+-- Demo data for the local stack; runs as `postgres` after the migrations on first `cargo xtask up`
+-- and on every `cargo xtask reset` (like `supabase db reset`).
