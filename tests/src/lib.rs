@@ -7,22 +7,17 @@
 //! Architecture invariant: only this crate owns throwaway databases. Nothing is left behind: a
 //! guard process removes the cluster when the test binary exits, however it exits.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use postgres::Client;
-use xtask::cluster::{self, Cluster, SUPERUSER};
+use xtask::cluster::{self, Throwaway, SUPERUSER};
 
 const COMPAT_TEMPLATE: &str = "moha_compat";
 const MIGRATED_TEMPLATE: &str = "moha_template";
 
 pub struct TestCluster {
-    cluster: Cluster,
-    /// Held open for the life of the process; its closing tells the guard to clean up.
-    _guard: Mutex<(Child, ChildStdin)>,
+    throwaway: Throwaway,
     migrated_template: OnceLock<()>,
     compat_template: OnceLock<()>,
     next_db: AtomicUsize,
@@ -36,20 +31,8 @@ pub fn cluster() -> &'static TestCluster {
 
 impl TestCluster {
     fn start() -> anyhow::Result<Self> {
-        cluster::require_server_binaries()?;
-        let root = tempfile::Builder::new()
-            .prefix("moha-pg-")
-            .tempdir()?
-            .keep();
-        // Started before the server so that even a failed start is cleaned up.
-        let guard = spawn_guard(&root)?;
-        let cluster = Cluster::new(&root, cluster::free_port()?, false);
-        cluster.init()?;
-        cluster.start()?;
-        cluster.bootstrap_roles()?;
         Ok(TestCluster {
-            cluster,
-            _guard: Mutex::new(guard),
+            throwaway: Throwaway::start()?,
             migrated_template: OnceLock::new(),
             compat_template: OnceLock::new(),
             next_db: AtomicUsize::new(0),
@@ -58,16 +41,16 @@ impl TestCluster {
 
     /// The folder holding this cluster (removed when the process exits).
     pub fn root(&self) -> &std::path::Path {
-        &self.cluster.root
+        &self.throwaway.cluster.root
     }
 
     pub fn port(&self) -> u16 {
-        self.cluster.port
+        self.throwaway.cluster.port
     }
 
     /// URL for `role` (password `postgres`) on database `db`.
     pub fn url(&self, role: &str, db: &str) -> String {
-        self.cluster.url(role, db)
+        self.throwaway.cluster.url(role, db)
     }
 
     /// A fresh database owned by `postgres` with nothing installed.
@@ -126,7 +109,7 @@ impl TestCluster {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
         TestDb {
             name,
-            port: self.cluster.port,
+            port: self.throwaway.cluster.port,
         }
     }
 }
@@ -169,35 +152,4 @@ impl TestDb {
 /// Quotes an identifier (tests name their own databases; this keeps them safe anyway).
 fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// A `sh` process that waits for its stdin to close (this process exiting, by any means), then
-/// stops the server immediately and deletes the cluster's folder. It ignores the signals a
-/// Ctrl-C or a test runner's kill sends to the process group, so it outlives us.
-fn spawn_guard(root: &PathBuf) -> anyhow::Result<(Child, ChildStdin)> {
-    const SCRIPT: &str = r#"
-trap '' INT TERM HUP
-cat >/dev/null
-pid=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null)
-if [ -n "$pid" ]; then
-  kill -QUIT "$pid" 2>/dev/null
-  i=0
-  while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-  kill -KILL "$pid" 2>/dev/null
-fi
-rm -rf "$1"
-"#;
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(SCRIPT)
-        .arg("moha-pg-guard")
-        .arg(root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    // Nothing is ever written; a flush just proves the pipe is open.
-    stdin.flush()?;
-    Ok((child, stdin))
 }

@@ -213,6 +213,72 @@ impl Cluster {
     }
 }
 
+/// A cluster in a temporary folder that disappears with this process, however it exits: a guard
+/// process holding a pipe from us stops the server and deletes the folder once the pipe closes.
+/// Used by the test harness and the benchmarks.
+pub struct Throwaway {
+    pub cluster: Cluster,
+    _guard: (std::process::Child, std::process::ChildStdin),
+}
+
+impl Throwaway {
+    /// initdb (no fsync) on a free port, start, and create the hosted-like roles.
+    pub fn start() -> Result<Self> {
+        require_server_binaries()?;
+        let root = std::env::temp_dir().join(format!(
+            "moha-pg-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        ));
+        fs::create_dir(&root).with_context(|| format!("cannot create {}", root.display()))?;
+        // Started before the server so that even a failed start is cleaned up.
+        let guard = spawn_guard(&root)?;
+        let cluster = Cluster::new(&root, free_port()?, false);
+        cluster.init()?;
+        cluster.start()?;
+        cluster.bootstrap_roles()?;
+        Ok(Throwaway {
+            cluster,
+            _guard: guard,
+        })
+    }
+}
+
+/// A `sh` process that waits for its stdin to close (this process exiting, by any means), then
+/// stops the server immediately and deletes the cluster's folder. It ignores the signals a
+/// Ctrl-C or a test runner's kill sends to the process group, so it outlives us.
+fn spawn_guard(root: &Path) -> Result<(std::process::Child, std::process::ChildStdin)> {
+    const SCRIPT: &str = r#"
+trap '' INT TERM HUP
+cat >/dev/null
+pid=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null)
+if [ -n "$pid" ]; then
+  kill -QUIT "$pid" 2>/dev/null
+  i=0
+  while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+  kill -KILL "$pid" 2>/dev/null
+fi
+rm -rf "$1"
+"#;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg("moha-pg-guard")
+        .arg(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start the cleanup guard (sh)")?;
+    // Rust opens the pipe close-on-exec, so no other child (postgres included) inherits it and
+    // keeps it open after we die.
+    let stdin = child.stdin.take().expect("stdin is piped");
+    Ok((child, stdin))
+}
+
 /// Hosted Supabase's `postgres`: NOSUPERUSER CREATEDB CREATEROLE LOGIN REPLICATION BYPASSRLS.
 const BOOTSTRAP_SQL: &str = r#"
 do $$
