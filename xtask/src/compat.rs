@@ -1,15 +1,34 @@
-//! The Supabase compatibility layer for plain PostgreSQL. (Being written.)
+//! The Supabase compatibility layer for plain PostgreSQL: roles, `extensions`, `auth`, `storage`,
+//! grants and the realtime publication as hosted Supabase has them (see `sql/compat.sql`).
+//! Installed by the local stack and the test harness; never on a real Supabase database.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use postgres::Client;
 
-/// Installs the layer; `client` is connected as a superuser (`supabase_admin` on our clusters).
-pub fn install(_client: &mut Client) -> Result<()> {
-    anyhow::bail!("the compatibility layer is not written yet")
+/// The layer's SQL, idempotent.
+const SQL: &str = include_str!("../sql/compat.sql");
+
+/// Installs (or re-asserts) the layer in one transaction; `client` is connected as a superuser
+/// (`supabase_admin` on our clusters) to the application database.
+pub fn install(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.batch_execute(SQL).map_err(|e| {
+        let detail = e
+            .as_db_error()
+            .map(|db| format!("{}: {}", db.code().code(), db.message()))
+            .unwrap_or_else(|| e.to_string());
+        anyhow::anyhow!("installing the Supabase compatibility layer failed ({detail}); it needs a superuser connection (supabase_admin) to a database whose cluster has the role postgres")
+    })?;
+    tx.commit()
+        .context("cannot commit the Supabase compatibility layer")?;
+    Ok(())
 }
 
 /// The database already looks like Supabase (it has the `auth` schema).
 pub fn is_installed(client: &mut Client) -> Result<bool> {
-    let row = client.query_one("select exists (select from pg_namespace where nspname = 'auth')", &[])?;
+    let row = client.query_one(
+        "select exists (select from pg_namespace where nspname = 'auth')",
+        &[],
+    )?;
     Ok(row.get(0))
 }

@@ -1,0 +1,424 @@
+-- The Supabase compatibility layer: makes a plain PostgreSQL 15 database look, to migrations and
+-- to the application, like a hosted Supabase database (roles, `extensions`, `auth`, `storage`,
+-- grants, the realtime publication). Written from the behaviour of supabase/postgres,
+-- supabase/auth and supabase/storage; never run against a real Supabase project.
+--
+-- Run as a superuser (`supabase_admin` on our clusters) in one transaction. Idempotent: every
+-- statement creates what is missing and (re)asserts attributes and grants.
+
+-- Roles are cluster-wide while this script runs per database: two databases being prepared at
+-- the same time (the test harness builds two templates in parallel) would race on `create role`.
+-- This lock serialises role creation across the cluster without blocking logins.
+lock table pg_catalog.pg_authid in share row exclusive mode;
+
+-- Roles ---------------------------------------------------------------------------------------
+
+do $$
+begin
+  -- The API roles PostgREST switches to. Hosted Supabase created them NOINHERIT and later made
+  -- them INHERIT (supabase/postgres 20230529180330_alter_api_roles_for_inherit).
+  if not exists (select from pg_catalog.pg_roles where rolname = 'anon') then
+    create role anon nologin;
+  end if;
+  if not exists (select from pg_catalog.pg_roles where rolname = 'authenticated') then
+    create role authenticated nologin;
+  end if;
+  if not exists (select from pg_catalog.pg_roles where rolname = 'service_role') then
+    create role service_role nologin bypassrls;
+  end if;
+  if not exists (select from pg_catalog.pg_roles where rolname = 'authenticator') then
+    -- The local stack's password for every login role (as `supabase start`).
+    create role authenticator login noinherit password 'postgres';
+  end if;
+  -- The owners of the `auth` and `storage` schemas (the Auth and Storage servers log in as them
+  -- on hosted; locally nothing does).
+  if not exists (select from pg_catalog.pg_roles where rolname = 'supabase_auth_admin') then
+    create role supabase_auth_admin nologin noinherit createrole;
+  end if;
+  if not exists (select from pg_catalog.pg_roles where rolname = 'supabase_storage_admin') then
+    create role supabase_storage_admin nologin noinherit createrole;
+  end if;
+  if not exists (select from pg_catalog.pg_roles where rolname = 'postgres') then
+    raise exception 'role postgres is missing: create the cluster with `cargo xtask up` (or Cluster::bootstrap_roles) first';
+  end if;
+end
+$$;
+
+alter role anon nologin inherit nobypassrls;
+alter role authenticated nologin inherit nobypassrls;
+alter role service_role nologin inherit bypassrls;
+alter role authenticator login noinherit;
+
+grant anon, authenticated, service_role to authenticator;
+-- `postgres` can `set role` to each API role (tests and functions impersonate callers this way).
+grant anon, authenticated, service_role to postgres;
+
+-- As on hosted (supabase/postgres post-setup): extension objects resolve without qualification.
+alter role postgres set search_path to "$user", public, extensions;
+
+-- Extensions ----------------------------------------------------------------------------------
+
+create schema if not exists extensions;
+grant usage on schema extensions to postgres, anon, authenticated, service_role;
+-- `create extension <trusted> with schema extensions` by postgres needs CREATE here; on hosted
+-- supautils runs such statements as the superuser instead.
+grant create on schema extensions to postgres;
+
+create extension if not exists pgcrypto with schema extensions;
+create extension if not exists "uuid-ossp" with schema extensions;
+
+-- Extensions hosted Supabase lets `postgres` create (through supautils) but PostgreSQL does not
+-- trust. Created here by the superuser, so a migration's `create extension if not exists ... with
+-- schema extensions` finds them and does nothing: PostgreSQL checks existence before privileges.
+-- Any other untrusted extension stays refused, as on hosted.
+do $$
+declare
+  ext text;
+begin
+  foreach ext in array array['postgis', 'pgtap', 'plpgsql_check', 'pg_cron'] loop
+    if exists (select from pg_catalog.pg_available_extensions where name = ext) then
+      execute pg_catalog.format('create extension if not exists %I with schema extensions', ext);
+    end if;
+  end loop;
+end
+$$;
+
+-- Schema public -------------------------------------------------------------------------------
+
+grant usage on schema public to postgres, anon, authenticated, service_role;
+
+-- What `postgres` (migrations) and `supabase_admin` create in public is reachable by the API
+-- roles; RLS is what restricts rows.
+alter default privileges for role postgres in schema public
+  grant all on tables to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  grant all on functions to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  grant all on sequences to anon, authenticated, service_role;
+
+do $$
+begin
+  if exists (select from pg_catalog.pg_roles where rolname = 'supabase_admin') then
+    alter default privileges for role supabase_admin in schema public
+      grant all on tables to postgres, anon, authenticated, service_role;
+    alter default privileges for role supabase_admin in schema public
+      grant all on functions to postgres, anon, authenticated, service_role;
+    alter default privileges for role supabase_admin in schema public
+      grant all on sequences to postgres, anon, authenticated, service_role;
+  end if;
+end
+$$;
+
+-- Schema auth ---------------------------------------------------------------------------------
+
+create schema if not exists auth;
+alter schema auth owner to supabase_auth_admin;
+grant usage on schema auth to anon, authenticated, service_role, postgres;
+
+-- The columns GoTrue's migrations leave on auth.users (supabase/auth, up to is_anonymous).
+create table if not exists auth.users (
+  instance_id uuid,
+  id uuid not null primary key,
+  aud varchar(255),
+  role varchar(255),
+  email varchar(255),
+  encrypted_password varchar(255),
+  email_confirmed_at timestamptz,
+  invited_at timestamptz,
+  confirmation_token varchar(255),
+  confirmation_sent_at timestamptz,
+  recovery_token varchar(255),
+  recovery_sent_at timestamptz,
+  email_change_token_new varchar(255),
+  email_change varchar(255),
+  email_change_sent_at timestamptz,
+  last_sign_in_at timestamptz,
+  raw_app_meta_data jsonb,
+  raw_user_meta_data jsonb,
+  is_super_admin boolean,
+  created_at timestamptz,
+  updated_at timestamptz,
+  phone text unique default null,
+  phone_confirmed_at timestamptz,
+  phone_change text default '',
+  phone_change_token varchar(255) default '',
+  phone_change_sent_at timestamptz,
+  confirmed_at timestamptz generated always as (least(email_confirmed_at, phone_confirmed_at)) stored,
+  email_change_token_current varchar(255) default '',
+  email_change_confirm_status smallint default 0
+    check (email_change_confirm_status >= 0 and email_change_confirm_status <= 2),
+  banned_until timestamptz,
+  reauthentication_token varchar(255) default '',
+  reauthentication_sent_at timestamptz,
+  is_sso_user boolean not null default false,
+  deleted_at timestamptz,
+  is_anonymous boolean not null default false
+);
+alter table auth.users owner to supabase_auth_admin;
+create unique index if not exists users_email_partial_key on auth.users (email)
+  where is_sso_user = false;
+create index if not exists users_instance_id_idx on auth.users (instance_id);
+create index if not exists users_instance_id_email_idx on auth.users (instance_id, lower(email));
+create index if not exists users_is_anonymous_idx on auth.users (is_anonymous);
+comment on table auth.users is 'Auth: Stores user login data within a secure schema.';
+-- GoTrue enables RLS on its tables (20240612123726_enable_rls_update_grants); postgres bypasses it.
+alter table auth.users enable row level security;
+
+-- What postgres has on hosted: everything (update-auth-permissions), select re-grantable.
+grant select, insert, update, delete, truncate, references, trigger on auth.users to postgres;
+grant select on auth.users to postgres with grant option;
+
+-- Supabase's definitions (supabase/auth 20240624145325_recreate_auth_functions): the legacy
+-- per-claim setting first, then the claims JSON; '' counts as unset.
+create or replace function auth.uid()
+returns uuid
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.sub', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+  )::uuid
+$$;
+
+create or replace function auth.role()
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.role', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+  )::text
+$$;
+
+create or replace function auth.email()
+returns text
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.email', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email')
+  )::text
+$$;
+
+create or replace function auth.jwt()
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')
+  )::jsonb
+$$;
+
+alter function auth.uid() owner to supabase_auth_admin;
+alter function auth.role() owner to supabase_auth_admin;
+alter function auth.email() owner to supabase_auth_admin;
+alter function auth.jwt() owner to supabase_auth_admin;
+comment on function auth.uid() is 'Deprecated. Use auth.jwt() -> ''sub'' instead.';
+comment on function auth.role() is 'Deprecated. Use auth.jwt() -> ''role'' instead.';
+comment on function auth.email() is 'Deprecated. Use auth.jwt() -> ''email'' instead.';
+grant execute on function auth.uid(), auth.role(), auth.email(), auth.jwt()
+  to anon, authenticated, service_role, postgres;
+
+-- Schema storage ------------------------------------------------------------------------------
+
+create schema if not exists storage;
+alter schema storage owner to supabase_storage_admin;
+grant usage on schema storage to anon, authenticated, service_role;
+grant usage on schema storage to postgres with grant option;
+
+-- Columns as supabase/storage's tenant migrations leave them (through user_metadata).
+create table if not exists storage.buckets (
+  id text not null primary key,
+  name text not null,
+  owner uuid,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  public boolean default false,
+  avif_autodetection boolean default false,
+  file_size_limit bigint,
+  allowed_mime_types text[],
+  owner_id text
+);
+alter table storage.buckets owner to supabase_storage_admin;
+create unique index if not exists bname on storage.buckets using btree (name);
+comment on column storage.buckets.owner is 'Field is deprecated, use owner_id instead';
+
+create table if not exists storage.objects (
+  id uuid not null default gen_random_uuid() primary key,
+  bucket_id text constraint "objects_bucketId_fkey" references storage.buckets (id),
+  name text,
+  owner uuid,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  last_accessed_at timestamptz default now(),
+  metadata jsonb,
+  path_tokens text[] generated always as (string_to_array(name, '/')) stored,
+  version text,
+  owner_id text,
+  user_metadata jsonb
+);
+alter table storage.objects owner to supabase_storage_admin;
+create unique index if not exists bucketid_objname on storage.objects using btree (bucket_id, name);
+create index if not exists name_prefix_search on storage.objects (name text_pattern_ops);
+comment on column storage.objects.owner is 'Field is deprecated, use owner_id instead';
+
+alter table storage.buckets enable row level security;
+alter table storage.objects enable row level security;
+
+-- All privileges to the API roles: the policies decide. postgres may re-grant, as on hosted
+-- (supabase/storage 0038-grant-with-grant-option).
+grant all on storage.buckets, storage.objects to anon, authenticated, service_role;
+grant all on storage.buckets, storage.objects to postgres with grant option;
+
+-- Same results as Supabase's plpgsql versions: foldername('a/b/c.png') = {a,b},
+-- filename = 'c.png', extension = 'png' (a name without a dot is its own extension).
+create or replace function storage.foldername(name text)
+returns text[]
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  _parts text[] := pg_catalog.string_to_array(name, '/');
+begin
+  return _parts[1 : pg_catalog.array_length(_parts, 1) - 1];
+end
+$$;
+
+create or replace function storage.filename(name text)
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  _parts text[] := pg_catalog.string_to_array(name, '/');
+begin
+  return _parts[pg_catalog.array_length(_parts, 1)];
+end
+$$;
+
+create or replace function storage.extension(name text)
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  _parts text[] := pg_catalog.string_to_array(name, '/');
+  _filename text := _parts[pg_catalog.array_length(_parts, 1)];
+begin
+  return pg_catalog.reverse(pg_catalog.split_part(pg_catalog.reverse(_filename), '.', 1));
+end
+$$;
+
+create or replace function storage.update_updated_at_column()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  new.updated_at := pg_catalog.now();
+  return new;
+end
+$$;
+
+alter function storage.foldername(text) owner to supabase_storage_admin;
+alter function storage.filename(text) owner to supabase_storage_admin;
+alter function storage.extension(text) owner to supabase_storage_admin;
+alter function storage.update_updated_at_column() owner to supabase_storage_admin;
+grant execute on function storage.foldername(text), storage.filename(text),
+  storage.extension(text) to anon, authenticated, service_role, postgres;
+
+create or replace trigger update_objects_updated_at
+  before update on storage.objects
+  for each row execute function storage.update_updated_at_column();
+
+-- Policies and triggers on auth and storage tables ---------------------------------------------
+
+-- On hosted, `postgres` owns none of these tables, yet migrations create policies on
+-- storage.objects and drop triggers on auth.users: supautils' `policy_grants` and
+-- `drop_trigger_grants` run exactly those commands with the owner's rights. PostgreSQL alone
+-- only lets an owner do them, so here `postgres` is a member of the owning roles, and the event
+-- triggers below take back everything else ownership would give it (altering, dropping or
+-- creating objects in auth and storage), with the error hosted gives.
+grant supabase_auth_admin, supabase_storage_admin to postgres;
+
+create or replace function extensions.compat_guard_ddl()
+returns event_trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+  cmd record;
+begin
+  if (select r.rolsuper from pg_catalog.pg_roles r where r.rolname = current_user) then
+    return;
+  end if;
+  for cmd in
+    select * from pg_catalog.pg_event_trigger_ddl_commands()
+  loop
+    if cmd.schema_name in ('auth', 'storage')
+       and cmd.command_tag not in ('CREATE POLICY', 'ALTER POLICY', 'CREATE TRIGGER', 'GRANT', 'REVOKE')
+    then
+      raise exception 'must be owner of % %', cmd.object_type, cmd.object_identity
+        using errcode = '42501',
+              hint = 'on Supabase only supabase_auth_admin / supabase_storage_admin may change auth and storage objects';
+    end if;
+  end loop;
+end
+$$;
+
+create or replace function extensions.compat_guard_drop()
+returns event_trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+  obj record;
+begin
+  if (select r.rolsuper from pg_catalog.pg_roles r where r.rolname = current_user) then
+    return;
+  end if;
+  for obj in
+    select * from pg_catalog.pg_event_trigger_dropped_objects()
+  loop
+    if obj.schema_name in ('auth', 'storage') and obj.object_type not in ('policy', 'trigger') then
+      raise exception 'must be owner of % %', obj.object_type, obj.object_identity
+        using errcode = '42501',
+              hint = 'on Supabase only supabase_auth_admin / supabase_storage_admin may change auth and storage objects';
+    end if;
+  end loop;
+end
+$$;
+
+revoke all on function extensions.compat_guard_ddl() from public;
+revoke all on function extensions.compat_guard_drop() from public;
+
+drop event trigger if exists compat_guard_ddl;
+create event trigger compat_guard_ddl on ddl_command_end
+  execute function extensions.compat_guard_ddl();
+drop event trigger if exists compat_guard_drop;
+create event trigger compat_guard_drop on sql_drop
+  execute function extensions.compat_guard_drop();
+
+-- Realtime ------------------------------------------------------------------------------------
+
+do $$
+begin
+  if not exists (select from pg_catalog.pg_publication where pubname = 'supabase_realtime') then
+    create publication supabase_realtime;
+  end if;
+end
+$$;
+-- Owned by postgres as on hosted, so a migration can `alter publication ... add table`.
+alter publication supabase_realtime owner to postgres;
