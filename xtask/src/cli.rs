@@ -50,6 +50,8 @@ enum Command {
     Functions(crate::functions::FunctionsCommand),
     /// Run the whole test suite: fmt, clippy, unit, snapshot and database tests.
     Test,
+    /// Measure the speed targets (ratios in one run) and append them to docs/benchmarks.md.
+    Bench,
 }
 
 #[derive(clap::Args)]
@@ -160,6 +162,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Generate { check } => crate::generate::run(check),
         Command::Functions(cmd) => crate::functions::run(cmd),
         Command::Test => crate::prereq::run_test_suite(),
+        Command::Bench => crate::bench::run(),
     }
 }
 

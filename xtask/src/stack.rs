@@ -78,7 +78,7 @@ pub fn up(args: &UpArgs) -> Result<()> {
 
 /// Creates (first time) or starts the cluster, installs the compat layer, migrates, and seeds
 /// a new database. Fast when everything is already up.
-fn start_and_migrate(cluster: &Cluster) -> Result<()> {
+pub(crate) fn start_and_migrate(cluster: &Cluster) -> Result<()> {
     let created = !cluster.exists();
     if created {
         ensure_port_free(cluster.port)?;
