@@ -1,7 +1,110 @@
-//! `cargo xtask generate [--check]`. (Being written.)
+//! `cargo xtask generate [--check]`: renders `supabase/migrations/*.sql` from the `sql` model.
+//!
+//! Generated files are committed. `--check` (and the test that calls [`check`]) fails when a
+//! committed file differs from the rendering, when one is missing, or when a `.sql` file exists
+//! that the model does not produce (a hand-written migration is drift). Writing refuses to
+//! rewrite a released migration (see `sql::moha::RELEASED_THROUGH`).
 
-use anyhow::Result;
+use std::fs;
+use std::path::Path;
 
-pub fn run(_check: bool) -> Result<()> {
-    anyhow::bail!("not written yet")
+use anyhow::{bail, Context, Result};
+
+use crate::paths;
+
+pub fn run(check: bool) -> Result<()> {
+    let dir = paths::migrations_dir();
+    let rendered =
+        sql::migrations(&sql::moha::releases()).context("the schema model is invalid")?;
+    let existing = read_existing(&dir)?;
+    let cmp = sql::compare(&rendered, &existing, sql::moha::RELEASED_THROUGH);
+    if check {
+        return report_check(&cmp);
+    }
+    if !cmp.frozen_changed.is_empty() {
+        bail!(
+            "released migrations would change: {}\nthey are deployed (at or before RELEASED_THROUGH in sql/src/moha/mod.rs); \
+             undo the edit to their release and put the change in a new release",
+            cmp.frozen_changed.join(", ")
+        );
+    }
+    if !cmp.unexpected.is_empty() {
+        bail!(
+            "supabase/migrations holds files the model does not produce: {}\nmove their changes into a release in \
+             sql/src/moha and delete the files",
+            cmp.unexpected.join(", ")
+        );
+    }
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut written = 0;
+    for f in &rendered {
+        if cmp.missing.contains(&f.file_name) || cmp.changed.contains(&f.file_name) {
+            let path = dir.join(&f.file_name);
+            fs::write(&path, &f.contents)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("updated {}", path.display());
+            written += 1;
+        }
+    }
+    eprintln!("{} migrations, {written} updated", rendered.len());
+    Ok(())
+}
+
+/// The stale check, for `--check` and for the test suite.
+pub fn check() -> Result<()> {
+    run(true)
+}
+
+fn report_check(cmp: &sql::Comparison) -> Result<()> {
+    if cmp.is_clean() {
+        return Ok(());
+    }
+    let mut msg = String::from("supabase/migrations is out of date with the model:\n");
+    for f in &cmp.missing {
+        msg.push_str(&format!("  missing:  {f}\n"));
+    }
+    for f in &cmp.changed {
+        msg.push_str(&format!("  stale:    {f}\n"));
+    }
+    for f in &cmp.unexpected {
+        msg.push_str(&format!("  not from the model: {f}\n"));
+    }
+    msg.push_str("run `cargo xtask generate` and commit");
+    bail!(msg)
+}
+
+/// `(file name, contents)` of every `.sql` file in `dir` (none when it does not exist).
+fn read_existing(dir: &Path) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "sql") {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .context("non-UTF-8 migration file name")?
+                .to_string();
+            let contents = fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            out.push((name, contents));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Stale generated files fail CI without a separate step (rust-analyzer's codegen test).
+    #[test]
+    fn generated_migrations_are_fresh() {
+        if let Err(e) = super::check() {
+            panic!("{e:#}");
+        }
+    }
 }
