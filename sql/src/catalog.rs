@@ -171,7 +171,9 @@ impl Catalog {
                         c.name == n.name
                             && matches!(
                                 c.kind,
-                                ConstraintKind::PrimaryKey(_) | ConstraintKind::Unique(_)
+                                ConstraintKind::PrimaryKey(_)
+                                    | ConstraintKind::Unique(_)
+                                    | ConstraintKind::UniqueNullsNotDistinct(_)
                             )
                     })
             })
@@ -431,7 +433,10 @@ impl Catalog {
         let mut seen: Vec<(&Name, String)> = Vec::new();
         for t in &self.tables {
             for c in &t.constraints {
-                if let ConstraintKind::PrimaryKey(cols) | ConstraintKind::Unique(cols) = &c.kind {
+                if let ConstraintKind::PrimaryKey(cols)
+                | ConstraintKind::Unique(cols)
+                | ConstraintKind::UniqueNullsNotDistinct(cols) = &c.kind
+                {
                     seen.push((&t.name, format!("btree {cols:?} where None")));
                 }
             }
@@ -463,7 +468,10 @@ impl Catalog {
         let mut out = Vec::new();
         if let Some(t) = self.table(table) {
             for c in &t.constraints {
-                if let ConstraintKind::PrimaryKey(cols) | ConstraintKind::Unique(cols) = &c.kind {
+                if let ConstraintKind::PrimaryKey(cols)
+                | ConstraintKind::Unique(cols)
+                | ConstraintKind::UniqueNullsNotDistinct(cols) = &c.kind
+                {
                     out.push(cols.clone());
                 }
             }

@@ -189,6 +189,8 @@ pub enum OnDelete {
 pub enum ConstraintKind {
     PrimaryKey(Vec<String>),
     Unique(Vec<String>),
+    /// `unique nulls not distinct (...)` (PostgreSQL 15): one row per key even when parts are null.
+    UniqueNullsNotDistinct(Vec<String>),
     ForeignKey {
         columns: Vec<String>,
         references: Name,
@@ -209,7 +211,9 @@ impl Constraint {
     /// keys) or that the constraint's own index covers (primary keys, unique).
     pub fn columns(&self) -> &[String] {
         match &self.kind {
-            ConstraintKind::PrimaryKey(c) | ConstraintKind::Unique(c) => c,
+            ConstraintKind::PrimaryKey(c)
+            | ConstraintKind::Unique(c)
+            | ConstraintKind::UniqueNullsNotDistinct(c) => c,
             ConstraintKind::ForeignKey { columns, .. } => columns,
             ConstraintKind::Check(_) => &[],
         }
@@ -271,6 +275,15 @@ impl Table {
         self.constraints.push(Constraint {
             name,
             kind: ConstraintKind::Unique(owned(columns)),
+        });
+        self
+    }
+    /// Named `<table>_<columns>_key`; nulls count as equal.
+    pub fn unique_nulls_not_distinct(mut self, columns: &[&str]) -> Self {
+        let name = format!("{}_{}_key", self.name.name, joined(columns));
+        self.constraints.push(Constraint {
+            name,
+            kind: ConstraintKind::UniqueNullsNotDistinct(owned(columns)),
         });
         self
     }

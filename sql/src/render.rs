@@ -109,6 +109,9 @@ fn constraint_def(c: &Constraint) -> Result<String, Error> {
     let body = match &c.kind {
         ConstraintKind::PrimaryKey(cols) => format!("primary key ({})", idents(cols)?),
         ConstraintKind::Unique(cols) => format!("unique ({})", idents(cols)?),
+        ConstraintKind::UniqueNullsNotDistinct(cols) => {
+            format!("unique nulls not distinct ({})", idents(cols)?)
+        }
         ConstraintKind::ForeignKey {
             columns,
             references,

@@ -1,0 +1,250 @@
+//! Roles, permissions, user profiles (of `auth.users`), sessions, and the helper functions
+//! policies call.
+
+use super::*;
+
+pub fn users() -> Name {
+    public("users")
+}
+
+pub fn roles() -> Name {
+    public("roles")
+}
+
+/// The seeded permissions: (role, resource, action).
+const PERMISSIONS: &[(&str, &str, &str)] = &[
+    ("Admin", "portfolio", "read"),
+    ("Admin", "portfolio", "create"),
+    ("Admin", "portfolio", "edit"),
+    ("Admin", "portfolio", "publish"),
+    ("Admin", "portfolio", "delete"),
+    ("Admin", "blog", "read"),
+    ("Admin", "blog", "create"),
+    ("Admin", "blog", "edit"),
+    ("Admin", "blog", "publish"),
+    ("Admin", "blog", "delete"),
+    ("Admin", "render", "create"),
+    ("Admin", "render", "review"),
+    ("Admin", "leads", "read"),
+    ("Admin", "leads", "edit"),
+    ("Admin", "leads", "assign"),
+    ("Admin", "social", "read"),
+    ("Admin", "social", "reply"),
+    ("Admin", "audit", "read"),
+    ("Admin", "users", "manage"),
+    ("Designer", "portfolio", "read"),
+    ("Designer", "portfolio", "create"),
+    ("Designer", "portfolio", "edit"),
+    ("Designer", "blog", "read"),
+    ("Designer", "blog", "create"),
+    ("Designer", "blog", "edit"),
+    ("Designer", "render", "create"),
+    ("Designer", "render", "review"),
+    ("Sales", "portfolio", "read"),
+    ("Sales", "leads", "read"),
+    ("Sales", "leads", "edit"),
+    ("Sales", "social", "read"),
+    ("Sales", "social", "reply"),
+    ("Client", "portfolio", "read"),
+    ("Client", "render", "create"),
+];
+
+/// `(select id from public.roles where name = ...)` for each seeded role (trusted, static).
+fn role_id(role: &str) -> Expr {
+    Expr::Sql(match role {
+        "Admin" => "(select id from public.roles where name = 'Admin')",
+        "Designer" => "(select id from public.roles where name = 'Designer')",
+        "Sales" => "(select id from public.roles where name = 'Sales')",
+        _ => "(select id from public.roles where name = 'Client')",
+    })
+}
+
+fn helper(name: &str, returns: SqlType, body: &'static str, comment: &str) -> Function {
+    Function::new(public(name), Returns::Type(returns), body)
+        .language(Language::Sql)
+        .volatility(Volatility::Stable)
+        .security_definer()
+        .execute(&["authenticated", "service_role"])
+        .comment(comment)
+}
+
+pub fn release() -> Release {
+    let mut changes = Vec::new();
+    changes.extend(table(
+        Table::new(roles())
+            .comment("System roles for RBAC: Admin, Designer, Client, Sales.")
+            .column(uuid_pk())
+            .column(text("name").not_null())
+            .column(text("description"))
+            .column(created_at())
+            .primary_key(&["id"])
+            .unique(&["name"]),
+        Audit::Yes,
+    ));
+    changes.extend(table(
+        Table::new(public("permissions"))
+            .comment("Granular permissions of a role as resource:action, e.g. portfolio:create.")
+            .column(uuid_pk())
+            .column(uuid("role_id").not_null())
+            .column(text("resource").not_null())
+            .column(text("action").not_null())
+            .primary_key(&["id"])
+            .unique(&["role_id", "resource", "action"])
+            .foreign_key(&["role_id"], roles(), &["id"], OnDelete::Cascade)
+            .check("resource", Expr::Sql("resource ~ '^[a-z][a-z_]*$'"))
+            .check("action", Expr::Sql("action ~ '^[a-z][a-z_]*$'")),
+        Audit::Yes,
+    ));
+    changes.extend(table(
+        Table::new(users())
+            .comment("Profile of an auth.users account (same id). Supabase Auth owns credentials.")
+            .column(Column::new("id", SqlType::Uuid).not_null())
+            .column(
+                text("email")
+                    .comment("Copied from auth.users by trigger; null for phone sign-ups."),
+            )
+            .column(text("full_name"))
+            .column(text("phone"))
+            .column(
+                uuid("role_id")
+                    .not_null()
+                    .comment("Changed only by an Admin or the service role."),
+            )
+            .column(created_at())
+            .column(updated_at())
+            .primary_key(&["id"])
+            .foreign_key(
+                &["id"],
+                Name::new("auth", "users"),
+                &["id"],
+                OnDelete::Cascade,
+            )
+            .foreign_key(&["role_id"], roles(), &["id"], OnDelete::Restrict),
+        Audit::Yes,
+    ));
+    changes.push(index(&users(), &["role_id"]));
+    changes.extend(table(
+        Table::new(public("user_sessions"))
+            .comment("Custom session tracking (optional; Supabase Auth has its own sessions).")
+            .column(uuid_pk())
+            .column(uuid("user_id").not_null())
+            .column(
+                text("session_token").not_null().secret().comment(
+                    "A hash of the session token (e.g. sha-256 hex), never the token itself.",
+                ),
+            )
+            .column(ts("expires_at").not_null())
+            .column(created_at())
+            .primary_key(&["id"])
+            .unique(&["session_token"])
+            .foreign_key(&["user_id"], users(), &["id"], OnDelete::Cascade),
+        Audit::Yes,
+    ));
+    changes.push(index(&public("user_sessions"), &["user_id"]));
+    changes.push(index(&public("user_sessions"), &["expires_at"]));
+
+    let roles_seed = [
+        ("Admin", "Full access to every module."),
+        ("Designer", "Portfolio, blog and render review."),
+        ("Client", "Own projects and renders."),
+        ("Sales", "Assigned leads and the social inbox."),
+    ];
+    changes.push(Change::Insert(Insert {
+        table: roles(),
+        columns: vec!["name".into(), "description".into()],
+        rows: roles_seed
+            .iter()
+            .map(|(n, d)| vec![Expr::text(n), Expr::text(d)])
+            .collect(),
+        conflict_target: vec!["name".into()],
+    }));
+    changes.push(Change::Insert(Insert {
+        table: public("permissions"),
+        columns: vec!["role_id".into(), "resource".into(), "action".into()],
+        rows: PERMISSIONS
+            .iter()
+            .map(|(r, res, act)| vec![role_id(r), Expr::text(res), Expr::text(act)])
+            .collect(),
+        conflict_target: vec!["role_id".into(), "resource".into(), "action".into()],
+    }));
+
+    changes.push(Change::CreateFunction(helper(
+        "current_role_name",
+        SqlType::Text,
+        "\n  select r.name\n    from public.users u\n    join public.roles r on r.id = u.role_id\n   where u.id = (select auth.uid())\n",
+        "The caller's RBAC role name (Admin, Designer, Client, Sales), or null.",
+    )));
+    changes.push(Change::CreateFunction(helper(
+        "is_admin",
+        SqlType::Boolean,
+        "\n  select coalesce((select public.current_role_name()) = 'Admin', false)\n",
+        "The caller has the Admin role.",
+    )));
+    changes.push(Change::CreateFunction(
+        helper(
+            "has_role",
+            SqlType::Boolean,
+            "\n  select coalesce((select public.current_role_name()) = has_role.role_name, false)\n",
+            "The caller has the named RBAC role.",
+        )
+        .arg(Arg::new("role_name", SqlType::Text)),
+    ));
+    changes.push(Change::CreateFunction(
+        helper(
+            "has_permission",
+            SqlType::Boolean,
+            "\n  select exists (\n    select 1\n      from public.users u\n      join public.permissions p on p.role_id = u.role_id\n     where u.id = (select auth.uid())\n       and p.resource = has_permission.resource\n       and p.action = has_permission.action\n  )\n",
+            "The caller's role grants resource:action.",
+        )
+        .arg(Arg::new("resource", SqlType::Text))
+        .arg(Arg::new("action", SqlType::Text)),
+    ));
+
+    changes.push(Change::CreateFunction(
+        Function::new(
+            private("guard_role_change"),
+            Returns::Trigger,
+            include_str!("sql/guard_role_change.sql"),
+        )
+        .comment("Only an Admin or the service role sets users.role_id; sign-ups get Client."),
+    ));
+    changes.push(Change::CreateTrigger(Trigger {
+        name: "guard_role_change".into(),
+        table: users(),
+        timing: Timing::Before,
+        events: vec![Event::Insert, Event::UpdateOf(vec!["role_id".into()])],
+        level: Level::Row,
+        function: private("guard_role_change"),
+        args: vec![],
+    }));
+    changes.push(Change::CreateFunction(
+        Function::new(private("handle_new_user"), Returns::Trigger, include_str!("sql/handle_new_user.sql"))
+            .security_definer()
+            .comment("Creates the public.users profile (role Client) for a new auth user; keeps email and phone in sync."),
+    ));
+    changes.push(Change::CreateTrigger(Trigger {
+        name: "on_auth_user_created".into(),
+        table: Name::new("auth", "users"),
+        timing: Timing::After,
+        events: vec![Event::Insert],
+        level: Level::Row,
+        function: private("handle_new_user"),
+        args: vec![],
+    }));
+    changes.push(Change::CreateTrigger(Trigger {
+        name: "on_auth_user_updated".into(),
+        table: Name::new("auth", "users"),
+        timing: Timing::After,
+        events: vec![Event::UpdateOf(vec!["email".into(), "phone".into()])],
+        level: Level::Row,
+        function: private("handle_new_user"),
+        args: vec![],
+    }));
+    Release {
+        version: "20250601000100",
+        name: "rbac",
+        summary:
+            "Roles, permissions, user profiles of auth.users, sessions, RBAC helper functions.",
+        changes,
+    }
+}

@@ -1,0 +1,47 @@
+
+declare
+  v_month date := pg_catalog.date_trunc('month', from_month)::date;
+  v_next date;
+  v_name text;
+  v_created integer := 0;
+  -- Holds rows moving out of the default partition; it exists only at run time, so the
+  -- statements that use it are dynamic.
+  v_moving constant text := 'social_messages_moving';
+begin
+  if months_ahead is null or months_ahead < 0 or months_ahead > 120 then
+    raise exception 'create_social_messages_partitions: months_ahead must be between 0 and 120, got %', months_ahead
+      using errcode = '22023';
+  end if;
+  for i in 0..months_ahead loop
+    v_next := (v_month + interval '1 month')::date;
+    v_name := 'social_messages_' || pg_catalog.to_char(v_month, 'YYYY_MM');
+    if not exists (
+      select 1 from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = 'private' and c.relname = v_name
+    ) then
+      -- Months are UTC months. Rows of this month that already landed in the default partition would violate the new
+      -- partition's bound: take them out, create the partition, and route them back in.
+      lock table private.social_messages_default in access exclusive mode;
+      execute pg_catalog.format(
+        'create temporary table if not exists %I (like public.social_messages) on commit drop', v_moving);
+      execute pg_catalog.format('delete from pg_temp.%I', v_moving);
+      execute pg_catalog.format(
+        'with moved as (
+           delete from private.social_messages_default d
+            where d.received_at >= $1 and d.received_at < $2
+           returning d.*
+         )
+         insert into pg_temp.%I select * from moved', v_moving)
+        using (v_month::timestamp at time zone 'UTC'), (v_next::timestamp at time zone 'UTC');
+      execute pg_catalog.format(
+        'create table private.%I partition of public.social_messages for values from (%L) to (%L)',
+        v_name, (v_month::timestamp at time zone 'UTC'), (v_next::timestamp at time zone 'UTC'));
+      -- Partitions are reachable only through the parent; direct access is denied.
+      execute pg_catalog.format('alter table private.%I enable row level security', v_name);
+      execute pg_catalog.format('insert into public.social_messages select * from pg_temp.%I', v_moving);
+      v_created := v_created + 1;
+    end if;
+    v_month := v_next;
+  end loop;
+  return v_created;
+end

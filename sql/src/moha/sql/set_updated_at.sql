@@ -1,0 +1,5 @@
+
+begin
+  new.updated_at := pg_catalog.now();
+  return new;
+end
