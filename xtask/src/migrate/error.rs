@@ -54,7 +54,7 @@ pub enum MigrateError {
     #[error("no migration file for version {version} in {dir}; check the version with `cargo xtask migration list`")]
     NoSuchVersion { version: String, dir: PathBuf },
 
-    #[error("cannot connect to {url} within {timeout_secs} s: {source}; check that the server runs and the URL is right")]
+    #[error("cannot connect to {url} within {timeout_secs} s (check that the server runs and the URL is right)")]
     Connect {
         url: String,
         timeout_secs: u64,
@@ -62,11 +62,11 @@ pub enum MigrateError {
         source: tokio_postgres::Error,
     },
 
-    #[error("{what} failed: {}", db_message(.source))]
+    /// The message includes PostgreSQL's, so the error is not also a `source`.
+    #[error("{what} failed: {}", db_message(.error))]
     Db {
         what: &'static str,
-        #[source]
-        source: tokio_postgres::Error,
+        error: tokio_postgres::Error,
     },
 
     #[error(

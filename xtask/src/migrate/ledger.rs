@@ -103,7 +103,10 @@ pub struct Ledger {
 }
 
 fn db(what: &'static str) -> impl FnOnce(tokio_postgres::Error) -> MigrateError {
-    move |source| MigrateError::Db { what, source }
+    move |source| MigrateError::Db {
+        what,
+        error: source,
+    }
 }
 
 /// Reads the ledger without creating anything.

@@ -250,7 +250,7 @@ fn record_adopted(
             )
             .map_err(|source| MigrateError::Db {
                 what: "recording a checksum",
-                source,
+                error: source,
             })?;
     }
     Ok(())
@@ -262,7 +262,12 @@ fn apply(
     migration: &Migration,
     check_interval: bool,
 ) -> Result<(), MigrateError> {
-    let db = |what| move |source| MigrateError::Db { what, source };
+    let db = |what| {
+        move |source| MigrateError::Db {
+            what,
+            error: source,
+        }
+    };
     // Like the CLI: no session setting of an earlier file leaks into this one. `RESET ALL` keeps
     // the role, so reset it too.
     let mut prelude = String::from("RESET ALL; RESET ROLE;");
@@ -370,7 +375,7 @@ fn locate(
 fn lock(session: &Session, out: Output) -> Result<(), MigrateError> {
     let db = |source| MigrateError::Db {
         what: "taking the migration lock",
-        source,
+        error: source,
     };
     let got: bool = session
         .query(ledger::TRY_LOCK, &[&ledger::LOCK_KEY])
@@ -391,7 +396,7 @@ fn unlock(session: &Session) -> Result<(), MigrateError> {
         .map(drop)
         .map_err(|source| MigrateError::Db {
             what: "releasing the migration lock",
-            source,
+            error: source,
         })
 }
 
@@ -403,7 +408,7 @@ fn has_auth_schema(session: &Session) -> Result<bool, MigrateError> {
         )
         .map_err(|source| MigrateError::Db {
             what: "looking for the auth schema",
-            source,
+            error: source,
         })?;
     Ok(rows[0].get(0))
 }
@@ -428,7 +433,7 @@ fn supports_connection_checks(session: &Session) -> Result<bool, MigrateError> {
         )
         .map_err(|source| MigrateError::Db {
             what: "reading the server version",
-            source,
+            error: source,
         })?;
     Ok(rows[0].get(0))
 }
@@ -590,7 +595,7 @@ pub fn repair(
     ledger::ensure(&session, &ledger)?;
     let db = |source| MigrateError::Db {
         what: "updating the migration ledger",
-        source,
+        error: source,
     };
     session.batch("BEGIN").map_err(db)?;
     let edited = (|| {
