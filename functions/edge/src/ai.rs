@@ -370,14 +370,19 @@ impl Gemini {
         }
         let mut parts = vec![json!({"text": req.text})];
         for img in &req.images {
-            parts.push(json!({"inline_data": {"mime_type": img.mime_type, "data": img.data_base64}}));
+            parts.push(
+                json!({"inline_data": {"mime_type": img.mime_type, "data": img.data_base64}}),
+            );
         }
         let mut body = json!({"contents": [{"role": "user", "parts": parts}]});
         if req.want_image {
             body["generationConfig"] = json!({"responseModalities": ["TEXT", "IMAGE"]});
         }
         Ok(HttpRequest::post_json(
-            format!("{}/v1beta/models/{}:generateContent", self.base_url, req.model),
+            format!(
+                "{}/v1beta/models/{}:generateContent",
+                self.base_url, req.model
+            ),
             &body,
         )
         // The key goes in a header, never in the URL, so it cannot end up in a logged URL.
@@ -388,12 +393,14 @@ impl Gemini {
     pub fn parse(resp: &HttpResponse) -> Result<GenerateResponse, ProviderError> {
         check_status(Self::PROVIDER, resp)?;
         let wire: WireGenerate = parse_body(Self::PROVIDER, resp)?;
-        let candidate = wire.candidates.into_iter().next().ok_or_else(|| {
-            ProviderError::Malformed {
-                provider: Self::PROVIDER,
-                message: "no candidates (the prompt may have been blocked)".into(),
-            }
-        })?;
+        let candidate =
+            wire.candidates
+                .into_iter()
+                .next()
+                .ok_or_else(|| ProviderError::Malformed {
+                    provider: Self::PROVIDER,
+                    message: "no candidates (the prompt may have been blocked)".into(),
+                })?;
         let mut text = String::new();
         let mut images = Vec::new();
         for part in candidate.content.map(|c| c.parts).unwrap_or_default() {
@@ -442,11 +449,18 @@ mod tests {
     use crate::retry::Retryable;
 
     fn resp(status: u16, body: Value) -> HttpResponse {
-        HttpResponse { status, headers: vec![], body: body.to_string().into_bytes() }
+        HttpResponse {
+            status,
+            headers: vec![],
+            body: body.to_string().into_bytes(),
+        }
     }
 
     fn image() -> InlineImage {
-        InlineImage { mime_type: "image/png".into(), data_base64: "iVBORw0KGgo=".into() }
+        InlineImage {
+            mime_type: "image/png".into(),
+            data_base64: "iVBORw0KGgo=".into(),
+        }
     }
 
     #[test]
@@ -460,7 +474,12 @@ mod tests {
             image: Some(image()),
         });
         assert_eq!(r.url, "http://127.0.0.1:9999/v1/messages");
-        let h = |n: &str| r.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        let h = |n: &str| {
+            r.headers
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(h("x-api-key"), Some("sk-ant-test"));
         assert_eq!(h("anthropic-version"), Some("2023-06-01"));
         assert_eq!(h("content-type"), Some("application/json"));
@@ -479,27 +498,52 @@ mod tests {
 
     #[test]
     fn anthropic_response_and_errors_are_read() {
-        let ok = resp(200, json!({
-            "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
-            "content": [{"type": "text", "text": "Leads "}, {"type": "text", "text": "rose."}],
-            "stop_reason": "end_turn", "stop_sequence": null,
-            "usage": {"input_tokens": 12, "output_tokens": 3},
-        }));
+        let ok = resp(
+            200,
+            json!({
+                "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+                "content": [{"type": "text", "text": "Leads "}, {"type": "text", "text": "rose."}],
+                "stop_reason": "end_turn", "stop_sequence": null,
+                "usage": {"input_tokens": 12, "output_tokens": 3},
+            }),
+        );
         let m = Anthropic::parse(&ok).unwrap();
         assert_eq!(m.text, "Leads rose.");
-        assert_eq!(m.usage, Usage { input_tokens: 12, output_tokens: 3 });
-        let mut limited = resp(429, json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}));
+        assert_eq!(
+            m.usage,
+            Usage {
+                input_tokens: 12,
+                output_tokens: 3
+            }
+        );
+        let mut limited = resp(
+            429,
+            json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}),
+        );
         limited.headers.push(("retry-after".into(), "2".into()));
         let e = Anthropic::parse(&limited).unwrap_err();
         assert!(e.is_retryable());
         assert_eq!(e.retry_after_ms(), Some(2_000));
         assert!(e.to_string().contains("slow down"));
-        let overloaded = resp(529, json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}));
+        let overloaded = resp(
+            529,
+            json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        );
         assert!(Anthropic::parse(&overloaded).unwrap_err().is_retryable());
-        let bad_key = resp(401, json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}));
+        let bad_key = resp(
+            401,
+            json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),
+        );
         assert!(!Anthropic::parse(&bad_key).unwrap_err().is_retryable());
-        let garbled = HttpResponse { status: 200, headers: vec![], body: b"<html>".to_vec() };
-        assert!(matches!(Anthropic::parse(&garbled), Err(ProviderError::Malformed { .. })));
+        let garbled = HttpResponse {
+            status: 200,
+            headers: vec![],
+            body: b"<html>".to_vec(),
+        };
+        assert!(matches!(
+            Anthropic::parse(&garbled),
+            Err(ProviderError::Malformed { .. })
+        ));
     }
 
     #[test]
@@ -529,31 +573,57 @@ mod tests {
                 "generationConfig": {"responseModalities": ["TEXT", "IMAGE"]},
             })
         );
-        let bad = GenerateRequest { model: "../../x".into(), text: String::new(), images: vec![], want_image: false };
+        let bad = GenerateRequest {
+            model: "../../x".into(),
+            text: String::new(),
+            images: vec![],
+            want_image: false,
+        };
         assert!(c.build(&bad).is_err());
     }
 
     #[test]
     fn gemini_response_yields_text_images_and_usage() {
-        let ok = resp(200, json!({
-            "candidates": [{
-                "content": {"role": "model", "parts": [
-                    {"text": "Here is the render."},
-                    {"inlineData": {"mimeType": "image/png", "data": "AAAA"}},
-                ]},
-                "finishReason": "STOP", "index": 0,
-            }],
-            "usageMetadata": {"promptTokenCount": 1290, "candidatesTokenCount": 1300, "totalTokenCount": 2590},
-            "modelVersion": "gemini-2.5-flash-image",
-        }));
+        let ok = resp(
+            200,
+            json!({
+                "candidates": [{
+                    "content": {"role": "model", "parts": [
+                        {"text": "Here is the render."},
+                        {"inlineData": {"mimeType": "image/png", "data": "AAAA"}},
+                    ]},
+                    "finishReason": "STOP", "index": 0,
+                }],
+                "usageMetadata": {"promptTokenCount": 1290, "candidatesTokenCount": 1300, "totalTokenCount": 2590},
+                "modelVersion": "gemini-2.5-flash-image",
+            }),
+        );
         let g = Gemini::parse(&ok).unwrap();
         assert_eq!(g.text, "Here is the render.");
-        assert_eq!(g.images, vec![InlineImage { mime_type: "image/png".into(), data_base64: "AAAA".into() }]);
-        assert_eq!(g.usage, Usage { input_tokens: 1290, output_tokens: 1300 });
+        assert_eq!(
+            g.images,
+            vec![InlineImage {
+                mime_type: "image/png".into(),
+                data_base64: "AAAA".into()
+            }]
+        );
+        assert_eq!(
+            g.usage,
+            Usage {
+                input_tokens: 1290,
+                output_tokens: 1300
+            }
+        );
         assert_eq!(g.finish_reason.as_deref(), Some("STOP"));
         let blocked = resp(200, json!({"promptFeedback": {"blockReason": "SAFETY"}}));
-        assert!(matches!(Gemini::parse(&blocked), Err(ProviderError::Malformed { .. })));
-        let unavailable = resp(503, json!({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}));
+        assert!(matches!(
+            Gemini::parse(&blocked),
+            Err(ProviderError::Malformed { .. })
+        ));
+        let unavailable = resp(
+            503,
+            json!({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}),
+        );
         assert!(Gemini::parse(&unavailable).unwrap_err().is_retryable());
     }
 

@@ -84,7 +84,10 @@ impl JwtConfig {
     pub fn from_env(env: &Env) -> Self {
         let jwks_url = env.var("JWKS_URL").map(str::to_string).ok().or_else(|| {
             env.var("SUPABASE_URL").ok().map(|base| {
-                format!("{}/auth/v1/.well-known/jwks.json", base.trim_end_matches('/'))
+                format!(
+                    "{}/auth/v1/.well-known/jwks.json",
+                    base.trim_end_matches('/')
+                )
             })
         });
         JwtConfig {
@@ -191,9 +194,7 @@ struct Parts<'a> {
 
 fn split(token: &str) -> Result<Parts<'_>, JwtError> {
     let (signing_input, sig_b64) = token.rsplit_once('.').ok_or(JwtError::Malformed)?;
-    let (header_b64, claims_b64) = signing_input
-        .split_once('.')
-        .ok_or(JwtError::Malformed)?;
+    let (header_b64, claims_b64) = signing_input.split_once('.').ok_or(JwtError::Malformed)?;
     let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).map_err(|_| JwtError::Malformed);
     let header: Header =
         serde_json::from_slice(&decode(header_b64)?).map_err(|_| JwtError::Malformed)?;
@@ -303,7 +304,9 @@ pub fn verify(
     now_s: i64,
 ) -> Result<Caller, JwtError> {
     let parts = split(token)?;
-    verify_parts(&parts, config, |kid, alg| select_key(keys, kid, alg).cloned())?;
+    verify_parts(&parts, config, |kid, alg| {
+        select_key(keys, kid, alg).cloned()
+    })?;
     check_claims(parts.claims, &config.audience, now_s)
 }
 
@@ -333,6 +336,11 @@ fn verify_parts(
         }
         other => Err(JwtError::Algorithm(other.into())),
     }
+}
+
+/// The caller of `req`, with the keys configured in `env` and the host's JWKS cache.
+pub async fn caller(req: &Request, env: &Env, host: &impl crate::Host) -> Result<Caller, Error> {
+    authenticate(req, &JwtConfig::from_env(env), host.jwks_cache(), host).await
 }
 
 /// Authenticates the request's bearer token, fetching the JWKS through the host when an
@@ -384,7 +392,11 @@ pub(crate) mod tests {
     }
 
     fn signing_input(header: Value, claims: &Value) -> String {
-        format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()))
+        format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        )
     }
 
     pub fn hs256(claims: &Value, secret: &str) -> String {
@@ -416,8 +428,13 @@ pub(crate) mod tests {
 
     fn rsa_key() -> rsa::RsaPrivateKey {
         let h = |s: &str| rsa::BigUint::from_bytes_be(&hex::decode(s).unwrap());
-        rsa::RsaPrivateKey::from_components(h(RSA_N), h("010001"), h(RSA_D), vec![h(RSA_P), h(RSA_Q)])
-            .unwrap()
+        rsa::RsaPrivateKey::from_components(
+            h(RSA_N),
+            h("010001"),
+            h(RSA_D),
+            vec![h(RSA_P), h(RSA_Q)],
+        )
+        .unwrap()
     }
 
     fn rs256(claims: &Value, kid: &str) -> String {
@@ -460,13 +477,22 @@ pub(crate) mod tests {
         assert_eq!(verify(&forged, &c, &[], NOW), Err(JwtError::BadSignature));
         let mut expired = user_claims();
         expired["exp"] = json!(NOW - 1);
-        assert_eq!(verify(&hs256(&expired, SECRET), &c, &[], NOW), Err(JwtError::Expired));
+        assert_eq!(
+            verify(&hs256(&expired, SECRET), &c, &[], NOW),
+            Err(JwtError::Expired)
+        );
         let mut aud = user_claims();
         aud["aud"] = json!("someone-else");
-        assert!(matches!(verify(&hs256(&aud, SECRET), &c, &[], NOW), Err(JwtError::Audience(_))));
+        assert!(matches!(
+            verify(&hs256(&aud, SECRET), &c, &[], NOW),
+            Err(JwtError::Audience(_))
+        ));
         let mut no_exp = user_claims();
         no_exp.as_object_mut().unwrap().remove("exp");
-        assert_eq!(verify(&hs256(&no_exp, SECRET), &c, &[], NOW), Err(JwtError::Malformed));
+        assert_eq!(
+            verify(&hs256(&no_exp, SECRET), &c, &[], NOW),
+            Err(JwtError::Malformed)
+        );
         assert_eq!(verify("not-a-jwt", &c, &[], NOW), Err(JwtError::Malformed));
     }
 
@@ -474,11 +500,20 @@ pub(crate) mod tests {
     fn anon_key_and_alg_none_are_refused_service_key_is_a_service_caller() {
         let c = config();
         let anon = json!({"iss": "supabase-demo", "role": "anon", "exp": NOW + 60});
-        assert_eq!(verify(&hs256(&anon, SECRET), &c, &[], NOW), Err(JwtError::NotAUser));
+        assert_eq!(
+            verify(&hs256(&anon, SECRET), &c, &[], NOW),
+            Err(JwtError::NotAUser)
+        );
         let service = json!({"iss": "supabase-demo", "role": "service_role", "exp": NOW + 60});
-        assert!(matches!(verify(&hs256(&service, SECRET), &c, &[], NOW), Ok(Caller::Service { .. })));
+        assert!(matches!(
+            verify(&hs256(&service, SECRET), &c, &[], NOW),
+            Ok(Caller::Service { .. })
+        ));
         let none = format!("{}.", signing_input(json!({"alg": "none"}), &user_claims()));
-        assert!(matches!(verify(&none, &c, &[], NOW), Err(JwtError::Algorithm(_))));
+        assert!(matches!(
+            verify(&none, &c, &[], NOW),
+            Err(JwtError::Algorithm(_))
+        ));
     }
 
     #[test]
@@ -495,7 +530,10 @@ pub(crate) mod tests {
         let mut tampered = es256(&user_claims(), "ec-1");
         let cut = tampered.rfind('.').unwrap();
         tampered.replace_range(cut + 1..cut + 3, "AA");
-        assert_eq!(verify(&tampered, &c, &keys, NOW), Err(JwtError::BadSignature));
+        assert_eq!(
+            verify(&tampered, &c, &keys, NOW),
+            Err(JwtError::BadSignature)
+        );
     }
 
     #[test]
@@ -504,7 +542,10 @@ pub(crate) mod tests {
         let mut c = config();
         c.hs256_secret = None;
         let token = hs256(&user_claims(), RSA_N);
-        assert!(matches!(verify(&token, &c, &[rsa_jwk("rsa-1")], NOW), Err(JwtError::Algorithm(_))));
+        assert!(matches!(
+            verify(&token, &c, &[rsa_jwk("rsa-1")], NOW),
+            Err(JwtError::Algorithm(_))
+        ));
     }
 
     struct JwksHost {
@@ -516,9 +557,17 @@ pub(crate) mod tests {
     impl Http for JwksHost {
         async fn fetch(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
             assert_eq!(req.method, Method::Get);
-            assert!(req.url.ends_with("/auth/v1/.well-known/jwks.json"), "{}", req.url);
+            assert!(
+                req.url.ends_with("/auth/v1/.well-known/jwks.json"),
+                "{}",
+                req.url
+            );
             self.fetches.set(self.fetches.get() + 1);
-            Ok(HttpResponse { status: 200, headers: vec![], body: self.body.clone().into_bytes() })
+            Ok(HttpResponse {
+                status: 200,
+                headers: vec![],
+                body: self.body.clone().into_bytes(),
+            })
         }
     }
 
@@ -538,7 +587,9 @@ pub(crate) mod tests {
         };
         let cache = JwksCache::default();
         let c = config();
-        let req = |t: String| Request::new(Method::Post, "/").with_header("authorization", format!("Bearer {t}"));
+        let req = |t: String| {
+            Request::new(Method::Post, "/").with_header("authorization", format!("Bearer {t}"))
+        };
         let good = req(es256(&user_claims(), "ec-1"));
         for _ in 0..3 {
             pollster::block_on(authenticate(&good, &c, &cache, &host)).unwrap();
@@ -547,7 +598,11 @@ pub(crate) mod tests {
         let unknown = req(es256(&user_claims(), "ec-2"));
         let e = pollster::block_on(authenticate(&unknown, &c, &cache, &host)).unwrap_err();
         assert_eq!(e.status(), 401);
-        assert_eq!(host.fetches.get(), 1, "refetched within the minimum interval");
+        assert_eq!(
+            host.fetches.get(),
+            1,
+            "refetched within the minimum interval"
+        );
         host.now_ms.set(host.now_ms.get() + JWKS_MIN_REFETCH_MS);
         let _ = pollster::block_on(authenticate(&unknown, &c, &cache, &host));
         assert_eq!(host.fetches.get(), 2);

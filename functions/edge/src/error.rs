@@ -109,17 +109,26 @@ mod tests {
         assert_eq!(r.status, 413);
         assert_eq!(body(&r)["code"], "payload_too_large");
         let r = Error::MethodNotAllowed("GET".into()).into_response();
-        assert_eq!((r.status, body(&r)["code"].as_str()), (405, Some("method_not_allowed")));
+        assert_eq!(
+            (r.status, body(&r)["code"].as_str()),
+            (405, Some("method_not_allowed"))
+        );
         assert_eq!(r.header("allow"), Some("POST, OPTIONS"));
     }
 
     #[test]
     fn database_details_are_not_sent_to_the_client() {
-        let e = Error::Db(DbError::new(Some("23505"), "duplicate key in render_results_pkey"));
+        let e = Error::Db(DbError::new(
+            Some("23505"),
+            "duplicate key in render_results_pkey",
+        ));
         let r = e.into_response();
         assert_eq!(r.status, 500);
         assert!(!String::from_utf8_lossy(&r.body).contains("render_results"));
-        let denied = Error::Db(DbError::new(Some("42501"), "permission denied for table leads"));
+        let denied = Error::Db(DbError::new(
+            Some("42501"),
+            "permission denied for table leads",
+        ));
         assert_eq!((denied.status(), denied.code()), (403, "forbidden"));
     }
 }

@@ -25,4 +25,12 @@ pub use http::{Clock, Http, HttpError, HttpRequest, HttpResponse, Method, Reques
 pub trait Host: Db + Http + Clock {
     /// A random seed for retry jitter, fresh per call.
     fn seed(&self) -> u64;
+    /// The JWKS cache that lives as long as the host's instance.
+    fn jwks_cache(&self) -> &auth::JwksCache;
+}
+
+/// Turns a handler's result into the response sent: errors become their JSON body, and every
+/// response carries the CORS headers.
+pub fn respond(result: Result<Response>) -> Response {
+    validate::with_cors(result.unwrap_or_else(Error::into_response))
 }

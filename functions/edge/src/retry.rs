@@ -150,11 +150,18 @@ mod tests {
         }
     }
 
-    const RETRY: Fail = Fail { retryable: true, after: None };
+    const RETRY: Fail = Fail {
+        retryable: true,
+        after: None,
+    };
 
     #[test]
     fn delays_grow_exponentially_up_to_the_cap_and_stop_after_max_attempts() {
-        let p = RetryPolicy { max_attempts: 6, base_delay_ms: 100, max_delay_ms: 1_000 };
+        let p = RetryPolicy {
+            max_attempts: 6,
+            base_delay_ms: 100,
+            max_delay_ms: 1_000,
+        };
         let ceilings = [100, 200, 400, 800, 1_000];
         for (i, ceiling) in ceilings.iter().enumerate() {
             match p.decide(i as u32 + 1, &RETRY, &mut SplitMix64::new(i as u64)) {
@@ -168,22 +175,39 @@ mod tests {
     #[test]
     fn non_retryable_errors_give_up_at_once() {
         let p = RetryPolicy::default();
-        let fatal = Fail { retryable: false, after: None };
+        let fatal = Fail {
+            retryable: false,
+            after: None,
+        };
         assert_eq!(p.decide(1, &fatal, &mut Max), Decision::GiveUp);
     }
 
     #[test]
     fn retry_after_is_honoured_unless_too_long() {
-        let p = RetryPolicy { max_attempts: 3, base_delay_ms: 10, max_delay_ms: 2_000 };
-        let asked = Fail { retryable: true, after: Some(1_500) };
+        let p = RetryPolicy {
+            max_attempts: 3,
+            base_delay_ms: 10,
+            max_delay_ms: 2_000,
+        };
+        let asked = Fail {
+            retryable: true,
+            after: Some(1_500),
+        };
         assert_eq!(p.decide(1, &asked, &mut Max), Decision::RetryAfter(1_500));
-        let too_long = Fail { retryable: true, after: Some(60_000) };
+        let too_long = Fail {
+            retryable: true,
+            after: Some(60_000),
+        };
         assert_eq!(p.decide(1, &too_long, &mut Max), Decision::GiveUp);
     }
 
     #[test]
     fn jitter_spreads_delays() {
-        let p = RetryPolicy { max_attempts: 5, base_delay_ms: 1_000, max_delay_ms: 8_000 };
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_delay_ms: 1_000,
+            max_delay_ms: 8_000,
+        };
         let mut rng = SplitMix64::new(42);
         let delays: std::collections::BTreeSet<_> =
             (0..20).map(|_| p.decide(3, &RETRY, &mut rng)).collect();
@@ -194,14 +218,20 @@ mod tests {
     fn run_retries_then_succeeds_sleeping_between_attempts() {
         let clock = Sleeps(RefCell::new(vec![]));
         let p = RetryPolicy::default();
-        let out = pollster::block_on(p.run(&clock, &mut SplitMix64::new(1), |attempt| async move {
-            if attempt < 3 { Err(RETRY) } else { Ok(attempt) }
-        }));
+        let out =
+            pollster::block_on(
+                p.run(&clock, &mut SplitMix64::new(1), |attempt| async move {
+                    if attempt < 3 {
+                        Err(RETRY)
+                    } else {
+                        Ok(attempt)
+                    }
+                }),
+            );
         assert_eq!(out.unwrap(), 3);
         assert_eq!(clock.0.borrow().len(), 2);
-        let out: Result<(), _> = pollster::block_on(p.run(&clock, &mut SplitMix64::new(1), |_| async {
-            Err(RETRY)
-        }));
+        let out: Result<(), _> =
+            pollster::block_on(p.run(&clock, &mut SplitMix64::new(1), |_| async { Err(RETRY) }));
         assert_eq!(out.unwrap_err().1, 3);
     }
 }

@@ -55,7 +55,11 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, Error> {
         });
     }
     if let Some(ct) = req.header("content-type") {
-        if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") {
+        if !ct
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("application/json")
+        {
             return Err(Error::BadRequest(
                 "content-type must be application/json".into(),
             ));
