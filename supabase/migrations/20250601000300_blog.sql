@@ -23,7 +23,7 @@ create table public.blog_posts (
   id uuid not null default gen_random_uuid(),
   title text not null,
   slug text not null,
-  content text not null default '',
+  content text not null default ''::text,
   excerpt text,
   author_id uuid default auth.uid(),
   category_id uuid,
