@@ -428,7 +428,7 @@ fn an_older_unapplied_version_needs_include_all() {
     let stderr = migrate_err(&db, dir.path(), &[]);
     assert!(
         stderr.contains(&format!(
-            "local migration {V1} older than the newest applied one ({V2})"
+            "local migration {V1} is older than the newest applied one ({V2})"
         )),
         "{stderr}"
     );

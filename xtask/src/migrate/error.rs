@@ -98,9 +98,10 @@ pub enum MigrateError {
     MissingLocal { versions: Vec<String>, dir: PathBuf },
 
     #[error(
-        "local migration {} older than the newest applied one ({newest_applied}) but not \
+        "local migration {} {} older than the newest applied one ({newest_applied}) but not \
          applied; rerun with --include-all to apply {}",
         versions.join(", "),
+        if versions.len() > 1 { "are" } else { "is" },
         if versions.len() > 1 { "them" } else { "it" }
     )]
     OutOfOrder {
