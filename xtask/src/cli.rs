@@ -48,6 +48,9 @@ enum Command {
     /// Build the Rust edge functions to WebAssembly.
     #[command(subcommand)]
     Functions(crate::functions::FunctionsCommand),
+    /// Deploy migrations, edge functions and secrets to an environment of
+    /// supabase/environments.toml (plan first; production asks for confirmation).
+    Deploy(crate::deploy::DeployArgs),
     /// Run the whole test suite: fmt, clippy, unit, snapshot and database tests.
     Test,
     /// Measure the speed targets (ratios in one run) and append them to docs/benchmarks.md.
@@ -161,6 +164,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Generate { check } => crate::generate::run(check),
         Command::Functions(cmd) => crate::functions::run(cmd),
+        Command::Deploy(args) => crate::deploy::run(&args),
         Command::Test => crate::prereq::run_test_suite(),
         Command::Bench => crate::bench::run(),
     }
