@@ -90,7 +90,7 @@ impl TestCluster {
                 include_all: false,
                 compat: false,
             };
-            xtask::migrate::run(&self.url("postgres", name), &opts)?;
+            xtask::migrate::run_quietly(&self.url("postgres", name), &opts)?;
         }
         Ok(())
     }
