@@ -167,7 +167,7 @@ pub fn run(args: &DeployArgs) -> Result<()> {
             .unwrap_or_else(|| paths::project_root().join("target/deploy"))
             .join(format!(
                 "{name}-{}",
-                chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+                chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ")
             ));
         backup(&target.url, &dir)?;
     }
