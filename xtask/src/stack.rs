@@ -144,10 +144,9 @@ pub fn reset() -> Result<()> {
     }
     progress::step("recreating database postgres", || {
         let mut admin = db::connect(&cluster.url(SUPERUSER, "template1"))?;
-        admin.batch_execute(
-            "drop database if exists postgres with (force);
-             create database postgres owner postgres;",
-        )?;
+        // Separate statements: DROP DATABASE refuses to run inside a multi-statement batch.
+        admin.batch_execute("drop database if exists postgres with (force)")?;
+        admin.batch_execute("create database postgres owner postgres")?;
         Ok(())
     })?;
     progress::step("installing the Supabase compatibility layer", || {
@@ -236,11 +235,38 @@ fn ensure_port_free(port: u16) -> Result<()> {
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .filter(|s| !s.is_empty())
-        .and_then(|line| line.split("users:").nth(1).map(|u| u.trim().to_string()))
+        .and_then(|line| describe_holder(&line))
         .unwrap_or_else(|| "another program".to_string());
     bail!(
         "port {port} is taken by {holder}; stop it, or choose another port with \
          `cargo xtask up --port {}`",
         port + 1
     )
+}
+
+/// `users:(("python3",pid=14718,fd=3))` from `ss -ltnp` → `python3 (pid 14718)`.
+fn describe_holder(ss_line: &str) -> Option<String> {
+    let users = ss_line.split("users:").nth(1)?;
+    let name = users.split('"').nth(1)?;
+    let pid = users
+        .split("pid=")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .unwrap_or("?");
+    Some(format!("{name} (pid {pid})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_holder;
+
+    #[test]
+    fn names_the_process_holding_a_port() {
+        let line = r#"LISTEN 0 5 127.0.0.1:54322 0.0.0.0:* users:(("python3",pid=14718,fd=3))"#;
+        assert_eq!(
+            describe_holder(line).as_deref(),
+            Some("python3 (pid 14718)")
+        );
+        assert_eq!(describe_holder("LISTEN 0 5 127.0.0.1:54322"), None);
+    }
 }
