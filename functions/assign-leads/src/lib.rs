@@ -44,7 +44,7 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     let id = json!(validate::uuid("lead_id", &input.lead_id)?.to_string());
 
     let tx = host.begin(DbRole::Authenticated, caller.claims()).await?;
-    let lead: Option<Lead> = query_opt(&tx, sql::LOAD_LEAD, &[id.clone()]).await?;
+    let lead: Option<Lead> = query_opt(&tx, sql::LOAD_LEAD, std::slice::from_ref(&id)).await?;
     tx.commit().await?;
     let lead = lead.ok_or_else(|| Error::NotFound("lead not found".into()))?;
 
@@ -62,9 +62,11 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
 }
 
 async fn assign(tx: &impl Tx, lead: &Lead, id: &serde_json::Value) -> Result<Response> {
-    let score = tx.query(sql::UPDATE_SCORE, &[id.clone()]).await?;
+    let score = tx
+        .query(sql::UPDATE_SCORE, std::slice::from_ref(id))
+        .await?;
     let score = score.first().and_then(|r| r.get("score")).cloned();
-    let loads: Vec<SalesLoad> = query_as(tx, sql::SALES_WORKLOAD, &[id.clone()]).await?;
+    let loads: Vec<SalesLoad> = query_as(tx, sql::SALES_WORKLOAD, std::slice::from_ref(id)).await?;
     let owner = match assign::decide(lead.assigned_to, &loads) {
         Decision::Keep(owner) => owner,
         Decision::NoSalesUser => {
@@ -90,7 +92,7 @@ async fn assign(tx: &impl Tx, lead: &Lead, id: &serde_json::Value) -> Result<Res
             let data = json!({ "lead_id": lead.id }).to_string();
             tx.query(sql::NOTIFY, &[json!(owner.to_string()), json!(data)])
                 .await?;
-            tx.query(sql::AUDIT, &[id.clone()]).await?;
+            tx.query(sql::AUDIT, std::slice::from_ref(id)).await?;
             owner
         }
     };

@@ -234,16 +234,21 @@ pub fn glue_failure(message: &str) -> String {
 #[macro_export]
 macro_rules! export_handler {
     ($handler:path) => {
-        #[::wasm_bindgen::prelude::wasm_bindgen]
-        pub async fn handle(
-            meta: String,
-            body: Vec<u8>,
-            env: String,
-            host: $crate::wasm::JsHost,
-        ) -> String {
-            match $crate::wasm::Invocation::new(&meta, body, &env, host) {
-                Ok(inv) => $crate::wasm::finish($handler(inv.request, &inv.env, &inv.host).await),
-                Err(e) => $crate::wasm::glue_failure(&e),
+        mod wasm_entry {
+            // Exported as `handle`; the Rust name differs so it cannot clash with `$handler`.
+            #[::wasm_bindgen::prelude::wasm_bindgen(js_name = handle)]
+            pub async fn entry(
+                meta: String,
+                body: Vec<u8>,
+                env: String,
+                host: $crate::wasm::JsHost,
+            ) -> String {
+                match $crate::wasm::Invocation::new(&meta, body, &env, host) {
+                    Ok(inv) => {
+                        $crate::wasm::finish($handler(inv.request, &inv.env, &inv.host).await)
+                    }
+                    Err(e) => $crate::wasm::glue_failure(&e),
+                }
             }
         }
     };

@@ -55,7 +55,7 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     let claims = caller.claims();
 
     let tx = host.begin(DbRole::Authenticated, claims).await?;
-    let job: Option<Job> = query_opt(&tx, sql::LOAD_REQUEST, &[id.clone()]).await?;
+    let job: Option<Job> = query_opt(&tx, sql::LOAD_REQUEST, std::slice::from_ref(&id)).await?;
     tx.commit().await?;
     let job = job.ok_or_else(|| Error::NotFound("render request not found".into()))?;
     match prompt::start(&job.status) {
@@ -91,7 +91,7 @@ async fn render(
     id: &Value,
 ) -> Result<Response> {
     if tx
-        .query(sql::CLAIM_REQUEST, &[id.clone()])
+        .query(sql::CLAIM_REQUEST, std::slice::from_ref(id))
         .await?
         .is_empty()
     {
@@ -113,9 +113,10 @@ async fn render(
         return Err(e.into());
     }
 
-    let params: prompt::RenderParameters = query_opt(tx, sql::LOAD_PARAMETERS, &[id.clone()])
-        .await?
-        .unwrap_or_default();
+    let params: prompt::RenderParameters =
+        query_opt(tx, sql::LOAD_PARAMETERS, std::slice::from_ref(id))
+            .await?
+            .unwrap_or_default();
     let template: Option<String> =
         query_opt::<Value>(tx, sql::LOAD_TEMPLATE, &[json!(prompt::TEMPLATE_NAME)])
             .await?

@@ -1,0 +1,137 @@
+// The host side of the Rust edge functions: the database through postgres.js over
+// SUPABASE_DB_URL (one transaction per request, as a fixed role with the caller's claims), HTTP
+// through fetch, and time. The Rust side sees these through moha_edge's Db, Http and Clock.
+
+type Conn = {
+  unsafe: (query: string, params?: unknown[]) => Promise<unknown[]>;
+  release: () => void;
+};
+type Sql = { reserve: () => Promise<Conn> };
+
+// Only these roles may be asked for; the role name is never taken from input.
+const ROLES = new Set(["authenticated", "ai_agent"]);
+
+let pool: Promise<Sql> | undefined;
+let agentRole: string | undefined;
+
+function db(): Promise<Sql> {
+  // Loaded on first use, so requests that never touch the database start fast.
+  pool ??= import("npm:postgres@3.4.9").then(({ default: postgres }) => {
+    const url = Deno.env.get("SUPABASE_DB_URL");
+    if (!url) throw { message: "SUPABASE_DB_URL is not set; set it in the function's environment" };
+    return postgres(url, { max: 4, prepare: false, onnotice: () => {} }) as unknown as Sql;
+  });
+  return pool;
+}
+
+function dbError(e: unknown): { code?: string; message: string } {
+  const err = e as { code?: string; message?: string };
+  return { code: err?.code, message: err?.message ?? String(e) };
+}
+
+// Until the security model's `ai_agent` role exists, the agent runs as the narrowest role that
+// can do its writes: service_role.
+async function effectiveRole(conn: Conn, role: string): Promise<string> {
+  if (role !== "ai_agent") return role;
+  if (agentRole === undefined) {
+    const rows = await conn.unsafe("select 1 from pg_catalog.pg_roles where rolname = 'ai_agent'");
+    agentRole = rows.length > 0 ? "ai_agent" : "service_role";
+  }
+  return agentRole;
+}
+
+const jsonReplacer = (_k: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);
+
+export class Host {
+  #txs = new Map<number, Conn>();
+  #next = 1;
+
+  async begin(role: string, claims: string): Promise<number> {
+    if (!ROLES.has(role)) throw { message: `role ${role} may not be used by a function` };
+    let conn: Conn | undefined;
+    try {
+      conn = await (await db()).reserve();
+      await conn.unsafe("begin");
+      await conn.unsafe(`set local role ${await effectiveRole(conn, role)}`);
+      await conn.unsafe("select pg_catalog.set_config('request.jwt.claims', $1, true)", [claims]);
+    } catch (e) {
+      if (conn) {
+        await conn.unsafe("rollback").catch(() => {});
+        conn.release();
+      }
+      throw dbError(e);
+    }
+    const id = this.#next++;
+    this.#txs.set(id, conn);
+    return id;
+  }
+
+  async query(tx: number, sql: string, params: string): Promise<string> {
+    const conn = this.#txs.get(tx);
+    if (!conn) throw { message: "transaction is closed" };
+    try {
+      const rows = await conn.unsafe(sql, JSON.parse(params));
+      return JSON.stringify(rows, jsonReplacer);
+    } catch (e) {
+      throw dbError(e);
+    }
+  }
+
+  commit(tx: number): Promise<void> {
+    return this.#end(tx, "commit");
+  }
+
+  rollback(tx: number): Promise<void> {
+    return this.#end(tx, "rollback");
+  }
+
+  async #end(tx: number, how: "commit" | "rollback"): Promise<void> {
+    const conn = this.#txs.get(tx);
+    if (!conn) return;
+    this.#txs.delete(tx);
+    try {
+      await conn.unsafe(how);
+    } catch (e) {
+      throw dbError(e);
+    } finally {
+      conn.release();
+    }
+  }
+
+  /** Rolls back whatever a failed handler left open. */
+  async close(): Promise<void> {
+    for (const id of [...this.#txs.keys()]) await this.rollback(id).catch(() => {});
+  }
+
+  async fetch(meta: string, body: Uint8Array) {
+    const m = JSON.parse(meta) as {
+      method: string;
+      url: string;
+      headers: [string, string][];
+      timeout_ms: number;
+    };
+    const res = await fetch(m.url, {
+      method: m.method,
+      headers: m.headers,
+      body: m.method === "GET" || m.method === "HEAD" ? undefined : body,
+      signal: AbortSignal.timeout(m.timeout_ms),
+    });
+    return {
+      status: res.status,
+      headers: JSON.stringify([...res.headers]),
+      body: new Uint8Array(await res.arrayBuffer()),
+    };
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  seed(): number {
+    return Math.floor(Math.random() * Number.MAX_SAFE_INTEGER);
+  }
+}
