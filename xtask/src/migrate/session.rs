@@ -10,7 +10,7 @@ use std::str::FromStr;
 use futures_util::StreamExt;
 use tokio::runtime::Runtime;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Config, NoTls, Row, SimpleQueryMessage};
+use tokio_postgres::{Client, Config, Row, SimpleQueryMessage};
 
 use super::error::MigrateError;
 use crate::db::{redact, CONNECT_TIMEOUT};
@@ -42,7 +42,9 @@ impl Session {
             .enable_all()
             .build()
             .expect("a current-thread runtime builds");
-        let (client, connection) = rt.block_on(config.connect(NoTls)).map_err(connect_error)?;
+        let (client, connection) = rt
+            .block_on(config.connect(crate::db::tls()))
+            .map_err(connect_error)?;
         // Drives the socket whenever a query is awaited; ends when the session drops.
         rt.spawn(async move {
             let _ = connection.await;
