@@ -514,8 +514,10 @@ fn the_committed_environments_have_no_secrets() {
 
 /// Every variable or secret the functions read (Rust `env.var/secret/optional_secret("X")`,
 /// `std::env::var("X")`, TypeScript `Deno.env.get("X")`) is listed in
-/// supabase/functions/.env.example, except `SUPABASE_*`: the platform provides those (and
-/// `supabase secrets set` refuses the prefix). Unit tests (`#[cfg(test)]` onwards) are not read.
+/// supabase/functions/.env.example, except what the runtime provides: `SUPABASE_*` (the platform
+/// sets those, and `supabase secrets set` refuses the prefix) and `PORT`/`HOST` (where a local
+/// function process listens; hosted ignores them). Unit tests (`#[cfg(test)]` onwards) are not
+/// read.
 #[test]
 fn functions_read_no_secret_missing_from_env_example() {
     let root = xtask::paths::project_root();
@@ -529,7 +531,9 @@ fn functions_read_no_secret_missing_from_env_example() {
         let text = fs::read_to_string(file).unwrap();
         let code = text.split("#[cfg(test)]").next().unwrap_or_default();
         for name in env_reads(code) {
-            if !listed.contains(&name) && !name.starts_with("SUPABASE_") {
+            let runtime_provided =
+                name.starts_with("SUPABASE_") || name == "PORT" || name == "HOST";
+            if !listed.contains(&name) && !runtime_provided {
                 missing.push(format!("{name} ({})", file.display()));
             }
         }
