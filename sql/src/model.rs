@@ -139,6 +139,15 @@ pub struct Column {
     /// Never copied in clear into `audit_logs` (the audit trigger redacts it).
     pub secret: bool,
     pub comment: Option<String>,
+    /// A squawk rule waived for this column, rendered with its reason right above the column.
+    pub lint_ignore: Option<LintIgnore>,
+}
+
+/// A squawk rule that does not apply to one column, and why (one line, shown in the migration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LintIgnore {
+    pub rule: &'static str,
+    pub reason: &'static str,
 }
 
 impl Column {
@@ -152,6 +161,7 @@ impl Column {
             identity: false,
             secret: false,
             comment: None,
+            lint_ignore: None,
         }
     }
     pub fn not_null(mut self) -> Self {
@@ -173,6 +183,11 @@ impl Column {
     }
     pub fn comment(mut self, text: &str) -> Self {
         self.comment = Some(text.into());
+        self
+    }
+    /// Waives squawk's `rule` for this column; `reason` says why it does not apply.
+    pub fn lint_ignore(mut self, rule: &'static str, reason: &'static str) -> Self {
+        self.lint_ignore = Some(LintIgnore { rule, reason });
         self
     }
 }

@@ -31,9 +31,18 @@ pub fn release() -> Release {
             .column(Column::new("scope", enum_type("agent_scope")).not_null())
             .column(uuid("user_id"))
             .column(uuid("project_id"))
-            .column(Column::new("max_requests", SqlType::Integer).not_null())
+            .column(
+                Column::new("max_requests", SqlType::Integer)
+                    .not_null()
+                    .lint_ignore("prefer-bigint-over-int", "a request cap per window, set by an admin; not an id or a counter"),
+            )
             .column(Column::new("max_tokens", SqlType::BigInt).comment("Null: no token limit."))
-            .column(Column::new("window_seconds", SqlType::Integer).not_null().default(Expr::Int(86400)))
+            .column(
+                Column::new("window_seconds", SqlType::Integer)
+                    .not_null()
+                    .default(Expr::Int(86400))
+                    .lint_ignore("prefer-bigint-over-int", "a window length in seconds: 2^31 s is 68 years"),
+            )
             .column(created_at())
             .column(updated_at())
             .primary_key(&["id"])
@@ -60,7 +69,12 @@ pub fn release() -> Release {
             .column(uuid("user_id"))
             .column(uuid("project_id"))
             .column(ts("window_start").not_null())
-            .column(Column::new("request_count", SqlType::Integer).not_null().default(Expr::Int(0)))
+            .column(
+                Column::new("request_count", SqlType::Integer)
+                    .not_null()
+                    .default(Expr::Int(0))
+                    .lint_ignore("prefer-bigint-over-int", "counts one window, capped by the integer max_requests; an unlimited day overflows only above 24,000 calls a second"),
+            )
             .column(Column::new("tokens", SqlType::BigInt).not_null().default(Expr::Int(0)))
             .column(Column::new("cost", SqlType::Numeric { precision: 12, scale: 6 }).not_null().default(Expr::Int(0)))
             .column(updated_at())
@@ -85,7 +99,7 @@ pub fn release() -> Release {
             .column(text("model").not_null())
             .column(Column::new("response", SqlType::Jsonb).not_null())
             .column(
-                Column::new("hits", SqlType::Integer)
+                Column::new("hits", SqlType::BigInt)
                     .not_null()
                     .default(Expr::Int(0)),
             )
@@ -103,7 +117,12 @@ pub fn release() -> Release {
             .column(uuid_pk())
             .column(text("name").not_null())
             .column(text("agent").not_null())
-            .column(Column::new("version", SqlType::Integer).not_null().default(Expr::Int(1)))
+            .column(
+                Column::new("version", SqlType::Integer)
+                    .not_null()
+                    .default(Expr::Int(1))
+                    .lint_ignore("prefer-bigint-over-int", "a template version number, raised by hand"),
+            )
             .column(text("template").not_null())
             .column(Column::new("is_default", SqlType::Boolean).not_null().default(Expr::Bool(false)))
             .column(created_at())
@@ -166,7 +185,11 @@ pub fn release() -> Release {
             .column(
                 Column::new("cost_tokens", SqlType::Integer)
                     .not_null()
-                    .default(Expr::Int(0)),
+                    .default(Expr::Int(0))
+                    .lint_ignore(
+                        "prefer-bigint-over-int",
+                        "tokens of one render result: millions at most, never billions",
+                    ),
             )
             .column(text("model_used").not_null())
             .column(

@@ -46,7 +46,11 @@ pub fn release() -> Release {
             )
             .column(
                 Column::new("score", SqlType::SmallInt)
-                    .comment("Current score 0-100 (update_lead_score)."),
+                    .comment("Current score 0-100 (update_lead_score).")
+                    .lint_ignore(
+                        "prefer-bigint-over-smallint",
+                        "a score from 0 to 100 (checked), not an id or a counter",
+                    ),
             )
             .column(created_at())
             .column(updated_at())
@@ -84,7 +88,14 @@ pub fn release() -> Release {
             .comment("AI-powered and rule-based scores of a lead, newest last.")
             .column(uuid_pk())
             .column(uuid("lead_id").not_null())
-            .column(Column::new("score", SqlType::SmallInt).not_null())
+            .column(
+                Column::new("score", SqlType::SmallInt)
+                    .not_null()
+                    .lint_ignore(
+                        "prefer-bigint-over-smallint",
+                        "a score from 0 to 100 (checked), not an id or a counter",
+                    ),
+            )
             .column(text("rationale"))
             .column(
                 text("model")

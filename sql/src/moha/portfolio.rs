@@ -110,7 +110,11 @@ pub fn release() -> Release {
             .column(
                 Column::new("order_index", SqlType::Integer)
                     .not_null()
-                    .default(Expr::Int(0)),
+                    .default(Expr::Int(0))
+                    .lint_ignore(
+                        "prefer-bigint-over-int",
+                        "a position in one project's gallery, not an id or a counter",
+                    ),
             )
             .column(text("caption"))
             .column(created_at())
