@@ -30,7 +30,11 @@ pub fn release() -> Release {
             .column(uuid_pk())
             .column(text("title").not_null())
             .column(text("slug").not_null())
-            .column(text("content").not_null().default(Expr::text("").cast(SqlType::Text)))
+            .column(
+                text("content")
+                    .not_null()
+                    .default(Expr::text("").cast(SqlType::Text)),
+            )
             .column(text("excerpt"))
             .column(uuid("author_id").default(Expr::Sql("auth.uid()")))
             .column(uuid("category_id"))
