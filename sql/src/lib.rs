@@ -6,6 +6,7 @@
 //! The schema is a list of [`Release`]s, each an ordered list of [`Change`]s; the current schema
 //! ([`Catalog`]) is their fold, and each release renders to one migration file.
 
+pub mod access;
 pub mod catalog;
 pub mod model;
 pub mod moha;

@@ -372,7 +372,7 @@ fn database_facts(db: &mut Client, m: &Catalog) -> BTreeSet<String> {
                || case when pol.polpermissive then 'permissive' else 'restrictive' end || ' ' \
                || case pol.polcmd when '*' then 'all' when 'r' then 'select' when 'a' then 'insert' when 'w' then 'update' else 'delete' end \
                || ' to ' || (select string_agg(case when r = 0 then 'public' else r::regrole::text end, ', ') from unnest(pol.polroles) r) \
-             from pg_policy pol where pol.polrelid in ({tables})"
+             from pg_policy pol where pol.polrelid in ({tables}) or pol.polrelid = 'storage.objects'::regclass"
         ),
     ));
     add(strings(

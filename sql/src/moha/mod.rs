@@ -7,6 +7,7 @@ mod crm;
 mod foundation;
 mod portfolio;
 mod rbac;
+pub mod security;
 mod social;
 
 use crate::model::*;
@@ -18,6 +19,14 @@ pub const RELEASED_THROUGH: Option<&str> = None;
 
 /// Every release in order. The current schema is their fold.
 pub fn releases() -> Vec<Release> {
+    let mut all = schema_releases();
+    all.push(security::release());
+    all
+}
+
+/// The releases that build tables, functions and triggers; the security release is generated
+/// from the access matrix over the schema they fold to.
+fn schema_releases() -> Vec<Release> {
     vec![
         foundation::release(),
         rbac::release(),

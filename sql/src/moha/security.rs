@@ -1,0 +1,653 @@
+//! The declared access matrix of Moha Interiors: who may select, insert, update and delete
+//! which rows of every table. Policies, grants and column privileges are generated from it
+//! (`crate::access`), and the effective-matrix test probes a live database against it.
+//! `docs/security.md` explains each choice.
+
+use super::*;
+use crate::access::*;
+
+/// Unauthenticated callers (PostgREST's `anon`).
+pub const ANON: Audience = Audience {
+    name: "anon",
+    db_role: "anon",
+    guard: None,
+};
+/// Any signed-in user, whatever their RBAC role.
+pub const SIGNED_IN: Audience = Audience {
+    name: "signed-in",
+    db_role: "authenticated",
+    guard: None,
+};
+pub const CLIENT: Audience = Audience {
+    name: "Client",
+    db_role: "authenticated",
+    guard: Some("(select public.has_role('Client'))"),
+};
+pub const DESIGNER: Audience = Audience {
+    name: "Designer",
+    db_role: "authenticated",
+    guard: Some("(select public.has_role('Designer'))"),
+};
+pub const SALES: Audience = Audience {
+    name: "Sales",
+    db_role: "authenticated",
+    guard: Some("(select public.has_role('Sales'))"),
+};
+pub const ADMIN: Audience = Audience {
+    name: "Admin",
+    db_role: "authenticated",
+    guard: Some("(select public.is_admin())"),
+};
+/// Edge functions doing AI work (`set role ai_agent`).
+pub const AGENT: Audience = Audience {
+    name: "ai_agent",
+    db_role: AI_AGENT,
+    guard: None,
+};
+/// Trusted server code; bypasses RLS, so only grants apply.
+pub const SERVICE: Audience = Audience {
+    name: "service_role",
+    db_role: "service_role",
+    guard: None,
+};
+
+/// The personas every proof runs as.
+pub const PERSONAS: &[Persona] = &[
+    Persona {
+        name: "anon",
+        db_role: "anon",
+        audiences: &[ANON],
+    },
+    Persona {
+        name: "client",
+        db_role: "authenticated",
+        audiences: &[SIGNED_IN, CLIENT],
+    },
+    Persona {
+        name: "client2",
+        db_role: "authenticated",
+        audiences: &[SIGNED_IN, CLIENT],
+    },
+    Persona {
+        name: "designer",
+        db_role: "authenticated",
+        audiences: &[SIGNED_IN, DESIGNER],
+    },
+    Persona {
+        name: "sales_a",
+        db_role: "authenticated",
+        audiences: &[SIGNED_IN, SALES],
+    },
+    Persona {
+        name: "sales_b",
+        db_role: "authenticated",
+        audiences: &[SIGNED_IN, SALES],
+    },
+    Persona {
+        name: "admin",
+        db_role: "authenticated",
+        audiences: &[SIGNED_IN, ADMIN],
+    },
+    Persona {
+        name: "service_role",
+        db_role: "service_role",
+        audiences: &[SERVICE],
+    },
+    Persona {
+        name: "ai_agent",
+        db_role: AI_AGENT,
+        audiences: &[AGENT],
+    },
+];
+
+// Row rules. Every `auth.uid()` and helper call is wrapped in `(select ...)` so it runs once per
+// statement; subqueries are uncorrelated `in (select ...)` so they run once and hash.
+
+pub const OWN_ROW: Rule = Rule {
+    name: "own row",
+    using: "id = (select auth.uid())",
+    check: None,
+    columns: &["id"],
+};
+pub const OWN_ROWS: Rule = Rule {
+    name: "own rows",
+    using: "user_id = (select auth.uid())",
+    check: None,
+    columns: &["user_id"],
+};
+pub const PUBLISHED_PROJECTS: Rule = Rule {
+    name: "published",
+    using: "is_published",
+    check: None,
+    columns: &["is_published"],
+};
+pub const OWN_PROJECTS: Rule = Rule {
+    name: "own projects",
+    using: "client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))",
+    check: None,
+    columns: &["client_id"],
+};
+pub const OF_PUBLISHED_PROJECT: Rule = Rule {
+    name: "of published project",
+    using: "project_id in (select p.id from public.projects p where p.is_published)",
+    check: None,
+    columns: &["project_id"],
+};
+pub const OF_OWN_PROJECT: Rule = Rule {
+    name: "of own project",
+    using: "project_id in (select p.id from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid())))",
+    check: None,
+    columns: &["project_id"],
+};
+pub const PUBLISHED_POSTS: Rule = Rule {
+    name: "published",
+    using: "status = 'published'::public.blog_status",
+    check: None,
+    columns: &["status"],
+};
+/// Authors edit their own posts but cannot hand them to someone else, and only publish with
+/// `blog:publish`.
+pub const OWN_POSTS: Rule = Rule {
+    name: "own posts",
+    using: "author_id = (select auth.uid())",
+    check: Some("author_id = (select auth.uid()) and (status <> 'published'::public.blog_status or (select public.has_permission('blog', 'publish')))"),
+    columns: &["author_id"],
+};
+pub const NEW_POST_AS_SELF: Rule = Rule {
+    name: "as self with blog:create",
+    using: "false",
+    check: Some("author_id = (select auth.uid()) and (select public.has_permission('blog', 'create')) and (status <> 'published'::public.blog_status or (select public.has_permission('blog', 'publish')))"),
+    columns: &["author_id"],
+};
+pub const OF_PUBLISHED_POST: Rule = Rule {
+    name: "of published post",
+    using: "post_id in (select p.id from public.blog_posts p where p.status = 'published'::public.blog_status)",
+    check: None,
+    columns: &["post_id"],
+};
+pub const OF_OWN_POST: Rule = Rule {
+    name: "of own post",
+    using:
+        "post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))",
+    check: None,
+    columns: &["post_id"],
+};
+pub const NEW_RENDER_AS_SELF: Rule = Rule {
+    name: "queued as self with render:create",
+    using: "false",
+    check: Some("user_id = (select auth.uid()) and status = 'queued'::public.render_status and (select public.has_permission('render', 'create'))"),
+    columns: &["user_id"],
+};
+/// Owners may only move their own active job to `cancelled`.
+pub const CANCEL_OWN: Rule = Rule {
+    name: "cancel own active",
+    using: "user_id = (select auth.uid()) and status in ('queued'::public.render_status, 'pending'::public.render_status, 'processing'::public.render_status)",
+    check: Some("user_id = (select auth.uid()) and status = 'cancelled'::public.render_status"),
+    columns: &["user_id"],
+};
+pub const OF_OWN_REQUEST: Rule = Rule {
+    name: "of own request",
+    using: "request_id in (select r.id from public.render_requests r where r.user_id = (select auth.uid()))",
+    check: None,
+    columns: &["request_id"],
+};
+/// Also the check on update: a Sales user cannot hand a lead to someone else.
+pub const ASSIGNED_LEADS: Rule = Rule {
+    name: "assigned",
+    using: "assigned_to = (select auth.uid())",
+    check: None,
+    columns: &["assigned_to"],
+};
+pub const OF_ASSIGNED_LEAD: Rule = Rule {
+    name: "of assigned lead",
+    using: "lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid()))",
+    check: None,
+    columns: &["lead_id"],
+};
+pub const NOTE_AS_SELF: Rule = Rule {
+    name: "on assigned lead as self",
+    using: "false",
+    check: Some("created_by = (select auth.uid()) and lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid()))"),
+    columns: &["lead_id", "created_by"],
+};
+
+use Action::{Delete, Insert, Select, Update};
+
+const READ: &[Action] = &[Select];
+const WRITE: &[Action] = &[Insert, Update, Delete];
+const EVERYTHING: &[Action] = &[Select, Insert, Update, Delete];
+
+fn all(audience: Audience, actions: &[Action]) -> Entry {
+    Entry {
+        audience,
+        actions: actions.to_vec(),
+        access: Access::All,
+    }
+}
+
+fn rule(audience: Audience, actions: &[Action], rule: Rule) -> Entry {
+    Entry {
+        audience,
+        actions: actions.to_vec(),
+        access: Access::Rule(rule),
+    }
+}
+
+fn t(name: &str, entries: Vec<Entry>) -> TableAccess {
+    TableAccess {
+        table: public(name),
+        entries,
+        columns: Columns::default(),
+    }
+}
+
+/// Service role: everything (it bypasses RLS; grants still apply).
+fn service() -> Entry {
+    all(SERVICE, EVERYTHING)
+}
+
+/// The matrix. Where a table or action is not listed for an audience, it is denied.
+pub fn matrix() -> Vec<TableAccess> {
+    let mut users = t(
+        "users",
+        vec![
+            rule(SIGNED_IN, &[Select, Update], OWN_ROW),
+            all(ADMIN, &[Select, Update]),
+            all(AGENT, READ),
+            service(),
+        ],
+    );
+    // `role_id` is updatable so an Admin can change roles; the `guard_role_change` trigger
+    // refuses it for everyone else. Email comes from Auth.
+    users.columns.updatable = vec![("authenticated", vec!["full_name", "phone", "role_id"])];
+
+    let mut render_requests = t(
+        "render_requests",
+        vec![
+            rule(SIGNED_IN, READ, OWN_ROWS),
+            rule(SIGNED_IN, &[Insert], NEW_RENDER_AS_SELF),
+            rule(SIGNED_IN, &[Update], CANCEL_OWN),
+            all(DESIGNER, READ),
+            all(ADMIN, EVERYTHING),
+            all(AGENT, &[Select, Update]),
+            service(),
+        ],
+    );
+    render_requests.columns.updatable = vec![("authenticated", vec!["status"])];
+
+    let mut leads = t(
+        "leads",
+        vec![
+            rule(SALES, &[Select, Update], ASSIGNED_LEADS),
+            all(ADMIN, EVERYTHING),
+            all(AGENT, &[Select, Update]),
+            service(),
+        ],
+    );
+    // The score is the AI's and update_lead_score's.
+    leads.columns.updatable = vec![(
+        "authenticated",
+        vec![
+            "client_name",
+            "email",
+            "phone",
+            "source",
+            "status",
+            "assigned_to",
+        ],
+    )];
+
+    let mut social_accounts = t(
+        "social_accounts",
+        vec![
+            all(SALES, READ),
+            all(ADMIN, EVERYTHING),
+            all(AGENT, READ),
+            service(),
+        ],
+    );
+    social_accounts.columns.hidden = vec!["access_token"];
+
+    let mut social_messages = t(
+        "social_messages",
+        vec![
+            all(SALES, &[Select, Update]),
+            all(ADMIN, &[Select, Update]),
+            all(AGENT, &[Select, Insert, Update]),
+            service(),
+        ],
+    );
+    social_messages.columns.updatable = vec![("authenticated", vec!["status"])];
+
+    let mut notifications = t(
+        "notifications",
+        vec![
+            rule(SIGNED_IN, &[Select, Update], OWN_ROWS),
+            all(AGENT, &[Insert]),
+            service(),
+        ],
+    );
+    notifications.columns.updatable = vec![("authenticated", vec!["read_at"])];
+
+    let project_child = |name: &str| {
+        t(
+            name,
+            vec![
+                rule(ANON, READ, OF_PUBLISHED_PROJECT),
+                rule(SIGNED_IN, READ, OF_PUBLISHED_PROJECT),
+                rule(CLIENT, READ, OF_OWN_PROJECT),
+                all(DESIGNER, EVERYTHING),
+                all(ADMIN, EVERYTHING),
+                service(),
+            ],
+        )
+    };
+    let post_child = |name: &str| {
+        t(
+            name,
+            vec![
+                rule(ANON, READ, OF_PUBLISHED_POST),
+                rule(SIGNED_IN, READ, OF_PUBLISHED_POST),
+                rule(SIGNED_IN, EVERYTHING, OF_OWN_POST),
+                all(ADMIN, EVERYTHING),
+                service(),
+            ],
+        )
+    };
+    let ai_output = |name: &str| {
+        t(
+            name,
+            vec![
+                rule(SIGNED_IN, READ, OF_OWN_REQUEST),
+                all(DESIGNER, READ),
+                all(ADMIN, READ),
+                all(AGENT, &[Select, Insert]),
+                service(),
+            ],
+        )
+    };
+    let inbox_data = |name: &str| {
+        t(
+            name,
+            vec![
+                all(SALES, READ),
+                all(ADMIN, READ),
+                all(AGENT, &[Select, Insert]),
+                service(),
+            ],
+        )
+    };
+
+    let mut render_parameters = ai_output("render_parameters");
+    render_parameters.entries[0] = rule(SIGNED_IN, &[Select, Insert], OF_OWN_REQUEST);
+    render_parameters.entries[3] = all(AGENT, READ);
+
+    vec![
+        users,
+        t(
+            "roles",
+            vec![
+                all(SIGNED_IN, READ),
+                all(ADMIN, WRITE),
+                all(AGENT, READ),
+                service(),
+            ],
+        ),
+        t(
+            "permissions",
+            vec![all(SIGNED_IN, READ), all(ADMIN, WRITE), service()],
+        ),
+        t(
+            "user_sessions",
+            vec![
+                rule(SIGNED_IN, EVERYTHING, OWN_ROWS),
+                all(ADMIN, READ),
+                service(),
+            ],
+        ),
+        t(
+            "clients",
+            vec![
+                rule(CLIENT, READ, OWN_ROWS),
+                all(DESIGNER, &[Select, Insert, Update]),
+                all(SALES, &[Select, Insert, Update]),
+                all(ADMIN, EVERYTHING),
+                service(),
+            ],
+        ),
+        t(
+            "projects",
+            vec![
+                rule(ANON, READ, PUBLISHED_PROJECTS),
+                rule(SIGNED_IN, READ, PUBLISHED_PROJECTS),
+                rule(CLIENT, READ, OWN_PROJECTS),
+                all(DESIGNER, EVERYTHING),
+                all(ADMIN, EVERYTHING),
+                service(),
+            ],
+        ),
+        project_child("project_images"),
+        project_child("project_tags"),
+        t(
+            "blog_categories",
+            vec![
+                all(ANON, READ),
+                all(SIGNED_IN, READ),
+                all(ADMIN, WRITE),
+                service(),
+            ],
+        ),
+        t(
+            "blog_posts",
+            vec![
+                rule(ANON, READ, PUBLISHED_POSTS),
+                rule(SIGNED_IN, READ, PUBLISHED_POSTS),
+                rule(SIGNED_IN, &[Select, Update], OWN_POSTS),
+                rule(SIGNED_IN, &[Insert], NEW_POST_AS_SELF),
+                all(ADMIN, EVERYTHING),
+                service(),
+            ],
+        ),
+        post_child("blog_tags"),
+        post_child("blog_media"),
+        render_requests,
+        render_parameters,
+        ai_output("render_results"),
+        leads,
+        t(
+            "lead_notes",
+            vec![
+                rule(SALES, READ, OF_ASSIGNED_LEAD),
+                rule(SALES, &[Insert], NOTE_AS_SELF),
+                all(ADMIN, &[Select, Insert, Delete]),
+                all(AGENT, &[Select, Insert]),
+                service(),
+            ],
+        ),
+        t(
+            "lead_scoring",
+            vec![
+                rule(SALES, READ, OF_ASSIGNED_LEAD),
+                all(ADMIN, READ),
+                all(AGENT, &[Select, Insert]),
+                service(),
+            ],
+        ),
+        social_accounts,
+        social_messages,
+        inbox_data("social_analytics"),
+        inbox_data("social_sentiment"),
+        notifications,
+        t("audit_logs", vec![all(ADMIN, READ), all(SERVICE, READ)]),
+        t(
+            "error_logs",
+            vec![
+                all(ADMIN, READ),
+                all(AGENT, &[Insert]),
+                all(SERVICE, &[Select, Insert]),
+            ],
+        ),
+        t(
+            "agent_usage",
+            vec![
+                all(ADMIN, READ),
+                all(AGENT, &[Select, Insert, Update]),
+                service(),
+            ],
+        ),
+        t(
+            "agent_limits",
+            vec![all(ADMIN, EVERYTHING), all(AGENT, READ), service()],
+        ),
+        t(
+            "ai_cache",
+            vec![
+                all(ADMIN, &[Select, Insert]),
+                all(AGENT, &[Select, Insert, Update]),
+                service(),
+            ],
+        ),
+        t(
+            "prompt_templates",
+            vec![all(ADMIN, EVERYTHING), all(AGENT, READ), service()],
+        ),
+    ]
+}
+
+/// Storage object names that writes accept: no leading or doubled `/`, no `.` or `..`
+/// segment, no backslash, no `%` (encoded separators), no control characters, and at least
+/// one folder (the scope segment).
+pub const SAFE_OBJECT_NAME: &str = "name !~ '(^/|//|\\\\|%|(^|/)\\.\\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1";
+
+pub const OBJECT_OF_PUBLISHED_PROJECT: Rule = Rule {
+    name: "of published project",
+    using: "(storage.foldername(name))[1] in (select p.id::text from public.projects p where p.is_published)",
+    check: None,
+    columns: &["name"],
+};
+pub const OBJECT_OF_OWN_PROJECT: Rule = Rule {
+    name: "of own project",
+    using: "(storage.foldername(name))[1] in (select p.id::text from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid())))",
+    check: None,
+    columns: &["name"],
+};
+pub const OBJECT_OF_PUBLISHED_POST: Rule = Rule {
+    name: "of published post",
+    using: "(storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.status = 'published'::public.blog_status)",
+    check: None,
+    columns: &["name"],
+};
+pub const OBJECT_OF_OWN_POST: Rule = Rule {
+    name: "of own post",
+    using: "(storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))",
+    check: None,
+    columns: &["name"],
+};
+pub const OWN_FOLDER: Rule = Rule {
+    name: "own folder",
+    using: "(storage.foldername(name))[1] = (select auth.uid())::text",
+    check: None,
+    columns: &["name"],
+};
+
+const MB: i64 = 1024 * 1024;
+
+fn bucket(id: &str, size_mb: i64, mimes: &[&str]) -> Bucket {
+    Bucket {
+        id: id.into(),
+        // Never public: a public bucket serves every object by URL without RLS, and lists.
+        public: false,
+        file_size_limit: Some(size_mb * MB),
+        allowed_mime_types: mimes.iter().map(|m| m.to_string()).collect(),
+    }
+}
+
+const IMAGES: &[&str] = &["image/jpeg", "image/png", "image/webp", "image/avif"];
+
+/// The buckets and who may do what with their objects.
+pub fn storage() -> Vec<BucketAccess> {
+    let mut media = IMAGES.to_vec();
+    media.extend(["video/mp4", "video/webm"]);
+    let mut renders = IMAGES.to_vec();
+    renders.extend(["model/gltf-binary", "application/pdf"]);
+    let mut social = IMAGES.to_vec();
+    social.extend([
+        "video/mp4",
+        "video/quicktime",
+        "audio/mpeg",
+        "application/pdf",
+    ]);
+    vec![
+        BucketAccess {
+            bucket: bucket("project-media", 50, &media),
+            path: "<project id>/<file>",
+            entries: vec![
+                rule(ANON, READ, OBJECT_OF_PUBLISHED_PROJECT),
+                rule(SIGNED_IN, READ, OBJECT_OF_PUBLISHED_PROJECT),
+                rule(CLIENT, READ, OBJECT_OF_OWN_PROJECT),
+                all(DESIGNER, EVERYTHING),
+                all(ADMIN, EVERYTHING),
+                service(),
+            ],
+        },
+        BucketAccess {
+            bucket: bucket("blog-media", 20, &media),
+            path: "<post id>/<file>",
+            entries: vec![
+                rule(ANON, READ, OBJECT_OF_PUBLISHED_POST),
+                rule(SIGNED_IN, READ, OBJECT_OF_PUBLISHED_POST),
+                rule(SIGNED_IN, EVERYTHING, OBJECT_OF_OWN_POST),
+                all(ADMIN, EVERYTHING),
+                service(),
+            ],
+        },
+        BucketAccess {
+            bucket: bucket("renders", 100, &renders),
+            path: "<user id>/<file>",
+            entries: vec![
+                rule(SIGNED_IN, &[Select, Insert, Delete], OWN_FOLDER),
+                all(DESIGNER, READ),
+                all(ADMIN, EVERYTHING),
+                all(AGENT, &[Select, Insert]),
+                service(),
+            ],
+        },
+        BucketAccess {
+            bucket: bucket("social-uploads", 25, &social),
+            path: "<social account id>/<file>",
+            entries: vec![
+                all(SALES, &[Select, Insert]),
+                all(ADMIN, EVERYTHING),
+                all(AGENT, &[Select, Insert]),
+                service(),
+            ],
+        },
+    ]
+}
+
+pub fn release() -> Release {
+    let catalog =
+        crate::Catalog::from_releases(&super::schema_releases()).expect("the schema releases fold");
+    let mut changes = vec![Change::Grant(Grant {
+        privileges: vec![Privilege::Usage],
+        object: GrantObject::Schema("public".into()),
+        roles: vec![AI_AGENT.into()],
+        revoke: false,
+    })];
+    for t in matrix() {
+        let table = catalog
+            .table(&t.table)
+            .unwrap_or_else(|| panic!("the matrix names {}, which the schema lacks", t.table));
+        changes.extend(crate::access::table_changes(&t, table));
+    }
+    changes.extend(crate::access::storage_changes(
+        &storage(),
+        &Expr::Sql(SAFE_OBJECT_NAME),
+    ));
+    Release {
+        version: "20250601000700",
+        name: "security",
+        summary: "Access matrix: grants, column privileges and one policy per role and action on every table; storage buckets and their object policies.",
+        changes,
+    }
+}
