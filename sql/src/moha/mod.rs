@@ -7,6 +7,7 @@ mod crm;
 mod foundation;
 mod portfolio;
 mod rbac;
+mod render_queue;
 pub mod security;
 mod social;
 
@@ -21,6 +22,7 @@ pub const RELEASED_THROUGH: Option<&str> = None;
 pub fn releases() -> Vec<Release> {
     let mut all = schema_releases();
     all.push(security::release());
+    all.push(render_queue::release());
     all
 }
 

@@ -1,0 +1,45 @@
+//! What the render edge function needs to queue and retry jobs, and to mark fallback results
+//! (issue 5): `render_requests.retry_at` and `attempts`, `render_results.is_fallback`.
+//!
+//! One result per request is guaranteed by the function's claim (the job's row lock and status
+//! move), not by a unique constraint: adding one to an existing table needs a concurrent index
+//! build, which a transactional migration cannot do. Due jobs are found through the existing
+//! partial index `render_requests_queue_idx` (status, created_at).
+
+use super::*;
+
+pub fn release() -> Release {
+    let requests = ai::render_requests();
+    let changes = vec![
+        Change::AddColumn {
+            table: requests.clone(),
+            column: ts("retry_at").comment(
+                "When a queued job may run again (over its limit, or the provider down); null: now.",
+            ),
+        },
+        Change::AddColumn {
+            table: requests.clone(),
+            column: Column::new("attempts", SqlType::Integer)
+                .not_null()
+                .default(Expr::Int(0))
+                .lint_ignore(
+                    "prefer-bigint-over-int",
+                    "failed runs of one job, a handful at most; it sets the retry backoff",
+                )
+                .comment("Runs that ended without a result; the retry delay doubles with each."),
+        },
+        Change::AddColumn {
+            table: public("render_results"),
+            column: Column::new("is_fallback", SqlType::Boolean)
+                .not_null()
+                .default(Expr::Bool(false))
+                .comment("True when the output is a cached answer used because the provider failed."),
+        },
+    ];
+    Release {
+        version: "20250601000800",
+        name: "render_queue",
+        summary: "Render job retry time and attempts; fallback flag on render results.",
+        changes,
+    }
+}
