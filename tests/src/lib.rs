@@ -7,6 +7,9 @@
 //! Architecture invariant: only this crate owns throwaway databases. Nothing is left behind: a
 //! guard process removes the cluster when the test binary exits, however it exits.
 
+pub mod effective;
+pub mod personas;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
