@@ -1,0 +1,132 @@
+//! Storage: the buckets exist with their limits, and the effective access to `storage.objects`
+//! equals the declared bucket matrix (`sql::moha::security::storage()`), probed per persona
+//! and bucket exactly like the tables.
+
+use moha_tests::cluster;
+use moha_tests::effective::{self, InsertProbe, Report, Target};
+use moha_tests::personas::{self, id};
+use sql::access::{declared, Action};
+use sql::moha::security::{storage, PERSONAS};
+
+const CLIENT_PROJECT: &str = "12000000-0000-4000-a000-000000000001";
+const CLIENT2_PROJECT: &str = "12000000-0000-4000-a000-000000000002";
+const DESIGNER_DRAFT: &str = "14000000-0000-4000-a000-000000000002";
+const ADMIN_DRAFT: &str = "14000000-0000-4000-a000-000000000003";
+
+const INSERT: &str =
+    "insert into storage.objects (bucket_id, name) values ($2, $1 || '/probe.png')";
+
+fn insert_probe(bucket: &str, persona: &str) -> InsertProbe {
+    let (own, foreign): (Option<String>, String) = match bucket {
+        "project-media" => (
+            match persona {
+                "client" => Some(CLIENT_PROJECT.into()),
+                "client2" => Some(CLIENT2_PROJECT.into()),
+                _ => None,
+            },
+            if persona == "client" {
+                CLIENT2_PROJECT
+            } else {
+                CLIENT_PROJECT
+            }
+            .into(),
+        ),
+        "blog-media" => (
+            match persona {
+                "designer" => Some(DESIGNER_DRAFT.into()),
+                "admin" => Some(ADMIN_DRAFT.into()),
+                _ => None,
+            },
+            if persona == "designer" {
+                ADMIN_DRAFT
+            } else {
+                DESIGNER_DRAFT
+            }
+            .into(),
+        ),
+        "renders" => (
+            personas::user(persona).map(|u| u.id.to_string()),
+            if persona == "client" {
+                id("client2")
+            } else {
+                id("client")
+            }
+            .into(),
+        ),
+        _ => (None, "17000000-0000-4000-a000-000000000001".into()),
+    };
+    // The bucket id is bound as $2: the probe statement is the same for every bucket.
+    InsertProbe::Owned {
+        sql: INSERT.replace("$2", &format!("'{bucket}'")),
+        own,
+        foreign,
+    }
+}
+
+#[test]
+fn buckets_are_private_with_limits() {
+    let db = cluster().migrated_db();
+    let mut c = db.connect();
+    for b in storage() {
+        let row = c
+            .query_one(
+                "select public, file_size_limit, allowed_mime_types from storage.buckets where id = $1",
+                &[&b.bucket.id],
+            )
+            .unwrap_or_else(|e| panic!("bucket {}: {e}", b.bucket.id));
+        assert!(!row.get::<_, bool>(0), "{} must not be public", b.bucket.id);
+        assert_eq!(row.get::<_, Option<i64>>(1), b.bucket.file_size_limit);
+        assert_eq!(
+            row.get::<_, Option<Vec<String>>>(2),
+            Some(b.bucket.allowed_mime_types.clone())
+        );
+    }
+}
+
+#[test]
+fn effective_object_access_equals_the_declared_bucket_matrix() {
+    let db = cluster().migrated_db();
+    let mut c = db.connect();
+    personas::create(&mut c, true).unwrap_or_else(|e| panic!("{e:#}"));
+    let mut report = Report::default();
+    for b in storage() {
+        // Bucket ids are our own constants (checked by the renderer's literal quoting too).
+        assert!(b
+            .bucket
+            .id
+            .bytes()
+            .all(|x| x.is_ascii_lowercase() || x == b'-'));
+        let target = Target {
+            name: format!("{} ({})", b.bucket.id, b.path),
+            from: "storage.objects".into(),
+            scope: format!("bucket_id = '{}'", b.bucket.id),
+            label: "name".into(),
+            update_set: "metadata = metadata".into(),
+        };
+        let universe = effective::universe(&mut c, &target);
+        assert!(
+            !universe.is_empty(),
+            "bucket {} has no demo objects",
+            b.bucket.id
+        );
+        report.target(&target, &universe);
+        for p in PERSONAS {
+            let insert = insert_probe(&b.bucket.id, p.name);
+            let results: Vec<_> = Action::ALL
+                .into_iter()
+                .map(|a| {
+                    let o = effective::probe(&mut c, p, &target, a, &insert, &universe);
+                    (a, declared(&b.entries, p, a), o)
+                })
+                .collect();
+            report.line(&target, p, &results, &universe);
+        }
+    }
+    assert!(
+        report.mismatches.is_empty(),
+        "effective storage access differs from the declared matrix:\n{}\n\nfull report:\n{}",
+        report.mismatches.join("\n"),
+        report.text
+    );
+    insta::assert_snapshot!("effective_storage_matrix", report.text);
+}
