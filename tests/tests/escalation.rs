@@ -274,7 +274,7 @@ fn storage_writes_stay_inside_ones_own_folder() {
         format!("{me}%2F..%2F{other}%2Fx.png"),
         format!("{me}\\..\\{other}\\x.png"),
         format!("{me}/x\n.png"),
-        format!("{me}"),
+        me.to_string(),
         "x.png".to_string(),
     ] {
         refused(
