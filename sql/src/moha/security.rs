@@ -651,3 +651,104 @@ pub fn release() -> Release {
         changes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> crate::Catalog {
+        crate::Catalog::from_releases(&super::super::releases()).unwrap()
+    }
+
+    fn rules() -> Vec<Rule> {
+        let mut out = Vec::new();
+        let entries = matrix()
+            .into_iter()
+            .flat_map(|t| t.entries)
+            .chain(storage().into_iter().flat_map(|b| b.entries));
+        for e in entries {
+            if let Access::Rule(r) = e.access {
+                out.push(r);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_table_is_in_the_matrix_once() {
+        let m = matrix();
+        for t in catalog()
+            .tables
+            .iter()
+            .filter(|t| t.name.schema == "public")
+        {
+            let n = m.iter().filter(|a| a.table == t.name).count();
+            assert_eq!(n, 1, "{} appears {n} times in the access matrix", t.name);
+        }
+    }
+
+    #[test]
+    fn one_policy_per_table_role_and_command_never_to_public() {
+        let c = catalog();
+        let mut seen = std::collections::BTreeSet::new();
+        for p in &c.policies {
+            assert!(p.permissive, "{}", p.name);
+            assert_eq!(p.roles.len(), 1, "{} names one role", p.name);
+            assert!(p.roles[0] != "public", "{} applies to public", p.name);
+            assert!(
+                seen.insert((p.table.clone(), p.roles[0].clone(), p.command)),
+                "a second {} policy for {} on {}",
+                p.command.as_str(),
+                p.roles[0],
+                p.table
+            );
+        }
+    }
+
+    #[test]
+    fn rules_call_functions_once_per_statement_and_trust_no_user_metadata() {
+        let audiences = [
+            ANON, SIGNED_IN, CLIENT, DESIGNER, SALES, ADMIN, AGENT, SERVICE,
+        ];
+        let texts = rules()
+            .into_iter()
+            .flat_map(|r| [Some(r.using), r.check])
+            .flatten()
+            .chain(audiences.iter().filter_map(|a| a.guard))
+            .chain([SAFE_OBJECT_NAME]);
+        for text in texts {
+            assert!(!text.contains("user_metadata"), "{text}");
+            assert!(!text.contains("auth.role()"), "{text}");
+            for call in ["auth.uid()", "public.is_admin()", "public.has_"] {
+                let bare = text.matches(call).count();
+                let wrapped = text.matches(&format!("(select {call}")).count();
+                assert_eq!(bare, wrapped, "{call} not wrapped in (select ...): {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn columns_rules_filter_on_are_indexed() {
+        let c = catalog();
+        for t in matrix() {
+            for e in &t.entries {
+                let Access::Rule(r) = e.access else { continue };
+                for col in r.columns {
+                    let indexed = c.indexes.iter().any(|i| {
+                        i.table == t.table
+                            && (i.keys.first().and_then(|k| k.column()) == Some(col)
+                                || i.predicate
+                                    .as_ref()
+                                    .is_some_and(|p| crate::render::expr(p).unwrap().contains(col)))
+                    }) || c.table(&t.table).unwrap().constraints.iter().any(|k| {
+                        !matches!(
+                            k.kind,
+                            ConstraintKind::Check(_) | ConstraintKind::ForeignKey { .. }
+                        ) && k.columns().first().map(String::as_str) == Some(col)
+                    });
+                    assert!(indexed, "{}.{col} ({}) has no index", t.table, r.name);
+                }
+            }
+        }
+    }
+}
