@@ -9,6 +9,7 @@
 
 pub mod effective;
 pub mod personas;
+pub mod provider_stub;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;

@@ -10,6 +10,7 @@ pub mod compat;
 pub mod db;
 pub mod deploy;
 pub mod functions;
+pub mod gateway;
 pub mod generate;
 pub mod jwt;
 pub mod migrate;

@@ -73,6 +73,7 @@ pub fn up(args: &UpArgs) -> Result<()> {
     start_and_migrate(&cluster)?;
     save_port(port)?;
     print_info(&cluster);
+    crate::gateway::up(&cluster.url("postgres", "postgres"))?;
     Ok(())
 }
 
@@ -122,6 +123,7 @@ fn seed(cluster: &Cluster) -> Result<()> {
 }
 
 pub fn down() -> Result<()> {
+    crate::gateway::down()?;
     let cluster = local_cluster(load_port());
     if !cluster.is_running() {
         eprintln!("the local stack is not running");
@@ -188,6 +190,7 @@ pub fn status(json: bool) -> Result<()> {
     }
     println!("local stack: running");
     print_info(&cluster);
+    crate::gateway::print_status();
     println!(
         "migrations: {} applied, {} pending",
         applied.len(),

@@ -5,7 +5,7 @@
 pub mod assign;
 pub mod sql;
 
-use moha_edge::auth;
+use moha_edge::auth::{self, Caller};
 use moha_edge::db::{query_as, query_opt};
 use moha_edge::validate;
 use moha_edge::{DbRole, Env, Error, Host, Method, Request, Response, Result, Tx};
@@ -43,13 +43,18 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     let input: Input = validate::json_body(&req)?;
     let id = json!(validate::uuid("lead_id", &input.lead_id)?.to_string());
 
-    let tx = host.begin(DbRole::Authenticated, caller.claims()).await?;
+    // A user loads the lead as themselves, so RLS decides whether they may assign it.
+    let (role, acting_for) = match &caller {
+        Caller::User { id, .. } => (DbRole::Authenticated, json!(id.to_string())),
+        Caller::Service { .. } => (DbRole::AiAgent, serde_json::Value::Null),
+    };
+    let tx = host.begin(role, caller.claims()).await?;
     let lead: Option<Lead> = query_opt(&tx, sql::LOAD_LEAD, std::slice::from_ref(&id)).await?;
     tx.commit().await?;
     let lead = lead.ok_or_else(|| Error::NotFound("lead not found".into()))?;
 
     let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    match assign(&tx, &lead, &id).await {
+    match assign(&tx, &lead, &id, acting_for).await {
         Ok(resp) => {
             tx.commit().await?;
             Ok(resp)
@@ -61,7 +66,12 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     }
 }
 
-async fn assign(tx: &impl Tx, lead: &Lead, id: &serde_json::Value) -> Result<Response> {
+async fn assign(
+    tx: &impl Tx,
+    lead: &Lead,
+    id: &serde_json::Value,
+    acting_for: serde_json::Value,
+) -> Result<Response> {
     let score = tx
         .query(sql::UPDATE_SCORE, std::slice::from_ref(id))
         .await?;
@@ -80,8 +90,13 @@ async fn assign(tx: &impl Tx, lead: &Lead, id: &serde_json::Value) -> Result<Res
                 .await?;
             if rows.is_empty() {
                 // A concurrent call assigned it first; its choice stands.
-                return Err(Error::Conflict(
-                    "lead was assigned concurrently; read it again".into(),
+                let now: Option<Lead> = query_opt(tx, sql::OWNER, std::slice::from_ref(id)).await?;
+                let owner = now.and_then(|l| l.assigned_to).ok_or_else(|| {
+                    Error::Conflict("lead changed concurrently; try again".into())
+                })?;
+                return Ok(Response::json(
+                    200,
+                    &json!({ "lead_id": lead.id, "assigned_to": owner, "score": score }),
                 ));
             }
             let note = format!(
@@ -92,7 +107,7 @@ async fn assign(tx: &impl Tx, lead: &Lead, id: &serde_json::Value) -> Result<Res
             let data = json!({ "lead_id": lead.id }).to_string();
             tx.query(sql::NOTIFY, &[json!(owner.to_string()), json!(data)])
                 .await?;
-            tx.query(sql::AUDIT, std::slice::from_ref(id)).await?;
+            tx.query(sql::AUDIT, &[id.clone(), acting_for]).await?;
             owner
         }
     };

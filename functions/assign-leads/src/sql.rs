@@ -20,10 +20,16 @@ pub const SALES_WORKLOAD: &str = "select u.id::text as user_id, \
 pub const ASSIGN: &str = "update public.leads set assigned_to = $2::uuid \
      where id = $1::uuid and assigned_to is null returning assigned_to::text as assigned_to";
 
+/// The owner a concurrent call chose.
+pub const OWNER: &str =
+    "select id::text as id, assigned_to::text as assigned_to from public.leads where id = $1::uuid";
+
 pub const NOTE: &str = "insert into public.lead_notes (lead_id, note, created_by) \
      values ($1::uuid, $2, null)";
 
 pub const NOTIFY: &str = "insert into public.notifications (user_id, kind, title, data) \
-     values ($1::uuid, 'lead_assigned', 'A lead was assigned to you', $2::jsonb)";
+     values ($1::uuid, 'lead_assigned', 'A lead was assigned to you', $2::text::jsonb)";
 
-pub const AUDIT: &str = "select public.log_audit_action('public.leads', $1::uuid, 'assign', null)";
+/// The assignment as one named agent action, on behalf of the caller (null for a schedule).
+pub const AUDIT: &str =
+    "select public.log_audit_action('public.leads', $1::text, 'assign', $2::uuid)";

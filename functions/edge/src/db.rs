@@ -3,6 +3,10 @@
 //!
 //! SQL is `&'static str`: every statement is a constant in the function's source, so no SQL is
 //! ever built from input; values travel only as bound parameters.
+//!
+//! JSON goes in as text and is cast in SQL (`$1::text::jsonb`): the host's driver serialises a
+//! parameter by the type the server infers for it, and for a bare `$1::jsonb` it would encode
+//! an already serialised string a second time.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -17,6 +21,9 @@ pub enum DbRole {
     Authenticated,
     /// The AI agent's own role for the writes only agents may make.
     AiAgent,
+    /// The service role, only for the one call that needs it: decrypting a social account's
+    /// token with `public.social_account_token` (executable by `service_role` alone).
+    ServiceRole,
 }
 
 impl DbRole {
@@ -24,6 +31,7 @@ impl DbRole {
         match self {
             DbRole::Authenticated => "authenticated",
             DbRole::AiAgent => "ai_agent",
+            DbRole::ServiceRole => "service_role",
         }
     }
 }

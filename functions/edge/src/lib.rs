@@ -12,6 +12,7 @@ pub mod env;
 pub mod error;
 pub mod http;
 pub mod retry;
+pub mod storage;
 pub mod validate;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -10,7 +10,7 @@ pub const IS_ADMIN: &str = "select public.is_admin() as is_admin";
 pub const CACHED: &str = "select response->>'summary' as summary from public.ai_cache \
      where prompt_hash = $1 and model = $2";
 pub const STORE_CACHE: &str = "insert into public.ai_cache (prompt_hash, model, response) \
-     values ($1, $2, $3::jsonb) on conflict (prompt_hash, model) do nothing";
+     values ($1, $2, $3::text::jsonb) on conflict (prompt_hash, model) do nothing";
 
 pub const SYSTEM: &str = "You are an analyst for an interior-design studio. Summarise trends \
 in the aggregates in at most five short bullet points. Never guess personal data.";

@@ -1,19 +1,35 @@
-//! Every statement this function runs, with bound parameters only. Table and column names follow
-//! the schema plan (issue 3); when the schema changes, this file is the one place to follow it.
+//! Every statement this function runs, with bound parameters only, against the schema of
+//! `sql/src/moha` (releases `ai` and `render_queue`).
 
-/// As the caller: RLS lets the owner and Designers/Admins see the job.
+/// The job, as whoever loads it may see it (RLS: the owner, Designers and Admins; the agent
+/// for scheduled runs).
 pub const LOAD_REQUEST: &str = "select r.id::text as id, r.user_id::text as user_id, \
-     r.input_file_path, r.model, r.status::text as status \
+     r.input_file_path, r.model, r.status::text as status, r.attempts \
      from public.render_requests r where r.id = $1::uuid";
 
-/// As the agent: only one concurrent caller wins the claim.
+/// The stored result of a finished job.
+pub const LOAD_RESULT: &str = "select output_file_path, is_fallback from public.render_results \
+     where request_id = $1::uuid order by created_at limit 1";
+
+/// As the agent: one concurrent caller wins; the others wait on the row lock and then find
+/// the job no longer open.
 pub const CLAIM_REQUEST: &str = "update public.render_requests set status = 'processing' \
      where id = $1::uuid and status in ('queued', 'pending', 'failed') returning id::text as id";
+
+/// Queued jobs whose retry time has come, oldest first.
+pub const DUE_REQUESTS: &str = "select r.id::text as id, r.user_id::text as user_id, \
+     r.input_file_path, r.model, r.status::text as status, r.attempts \
+     from public.render_requests r \
+     where r.status = 'queued' and coalesce(r.retry_at, r.created_at) <= now() \
+     order by coalesce(r.retry_at, r.created_at) limit $1::integer";
 
 /// SQLSTATE `increment_render_counter` raises when a limit is reached.
 pub const OVER_LIMIT: &str = "PT429";
 
-/// Counts the render against `agent_limits`; raises when over the limit.
+pub const SAVEPOINT: &str = "savepoint before_charge";
+pub const ROLLBACK_TO_SAVEPOINT: &str = "rollback to savepoint before_charge";
+
+/// Counts the render against `agent_limits`; raises PT429 when over the limit.
 pub const INCREMENT_RENDER_COUNTER: &str =
     "select public.increment_render_counter($1::uuid) as remaining";
 
@@ -26,27 +42,41 @@ pub const LOAD_TEMPLATE: &str = "select template from public.prompt_templates \
      order by (name = $1) desc, version desc limit 1";
 
 pub const CACHED_ANSWER: &str = "select response->>'output_file_path' as output_file_path \
-     from public.ai_cache where prompt_hash = $1 and model = $2";
+     from public.ai_cache where prompt_hash = $1 and model = $2 \
+     and (expires_at is null or expires_at > now())";
 
 pub const STORE_CACHE: &str = "insert into public.ai_cache (prompt_hash, model, response) \
-     values ($1, $2, $3::jsonb) on conflict (prompt_hash, model) do nothing";
+     values ($1, $2, $3::text::jsonb) on conflict (prompt_hash, model) \
+     do update set response = excluded.response, created_at = now()";
+
+pub const CACHE_HIT: &str =
+    "update public.ai_cache set hits = hits + 1 where prompt_hash = $1 and model = $2";
 
 pub const INSERT_RESULT: &str = "insert into public.render_results \
      (request_id, output_file_path, cost_tokens, model_used, is_fallback) \
-     values ($1::uuid, $2, $3, $4, $5) on conflict (request_id) do nothing";
+     values ($1::uuid, $2, $3, $4, $5)";
 
-pub const LOG_USAGE: &str = "insert into public.agent_usage \
-     (agent, user_id, request_count, tokens) values ('render', $1::uuid, 1, $2)";
+/// Adds the tokens to the owner's usage of the day (the request itself was counted by
+/// `increment_render_counter`).
+pub const LOG_TOKENS: &str = "insert into public.agent_usage as u \
+     (agent, user_id, project_id, window_start, request_count, tokens) \
+     values ('render', $1::uuid, null, date_trunc('day', now()), 0, $2) \
+     on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key \
+     do update set tokens = u.tokens + excluded.tokens, updated_at = now()";
 
 pub const FINISH_REQUEST: &str = "update public.render_requests \
-     set status = $2::public.render_status, completed_at = now() where id = $1::uuid";
+     set status = 'succeeded', completed_at = now(), retry_at = null, error_message = null \
+     where id = $1::uuid";
 
+/// Back to the queue with a retry time; `$3` adds to the failed runs (0 when only the limit
+/// was reached).
 pub const REQUEUE_REQUEST: &str = "update public.render_requests \
-     set status = 'queued', retry_at = to_timestamp($2::double precision / 1000) \
+     set status = 'queued', retry_at = to_timestamp($2::double precision / 1000), \
+     attempts = attempts + $3::integer, error_message = $4 \
      where id = $1::uuid";
 
 pub const NOTIFY_USER: &str = "insert into public.notifications (user_id, kind, title, data) \
-     values ($1::uuid, 'render_finished', 'Your render is ready', $2::jsonb)";
+     values ($1::uuid, 'render_finished', 'Your render is ready', $2::text::jsonb)";
 
 pub const LOG_ERROR: &str = "insert into public.error_logs (service, error_message, context) \
-     values ('process-render-request', $1, $2::jsonb)";
+     values ('process-render-request', $1, $2::text::jsonb)";

@@ -8,11 +8,11 @@ type Conn = {
 };
 type Sql = { reserve: () => Promise<Conn> };
 
-// Only these roles may be asked for; the role name is never taken from input.
-const ROLES = new Set(["authenticated", "ai_agent"]);
+// Only these roles may be asked for; the role name is never taken from input. service_role is
+// for the one statement that needs it (decrypting a social account's token).
+const ROLES = new Set(["authenticated", "ai_agent", "service_role"]);
 
 let pool: Promise<Sql> | undefined;
-let agentRole: string | undefined;
 
 function db(): Promise<Sql> {
   // Loaded on first use, so requests that never touch the database start fast.
@@ -29,17 +29,6 @@ function dbError(e: unknown): { code?: string; message: string } {
   return { code: err?.code, message: err?.message ?? String(e) };
 }
 
-// Until the security model's `ai_agent` role exists, the agent runs as the narrowest role that
-// can do its writes: service_role.
-async function effectiveRole(conn: Conn, role: string): Promise<string> {
-  if (role !== "ai_agent") return role;
-  if (agentRole === undefined) {
-    const rows = await conn.unsafe("select 1 from pg_catalog.pg_roles where rolname = 'ai_agent'");
-    agentRole = rows.length > 0 ? "ai_agent" : "service_role";
-  }
-  return agentRole;
-}
-
 const jsonReplacer = (_k: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);
 
 export class Host {
@@ -52,7 +41,7 @@ export class Host {
     try {
       conn = await (await db()).reserve();
       await conn.unsafe("begin");
-      await conn.unsafe(`set local role ${await effectiveRole(conn, role)}`);
+      await conn.unsafe(`set local role ${role}`);
       await conn.unsafe("select pg_catalog.set_config('request.jwt.claims', $1, true)", [claims]);
     } catch (e) {
       if (conn) {

@@ -1,0 +1,576 @@
+//! The edge functions end to end: real Deno behind the local gateway (xtask/gateway/main.ts), a
+//! migrated database with the personas, Storage through the gateway with the real
+//! `storage.objects` policies, and the loopback provider stub in place of Anthropic, Gemini,
+//! Instagram and TikTok.
+//!
+//! The tests share one gateway and one stub, and take turns (`turn()`), because a fault set on
+//! the stub is seen by every function.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use moha_tests::personas;
+use moha_tests::provider_stub::{Api, Fault, ProviderStub, PNG};
+use moha_tests::TestDb;
+use serde_json::{json, Value};
+use xtask::{cluster, gateway, jwt};
+
+struct Fixture {
+    db: TestDb,
+    stub: ProviderStub,
+    _gateway: gateway::Gateway,
+    port: u16,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let db = moha_tests::cluster().migrated_db();
+        personas::create(&mut db.connect(), false).unwrap();
+        let stub = ProviderStub::start();
+        let state = tempfile::tempdir().unwrap().keep();
+        let mut secrets = gateway::function_secrets().unwrap();
+        secrets.insert("JWT_SECRET".into(), jwt::LOCAL_JWT_SECRET.into());
+        // Short provider timeouts, so a hanging provider is a quick test.
+        secrets.insert("AI_TIMEOUT_MS".into(), "1500".into());
+        secrets.extend(stub.env());
+        let port = cluster::free_port().unwrap();
+        let gateway = gateway::start(&gateway::Options {
+            port,
+            db_url: db.url(),
+            state_dir: state.clone(),
+            storage_dir: state.join("storage"),
+            secrets,
+            exit_with_parent: true,
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        Fixture {
+            db,
+            stub,
+            _gateway: gateway,
+            port,
+        }
+    })
+}
+
+fn turn() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    let guard = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    fixture().stub.reset();
+    guard
+}
+
+struct Reply {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// One HTTP/1.1 request to the gateway (chunked replies decoded).
+fn http(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut s = TcpStream::connect(("127.0.0.1", fixture().port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response");
+    let head = String::from_utf8_lossy(&out[..split]).to_ascii_lowercase();
+    let mut body = out[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        let mut decoded = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16)
+                    .unwrap();
+            if size == 0 {
+                break;
+            }
+            let start = line_end + 2;
+            decoded.extend_from_slice(&rest[start..start + size]);
+            rest = &rest[start + size + 2..];
+        }
+        body = decoded;
+    }
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    Reply { status, head, body }
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A signed access token for a persona, as Supabase Auth issues it.
+fn token(persona: &str) -> String {
+    let mut claims = personas::claims(personas::persona(persona));
+    claims["exp"] = json!(now() + 600);
+    jwt::sign_hs256(&claims, jwt::LOCAL_JWT_SECRET)
+}
+
+fn service_key() -> String {
+    jwt::api_key("service_role", jwt::LOCAL_JWT_SECRET)
+}
+
+/// `POST /functions/v1/<name>` with a JSON body as `bearer`.
+fn invoke(name: &str, bearer: Option<&str>, body: &Value) -> Reply {
+    let auth = bearer.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a));
+    }
+    http(
+        "POST",
+        &format!("/functions/v1/{name}"),
+        &headers,
+        body.to_string().as_bytes(),
+    )
+}
+
+fn upload(bearer: &str, bucket: &str, name: &str, bytes: &[u8]) -> Reply {
+    let auth = format!("Bearer {bearer}");
+    http(
+        "POST",
+        &format!("/storage/v1/object/{bucket}/{name}"),
+        &[("authorization", &auth), ("content-type", "image/png")],
+        bytes,
+    )
+}
+
+fn download(bearer: &str, bucket: &str, name: &str) -> Reply {
+    let auth = format!("Bearer {bearer}");
+    http(
+        "GET",
+        &format!("/storage/v1/object/{bucket}/{name}"),
+        &[("authorization", &auth)],
+        b"",
+    )
+}
+
+fn query_one(sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> postgres::Row {
+    fixture().db.connect().query_one(sql, params).unwrap()
+}
+
+fn execute(sql: &str) {
+    fixture().db.connect().batch_execute(sql).unwrap();
+}
+
+/// A queued render job of `persona` whose input image is uploaded through Storage as them.
+fn render_job(persona: &str, input: &str, style: &str) -> String {
+    let user = personas::id(persona);
+    let name = format!("{user}/{input}");
+    let up = upload(&token(persona), "renders", &name, PNG);
+    assert!(
+        up.status == 200 || up.status == 409,
+        "{} {}",
+        up.status,
+        String::from_utf8_lossy(&up.body)
+    );
+    let row = query_one(
+        "insert into public.render_requests (user_id, input_file_path, model) \
+         values ($1::text::uuid, $2, 'gemini-2.5-flash-image') returning id::text",
+        &[&user, &name],
+    );
+    let id: String = row.get(0);
+    fixture()
+        .db
+        .connect()
+        .execute(
+            "insert into public.render_parameters (request_id, style, lighting) \
+             values ($1::text::uuid, $2, 'warm evening')",
+            &[&id, &style],
+        )
+        .unwrap();
+    id
+}
+
+fn job_state(id: &str) -> (String, i32, i64) {
+    let row = query_one(
+        "select r.status::text, r.attempts, \
+         (select count(*) from public.render_results x where x.request_id = r.id) \
+         from public.render_requests r where r.id = $1::text::uuid",
+        &[&id],
+    );
+    (row.get(0), row.get(1), row.get(2))
+}
+
+#[test]
+fn render_succeeds_and_the_output_is_the_owners_only() {
+    let _turn = turn();
+    let f = fixture();
+    let id = render_job("client", "room-a.png", "Japandi");
+    let r = invoke(
+        "process-render-request",
+        Some(&token("client")),
+        &json!({"request_id": id}),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let out = r.json();
+    let user = personas::id("client");
+    let expected = format!("{user}/{id}/output.png");
+    assert_eq!(out["status"], "succeeded");
+    assert_eq!(out["output_file_path"], expected.as_str());
+    assert_eq!(out["fallback"], false);
+    assert_eq!(job_state(&id), ("succeeded".into(), 0, 1));
+
+    // The provider got the input image and the prompt built from the parameters, with its key.
+    let calls = f.stub.calls(Api::Gemini);
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].headers.get("x-goog-api-key").map(String::as_str),
+        Some("gemini-stub-key")
+    );
+    let sent = calls[0].json();
+    let text = sent["contents"][0]["parts"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("Style: Japandi") && text.contains("Lighting: warm evening"),
+        "{text}"
+    );
+    assert!(sent["contents"][0]["parts"][1]["inline_data"]["data"].is_string());
+
+    // Result row, usage, notification and audit trail.
+    let row = query_one(
+        "select (select cost_tokens from public.render_results where request_id = $1::text::uuid), \
+                (select count(*) from public.notifications where user_id = $2::text::uuid and kind = 'render_finished'), \
+                (select coalesce(sum(tokens), 0)::bigint from public.agent_usage where agent = 'render' and user_id = $2::text::uuid), \
+                (select count(*) from public.audit_logs where table_name = 'public.render_results' and actor_kind = 'agent')",
+        &[&id, &user],
+    );
+    assert_eq!(row.get::<_, i32>(0), 2590);
+    assert!(row.get::<_, i64>(1) >= 1);
+    assert!(row.get::<_, i64>(2) >= 2590);
+    assert!(row.get::<_, i64>(3) >= 1);
+
+    // The output is in the owner's folder: the owner reads it, another client cannot.
+    let mine = download(&token("client"), "renders", &expected);
+    assert_eq!((mine.status, mine.body.as_slice()), (200, PNG));
+    assert!(
+        mine.head.contains("content-type: image/png"),
+        "{}",
+        mine.head
+    );
+    assert_eq!(
+        download(&token("client2"), "renders", &expected).status,
+        404
+    );
+
+    // Called again: the stored result, no second render.
+    let again = invoke(
+        "process-render-request",
+        Some(&token("client")),
+        &json!({"request_id": id}),
+    );
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json()["output_file_path"], expected.as_str());
+    assert_eq!(f.stub.calls(Api::Gemini).len(), 1);
+}
+
+#[test]
+fn render_refuses_bad_tokens_other_users_and_bad_input() {
+    let _turn = turn();
+    let id = render_job("client", "room-b.png", "Scandi");
+    let body = json!({"request_id": id});
+    // The gateway verifies the JWT (verify_jwt = true), as Supabase's relay does.
+    let missing = invoke("process-render-request", None, &body);
+    assert_eq!(missing.status, 401);
+    assert_eq!(missing.json()["message"], "Missing authorization header");
+    let good = token("client");
+    let (head, rest) = good.rsplit_once('.').unwrap();
+    let forged = format!("{head}.{}", rest.chars().rev().collect::<String>());
+    let mut claims = personas::claims(personas::persona("client"));
+    claims["exp"] = json!(now() - 60);
+    let expired = jwt::sign_hs256(&claims, jwt::LOCAL_JWT_SECRET);
+    for bad in [forged.as_str(), expired.as_str(), "not-a-jwt"] {
+        let r = invoke("process-render-request", Some(bad), &body);
+        assert_eq!(r.status, 401, "{bad}");
+    }
+    // The anon key passes the gateway but is not a user: the function refuses it.
+    let anon = jwt::api_key("anon", jwt::LOCAL_JWT_SECRET);
+    let r = invoke("process-render-request", Some(&anon), &body);
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (401, json!("unauthorized"))
+    );
+
+    // Another client's job does not exist for them (RLS), and nothing ran.
+    let r = invoke("process-render-request", Some(&token("client2")), &body);
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (404, json!("not_found"))
+    );
+    assert_eq!(job_state(&id), ("queued".into(), 0, 0));
+    // A client cannot drain the queue.
+    let r = invoke(
+        "process-render-request",
+        Some(&token("client")),
+        &json!({"drain": true}),
+    );
+    assert_eq!(r.status, 403);
+
+    let t = token("client");
+    for bad in [
+        json!({"request_id": "not-a-uuid"}),
+        json!({"request_id": id, "extra": 1}),
+        json!({}),
+    ] {
+        let r = invoke("process-render-request", Some(&t), &bad);
+        assert_eq!(
+            (r.status, r.json()["code"].clone()),
+            (400, json!("bad_request")),
+            "{bad}"
+        );
+    }
+    let auth = format!("Bearer {t}");
+    let big = vec![b' '; (1 << 20) + 10];
+    let r = http(
+        "POST",
+        "/functions/v1/process-render-request",
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        &big,
+    );
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (413, json!("payload_too_large"))
+    );
+    let r = http(
+        "GET",
+        "/functions/v1/process-render-request",
+        &[("authorization", &auth)],
+        b"",
+    );
+    assert_eq!(r.status, 405);
+    let r = http("OPTIONS", "/functions/v1/process-render-request", &[], b"");
+    assert_eq!(r.status, 200);
+    assert!(r.head.contains("access-control-allow-origin: *"));
+    assert_eq!(fixture().stub.calls(Api::Gemini).len(), 0);
+}
+
+#[test]
+fn render_retries_falls_back_queues_and_drains() {
+    let _turn = turn();
+    let f = fixture();
+    let t = token("client");
+
+    // A 500 and a 429, then success: retried within the call.
+    f.stub
+        .fail_next(Api::Gemini, &[Fault::Status(500), Fault::Status(429)]);
+    let first = render_job("client", "room-c.png", "Industrial");
+    let r = invoke(
+        "process-render-request",
+        Some(&t),
+        &json!({"request_id": first}),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(f.stub.calls(Api::Gemini).len(), 3);
+
+    // Provider down: the same input and parameters were rendered before, so the cached output
+    // is used, marked as fallback, copied into this job's folder, and not charged.
+    f.stub.fail_always(Api::Gemini, Some(Fault::Drop));
+    let second = render_job("client", "room-c.png", "Industrial");
+    let r = invoke(
+        "process-render-request",
+        Some(&t),
+        &json!({"request_id": second}),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["fallback"], true);
+    let row = query_one(
+        "select is_fallback, cost_tokens from public.render_results where request_id = $1::text::uuid",
+        &[&second],
+    );
+    assert!(row.get::<_, bool>(0));
+    assert_eq!(row.get::<_, i32>(1), 0);
+    let copied = format!("{}/{second}/output.png", personas::id("client"));
+    assert_eq!(download(&t, "renders", &copied).status, 200);
+
+    // Provider down (a timeout this time) and nothing cached: queued with a retry time, logged.
+    f.stub
+        .fail_always(Api::Gemini, Some(Fault::Hang(Duration::from_secs(5))));
+    let third = render_job("client", "room-d.png", "Boho");
+    let r = invoke(
+        "process-render-request",
+        Some(&t),
+        &json!({"request_id": third}),
+    );
+    assert_eq!(
+        (r.status, r.json()["status"].clone()),
+        (202, json!("queued"))
+    );
+    assert_eq!(job_state(&third), ("queued".into(), 1, 0));
+    let logged = query_one(
+        "select count(*) from public.error_logs where service = 'process-render-request' \
+         and context->>'request_id' = $1",
+        &[&third],
+    );
+    assert_eq!(logged.get::<_, i64>(0), 1);
+    f.stub.fail_always(Api::Gemini, None);
+
+    // Over the limit: queued, not run, not charged.
+    let user = personas::id("client");
+    execute(&format!(
+        "insert into public.agent_limits (agent, scope, user_id, max_requests) \
+         values ('render', 'user', '{user}', 0)"
+    ));
+    let fourth = render_job("client", "room-e.png", "Coastal");
+    let calls = f.stub.calls(Api::Gemini).len();
+    let r = invoke(
+        "process-render-request",
+        Some(&t),
+        &json!({"request_id": fourth}),
+    );
+    assert_eq!(
+        (r.status, r.json()["status"].clone()),
+        (202, json!("queued"))
+    );
+    assert_eq!(job_state(&fourth), ("queued".into(), 0, 0));
+    assert_eq!(f.stub.calls(Api::Gemini).len(), calls);
+
+    // The limit is lifted and the retry times pass: a scheduled drain runs both jobs.
+    execute(&format!(
+        "delete from public.agent_limits where user_id = '{user}'; \
+         update public.render_requests set retry_at = now() - interval '1 second' \
+         where id in ('{third}', '{fourth}')"
+    ));
+    let r = invoke(
+        "process-render-request",
+        Some(&service_key()),
+        &json!({"drain": true}),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let drained = r.json()["drained"].as_array().unwrap().clone();
+    for id in [&third, &fourth] {
+        assert!(
+            drained
+                .iter()
+                .any(|d| d["request_id"] == id.as_str() && d["status"] == "succeeded"),
+            "{drained:?}"
+        );
+        assert_eq!(job_state(id).0, "succeeded");
+    }
+}
+
+#[test]
+fn concurrent_duplicate_render_calls_give_one_result_and_one_charge() {
+    let _turn = turn();
+    let f = fixture();
+    let id = render_job("client2", "room-f.png", "Minimal");
+    let t = token("client2");
+    let before = query_one(
+        "select coalesce(sum(request_count), 0)::bigint from public.agent_usage \
+         where agent = 'render' and user_id = $1::text::uuid",
+        &[&personas::id("client2")],
+    )
+    .get::<_, i64>(0);
+    let replies: Vec<Reply> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    invoke(
+                        "process-render-request",
+                        Some(&t),
+                        &json!({"request_id": id}),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in &replies {
+        assert!(
+            r.status == 200 || r.status == 202,
+            "{} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+    assert!(replies.iter().any(|r| r.status == 200));
+    assert_eq!(job_state(&id), ("succeeded".into(), 0, 1));
+    assert_eq!(f.stub.calls(Api::Gemini).len(), 1);
+    let after = query_one(
+        "select coalesce(sum(request_count), 0)::bigint from public.agent_usage \
+         where agent = 'render' and user_id = $1::text::uuid",
+        &[&personas::id("client2")],
+    )
+    .get::<_, i64>(0);
+    assert_eq!(after - before, 1);
+}
+
+fn new_lead(name: &str) -> String {
+    query_one(
+        "insert into public.leads (client_name, email, source) \
+         values ($1, 'lead@example.com', 'referral') returning id::text",
+        &[&name],
+    )
+    .get(0)
+}
+
+#[test]
+fn assign_leads_assigns_to_the_least_loaded_sales_user_once() {
+    let _turn = turn();
+    // sales_a already carries a hot open lead, so sales_b is the lighter one.
+    let busy = new_lead("Busy Lead");
+    execute(&format!(
+        "update public.leads set assigned_to = '{}', score = 90 where id = '{busy}'",
+        personas::id("sales_a")
+    ));
+    let lead = new_lead("Nora New");
+    let admin = token("admin");
+    let body = json!({"lead_id": lead});
+    let replies: Vec<Reply> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| invoke("assign-leads", Some(&admin), &body)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in &replies {
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["assigned_to"], personas::id("sales_b"));
+    }
+    let row = query_one(
+        "select l.assigned_to::text, l.score is not null, \
+           (select count(*) from public.lead_notes n where n.lead_id = l.id), \
+           (select count(*) from public.notifications n where n.user_id = l.assigned_to and n.kind = 'lead_assigned' and n.data->>'lead_id' = l.id::text), \
+           (select count(*) from public.audit_logs a where a.table_name = 'public.leads' and a.record_id = l.id::text and a.action = 'assign' and a.actor_kind = 'agent' and a.performed_by = $2::text::uuid) \
+         from public.leads l where l.id = $1::text::uuid",
+        &[&lead, &personas::id("admin")],
+    );
+    assert_eq!(row.get::<_, String>(0), personas::id("sales_b"));
+    assert!(row.get::<_, bool>(1));
+    assert_eq!(row.get::<_, i64>(2), 1, "one note");
+    assert_eq!(row.get::<_, i64>(3), 1, "one notification");
+    assert_eq!(row.get::<_, i64>(4), 1, "one audited assignment");
+
+    // sales_a cannot see sales_b's lead, so cannot run the job on it.
+    let r = invoke("assign-leads", Some(&token("sales_a")), &body);
+    assert_eq!(r.status, 404);
+    assert_eq!(invoke("assign-leads", None, &body).status, 401);
+    let r = invoke("assign-leads", Some(&admin), &json!({"lead_id": "x"}));
+    assert_eq!(r.status, 400);
+}
