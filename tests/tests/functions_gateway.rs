@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use moha_tests::personas;
-use moha_tests::provider_stub::{Api, Fault, ProviderStub, PNG};
+use moha_tests::provider_stub::{Api, Fault, ProviderStub, SocialFixture, PNG};
 use moha_tests::TestDb;
 use serde_json::{json, Value};
 use xtask::{cluster, gateway, jwt};
@@ -33,8 +33,6 @@ fn fixture() -> &'static Fixture {
         let state = tempfile::tempdir().unwrap().keep();
         let mut secrets = gateway::function_secrets().unwrap();
         secrets.insert("JWT_SECRET".into(), jwt::LOCAL_JWT_SECRET.into());
-        // Short provider timeouts, so a hanging provider is a quick test.
-        secrets.insert("AI_TIMEOUT_MS".into(), "1500".into());
         secrets.extend(stub.env());
         let port = cluster::free_port().unwrap();
         let gateway = gateway::start(&gateway::Options {
@@ -410,9 +408,10 @@ fn render_retries_falls_back_queues_and_drains() {
     let copied = format!("{}/{second}/output.png", personas::id("client"));
     assert_eq!(download(&t, "renders", &copied).status, 200);
 
-    // Provider down (a timeout this time) and nothing cached: queued with a retry time, logged.
+    // Provider down (hanging, then dropping the connection) and nothing cached: queued with a
+    // retry time, logged.
     f.stub
-        .fail_always(Api::Gemini, Some(Fault::Hang(Duration::from_secs(5))));
+        .fail_always(Api::Gemini, Some(Fault::Hang(Duration::from_secs(1))));
     let third = render_job("client", "room-d.png", "Boho");
     let r = invoke(
         "process-render-request",
@@ -573,4 +572,224 @@ fn assign_leads_assigns_to_the_least_loaded_sales_user_once() {
     assert_eq!(invoke("assign-leads", None, &body).status, 401);
     let r = invoke("assign-leads", Some(&admin), &json!({"lead_id": "x"}));
     assert_eq!(r.status, 400);
+}
+
+/// A connected account with an encrypted token, as an Admin connects one.
+fn social_account(platform: &str, username: &str, token: &str) -> String {
+    let mut c = fixture().db.connect();
+    c.batch_execute(
+        "insert into private.secrets (name, secret) values ('social_token_key', 'test-social-key') \
+         on conflict (name) do nothing",
+    )
+    .unwrap();
+    let id: String = c
+        .query_one(
+            "insert into public.social_accounts (platform, username) \
+             values ($1::text::public.social_platform, $2) returning id::text",
+            &[&platform, &username],
+        )
+        .unwrap()
+        .get(0);
+    let mut tx = c.transaction().unwrap();
+    tx.batch_execute("set local role service_role").unwrap();
+    tx.execute(
+        "select public.set_social_account_token($1::text::uuid, $2)",
+        &[&id, &token],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    id
+}
+
+fn fixture_social() -> SocialFixture {
+    let item = |id: &str, text: &str, at: &str| {
+        (
+            id.to_string(),
+            text.to_string(),
+            "4242".to_string(),
+            at.to_string(),
+        )
+    };
+    SocialFixture {
+        messages: vec![
+            item("m1", "I love your kitchens", "2025-06-01T10:00:00Z"),
+            item("m2", "What does a render cost?", "2025-06-01T11:00:00Z"),
+            item("m3", "bad experience with delivery", "2025-06-02T09:00:00Z"),
+        ],
+        comments: vec![
+            item("c1", "great colours", "2025-06-01T12:00:00Z"),
+            item("c2", "where is this sofa from", "2025-06-01T13:00:00Z"),
+            item("c3", "love it", "2025-06-03T08:00:00Z"),
+        ],
+        insights: vec![
+            ("reach".into(), 1200.0, "2025-06-01T07:00:00Z".into()),
+            (
+                "follower_count".into(),
+                5300.0,
+                "2025-06-01T07:00:00Z".into(),
+            ),
+        ],
+    }
+}
+
+fn count(sql: &str, account: &str) -> i64 {
+    query_one(sql, &[&account]).get(0)
+}
+
+#[test]
+fn social_updates_are_pulled_paged_deduplicated_and_scored() {
+    let _turn = turn();
+    let f = fixture();
+    f.stub.set_social(fixture_social());
+    let ig = social_account("instagram", "moha.interiors", "ig-secret-token");
+    // The first page of comments fails once: retried.
+    f.stub.fail_next(Api::Instagram, &[Fault::Status(500)]);
+    let r = invoke(
+        "fetch-social-updates",
+        Some(&token("sales_a")),
+        &json!({"account_id": ig}),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let out = r.json();
+    assert_eq!(
+        (out["messages_new"].clone(), out["metrics_new"].clone()),
+        (json!(6), json!(2))
+    );
+    assert_eq!(out["sentiment_scored"], 6);
+    let calls = f.stub.calls(Api::Instagram);
+    assert!(calls
+        .iter()
+        .all(|c| c.headers.get("authorization").map(String::as_str)
+            == Some("Bearer ig-secret-token")
+            && !c.target.contains("ig-secret-token")));
+    // Three threads and three comments, two per page: both lists took two pages.
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.target.contains("/conversations"))
+            .count(),
+        2
+    );
+    assert!(
+        calls
+            .iter()
+            .filter(|c| c.target.contains("/comments"))
+            .count()
+            >= 2
+    );
+    let messages = "select count(*) from public.social_messages where account_id = $1::text::uuid";
+    assert_eq!(count(messages, &ig), 6);
+    let loved: f64 = query_one(
+        "select s.sentiment_score::float8 from public.social_sentiment s \
+         join public.social_messages m on m.id = s.message_id and m.received_at = s.message_received_at \
+         where m.account_id = $1::text::uuid and m.external_id = 'm1'",
+        &[&ig],
+    )
+    .get(0);
+    assert!(loved > 0.5, "{loved}");
+
+    // Again, concurrently, as the scheduler: nothing new, nothing stored twice, nothing rescored.
+    let anthropic = f.stub.calls(Api::Anthropic).len();
+    let replies: Vec<Reply> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    invoke(
+                        "fetch-social-updates",
+                        Some(&service_key()),
+                        &json!({"account_id": ig}),
+                    )
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in &replies {
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.json()["messages_new"], 0);
+    }
+    assert_eq!(count(messages, &ig), 6);
+    assert_eq!(
+        count(
+            "select count(*) from public.social_analytics where account_id = $1::text::uuid",
+            &ig
+        ),
+        2
+    );
+    assert_eq!(f.stub.calls(Api::Anthropic).len(), anthropic);
+
+    // Clients may not pull the inbox; tokens and input are checked.
+    let r = invoke(
+        "fetch-social-updates",
+        Some(&token("client")),
+        &json!({"account_id": ig}),
+    );
+    assert_eq!(r.status, 404);
+    let r = invoke("fetch-social-updates", None, &json!({"account_id": ig}));
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (401, json!("unauthorized"))
+    );
+    let r = invoke(
+        "fetch-social-updates",
+        Some(&token("sales_a")),
+        &json!({"account": ig}),
+    );
+    assert_eq!(r.status, 400);
+}
+
+#[test]
+fn tiktok_comments_are_pulled_and_scoring_waits_while_the_model_is_down() {
+    let _turn = turn();
+    let f = fixture();
+    f.stub.set_social(fixture_social());
+    let tt = social_account("tiktok", "moha.tiktok", "tt-secret-token");
+    f.stub.fail_always(Api::Anthropic, Some(Fault::Status(500)));
+    let admin = token("admin");
+    let r = invoke(
+        "fetch-social-updates",
+        Some(&admin),
+        &json!({"account_id": tt}),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let out = r.json();
+    assert_eq!(out["messages_new"], 3);
+    assert_eq!(
+        (
+            out["sentiment_scored"].clone(),
+            out["sentiment_fallback"].clone()
+        ),
+        (json!(0), json!(true))
+    );
+    // Two pages of comments (cursor and has_more).
+    let pages = f
+        .stub
+        .calls(Api::TikTok)
+        .iter()
+        .filter(|c| c.target.contains("/comment/list/"))
+        .count();
+    assert_eq!(pages, 2);
+    // The model is back: the next run scores what waited.
+    f.stub.fail_always(Api::Anthropic, None);
+    let r = invoke(
+        "fetch-social-updates",
+        Some(&admin),
+        &json!({"account_id": tt}),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        (
+            r.json()["messages_new"].clone(),
+            r.json()["sentiment_scored"].clone()
+        ),
+        (json!(0), json!(3))
+    );
+    assert_eq!(
+        count(
+            "select count(*) from public.social_sentiment s join public.social_messages m \
+             on m.id = s.message_id where m.account_id = $1::text::uuid",
+            &tt
+        ),
+        3
+    );
 }

@@ -108,14 +108,6 @@ fn parse_body<T: for<'de> Deserialize<'de>>(
     })
 }
 
-/// `AI_TIMEOUT_MS` when set to a number, else 60 s: how long one provider call may take.
-fn timeout_from_env(env: &Env) -> u64 {
-    env.var("AI_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(AI_TIMEOUT_MS)
-}
-
 /// The key under which an answer is cached in `ai_cache` for fallback.
 pub fn cache_key(provider: &str, model: &str, prompt: &str) -> String {
     let mut h = Sha256::new();
@@ -145,7 +137,6 @@ pub struct Usage {
 pub struct Anthropic {
     base_url: String,
     api_key: Secret,
-    timeout_ms: u64,
 }
 
 /// A `POST /v1/messages` call with one user turn (text, optionally with an image).
@@ -196,13 +187,7 @@ impl Anthropic {
         Anthropic {
             base_url: base_url.into().trim_end_matches('/').to_string(),
             api_key,
-            timeout_ms: AI_TIMEOUT_MS,
         }
-    }
-
-    pub fn with_timeout_ms(mut self, ms: u64) -> Self {
-        self.timeout_ms = ms;
-        self
     }
 
     /// `ANTHROPIC_BASE_URL` (default the public API) and the `ANTHROPIC_API_KEY` secret.
@@ -210,8 +195,7 @@ impl Anthropic {
         Ok(Anthropic::new(
             env.var_or("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
             env.secret("ANTHROPIC_API_KEY")?,
-        )
-        .with_timeout_ms(timeout_from_env(env)))
+        ))
     }
 
     pub fn build(&self, req: &MessagesRequest) -> HttpRequest {
@@ -234,7 +218,7 @@ impl Anthropic {
         HttpRequest::post_json(format!("{}/v1/messages", self.base_url), &body)
             .header("x-api-key", self.api_key.expose())
             .header("anthropic-version", ANTHROPIC_VERSION)
-            .timeout_ms(self.timeout_ms)
+            .timeout_ms(AI_TIMEOUT_MS)
     }
 
     pub fn parse(resp: &HttpResponse) -> Result<MessagesResponse, ProviderError> {
@@ -275,7 +259,6 @@ impl Anthropic {
 pub struct Gemini {
     base_url: String,
     api_key: Secret,
-    timeout_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -362,13 +345,7 @@ impl Gemini {
         Gemini {
             base_url: base_url.into().trim_end_matches('/').to_string(),
             api_key,
-            timeout_ms: AI_TIMEOUT_MS,
         }
-    }
-
-    pub fn with_timeout_ms(mut self, ms: u64) -> Self {
-        self.timeout_ms = ms;
-        self
     }
 
     /// `GEMINI_BASE_URL` (default the public API) and the `GEMINI_API_KEY` secret.
@@ -379,8 +356,7 @@ impl Gemini {
                 "https://generativelanguage.googleapis.com",
             ),
             env.secret("GEMINI_API_KEY")?,
-        )
-        .with_timeout_ms(timeout_from_env(env)))
+        ))
     }
 
     pub fn build(&self, req: &GenerateRequest) -> Result<HttpRequest, ProviderError> {
@@ -411,7 +387,7 @@ impl Gemini {
         )
         // The key goes in a header, never in the URL, so it cannot end up in a logged URL.
         .header("x-goog-api-key", self.api_key.expose())
-        .timeout_ms(self.timeout_ms))
+        .timeout_ms(AI_TIMEOUT_MS))
     }
 
     pub fn parse(resp: &HttpResponse) -> Result<GenerateResponse, ProviderError> {

@@ -1,0 +1,50 @@
+//! Every statement this function runs, with bound parameters only (schema: release `social`).
+
+/// The account as whoever loads it may see it (RLS: Sales and Admins; the agent for a
+/// schedule). The token column is readable by no API role.
+pub const LOAD_ACCOUNT: &str = "select id::text as id, platform::text as platform, username \
+     from public.social_accounts where id = $1::uuid";
+
+/// Decrypts the token; `service_role` only, in a transaction of its own.
+pub const TOKEN: &str = "select public.social_account_token($1::uuid) as token";
+
+/// One writer per account at a time, so the not-exists checks below cannot race.
+pub const LOCK_ACCOUNT: &str =
+    "select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('social:' || $1::text))";
+
+/// Inserts a message unless one with the same platform id is stored; returns it when new.
+/// `$6` is RFC 3339 (Instagram) or seconds since the epoch (TikTok).
+pub const INSERT_MESSAGE: &str = "with v as (select $1::uuid as account_id, \
+       $2::text::public.message_type as message_type, $3::text as content, $4::text as sender_id, \
+       $5::text as external_id, \
+       case when $6::text ~ '^[0-9]+$' then pg_catalog.to_timestamp(($6::text)::double precision) \
+            else ($6::text)::timestamptz end as received_at) \
+     insert into public.social_messages \
+       (account_id, message_type, content, sender_id, external_id, received_at) \
+     select v.* from v where not exists (select 1 from public.social_messages m \
+       where m.account_id = v.account_id and m.external_id = v.external_id) \
+     returning id::text as id";
+
+/// Messages of the account without a sentiment score yet, newest first.
+pub const UNSCORED: &str = "select m.id::text as id, m.received_at::text as received_at, \
+     coalesce(m.content, '') as content from public.social_messages m \
+     where m.account_id = $1::uuid and not exists (select 1 from public.social_sentiment s \
+       where s.message_id = m.id and s.message_received_at = m.received_at) \
+     order by m.received_at desc limit $2::integer";
+
+pub const INSERT_SENTIMENT: &str = "insert into public.social_sentiment \
+     (message_id, message_received_at, sentiment_score, model_used) \
+     values ($1::uuid, $2::timestamptz, $3::numeric, $4)";
+
+/// A metric value unless the same metric at the same time is stored.
+pub const INSERT_METRIC: &str = "with v as (select $1::uuid as account_id, $2::text as metric_type, \
+       $3::numeric as value, coalesce(($4::text)::timestamptz, pg_catalog.date_trunc('day', now())) \
+       as recorded_at) \
+     insert into public.social_analytics (account_id, metric_type, value, recorded_at) \
+     select v.* from v where not exists (select 1 from public.social_analytics a \
+       where a.account_id = v.account_id and a.metric_type = v.metric_type \
+       and a.recorded_at = v.recorded_at) \
+     returning id::text as id";
+
+pub const LOG_ERROR: &str = "insert into public.error_logs (service, error_message, context) \
+     values ('fetch-social-updates', $1, $2::text::jsonb)";
