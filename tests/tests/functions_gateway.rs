@@ -793,3 +793,77 @@ fn tiktok_comments_are_pulled_and_scoring_waits_while_the_model_is_down() {
         3
     );
 }
+
+#[test]
+fn supabase_js_client_uploads_downloads_and_invokes() {
+    use base64::Engine;
+    let _turn = turn();
+    let f = fixture();
+    let id = render_job("client", "room-js.png", "Classic");
+    let out = std::process::Command::new(xtask::prereq::node_bin("deno"))
+        .args([
+            "run",
+            "--no-prompt",
+            "--allow-env",
+            "--allow-net",
+            "functions_client.ts",
+        ])
+        .current_dir(xtask::paths::project_root().join("tests/tests"))
+        .env("DENO_NO_UPDATE_CHECK", "1")
+        .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
+        .env("ANON_KEY", jwt::api_key("anon", jwt::LOCAL_JWT_SECRET))
+        .env("ACCESS_TOKEN", token("client"))
+        .env("USER_ID", personas::id("client"))
+        .env("OTHER_USER_ID", personas::id("client2"))
+        .env("REQUEST_ID", &id)
+        .env(
+            "PNG_BASE64",
+            base64::engine::general_purpose::STANDARD.encode(PNG),
+        )
+        .output()
+        .expect("deno runs (node_modules/.bin/deno, installed by npm ci)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let own = format!("{}/client-js/input.png", personas::id("client"));
+    assert_eq!(got["upload"]["error"], Value::Null, "{got}");
+    assert_eq!(got["upload"]["path"], own.as_str());
+    assert_eq!(got["upload"]["fullPath"], format!("renders/{own}").as_str());
+    assert_eq!(got["download_matches"], true, "{got}");
+    assert_eq!(got["signed_matches"], true, "{got}");
+    assert!(
+        got["foreign_upload_error"]
+            .as_str()
+            .is_some_and(|m| m.contains("row-level security")),
+        "{got}"
+    );
+    assert_eq!(got["invoke"]["error"], Value::Null, "{got}");
+    assert_eq!(got["invoke"]["data"]["status"], "succeeded", "{got}");
+}
+
+#[test]
+fn gateway_and_function_glue_type_check() {
+    let root = xtask::paths::project_root();
+    for file in [
+        "xtask/gateway/main.ts",
+        "supabase/functions/_shared/host.ts",
+        "supabase/functions/_shared/serve.ts",
+        "tests/tests/functions_client.ts",
+    ] {
+        let out = std::process::Command::new(xtask::prereq::node_bin("deno"))
+            .args(["check", file])
+            .current_dir(&root)
+            .env("DENO_NO_UPDATE_CHECK", "1")
+            .output()
+            .expect("deno runs (node_modules/.bin/deno, installed by npm ci)");
+        assert!(
+            out.status.success(),
+            "deno check {file}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -37,6 +37,7 @@ type Config = {
 const config: Config = JSON.parse(await Deno.readTextFile(Deno.args[0]));
 const publicUrl = `http://${config.host}:${config.port}`;
 const encoder = new TextEncoder();
+type Bytes = Uint8Array<ArrayBuffer>;
 
 // ------------------------------------------------------------------------------------ JWTs
 
@@ -54,7 +55,7 @@ function b64url(bytes: Uint8Array): string {
   return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-function unb64url(s: string): Uint8Array {
+function unb64url(s: string): Bytes {
   const bin = atob(s.replaceAll("-", "+").replaceAll("_", "/"));
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
@@ -233,7 +234,9 @@ async function storageCaller(req: Request): Promise<Caller> {
   const claims = await verifyJwt(token);
   if (!claims) throw new StorageError(400, "InvalidJWT", "invalid signature or expired token");
   const role = typeof claims.role === "string" ? claims.role : "anon";
-  if (!STORAGE_ROLES.has(role)) throw new StorageError(403, "Unauthorized", `role ${role} may not use storage`);
+  if (!STORAGE_ROLES.has(role)) {
+    throw new StorageError(403, "Unauthorized", `role ${role} may not use storage`);
+  }
   return { role, claims };
 }
 
@@ -292,24 +295,65 @@ function mimeAllowed(bucket: Bucket, mime: string): boolean {
   );
 }
 
-async function readUpload(req: Request): Promise<{ bytes: Uint8Array; mime: string; cacheControl: string }> {
+type Part = { headers: Record<string, string>; name: string | null; filename: string | null; body: Bytes };
+
+function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
+  outer: for (let i = from; i <= hay.length - needle.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/**
+ * multipart/form-data parts. Parsed here rather than with Request.formData() because
+ * supabase-js sends the file under an empty field name, which Deno's parser drops while
+ * Supabase Storage takes the first file part whatever its name.
+ */
+function multipart(body: Bytes, boundary: string): Part[] {
+  const delim = encoder.encode(`--${boundary}`);
+  const parts: Part[] = [];
+  let at = indexOf(body, delim, 0);
+  while (at >= 0) {
+    const start = at + delim.length;
+    if (body[start] === 0x2d && body[start + 1] === 0x2d) break; // closing "--"
+    const headEnd = indexOf(body, encoder.encode("\r\n\r\n"), start);
+    const next = indexOf(body, delim, start);
+    if (headEnd < 0 || next < 0) break;
+    const headers: Record<string, string> = {};
+    for (const line of new TextDecoder().decode(body.subarray(start + 2, headEnd)).split("\r\n")) {
+      const i = line.indexOf(":");
+      if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+    const disposition = headers["content-disposition"] ?? "";
+    parts.push({
+      headers,
+      name: disposition.match(/\bname="([^"]*)"/)?.[1] ?? null,
+      filename: disposition.match(/\bfilename="([^"]*)"/)?.[1] ?? null,
+      // The part ends with CRLF before the next delimiter.
+      body: body.subarray(headEnd + 4, next - 2),
+    });
+    at = next;
+  }
+  return parts;
+}
+
+async function readUpload(req: Request): Promise<{ bytes: Bytes; mime: string; cacheControl: string }> {
   const type = req.headers.get("content-type") ?? "application/octet-stream";
-  if (type.toLowerCase().startsWith("multipart/form-data")) {
-    const form = await req.formData();
-    const file = [...form.values()].find((v): v is File => v instanceof File);
+  const raw = new Uint8Array(await req.arrayBuffer());
+  const boundary = type.match(/^multipart\/form-data;.*boundary="?([^";]+)"?/i)?.[1];
+  if (boundary) {
+    const parts = multipart(raw, boundary);
+    const file = parts.find((p) => p.filename !== null);
     if (!file) throw new StorageError(400, "InvalidRequest", "the form carries no file");
-    const cache = form.get("cacheControl");
+    const cache = parts.find((p) => p.name === "cacheControl" && p.filename === null);
     return {
-      bytes: new Uint8Array(await file.arrayBuffer()),
-      mime: file.type || "application/octet-stream",
-      cacheControl: typeof cache === "string" ? `max-age=${cache}` : "no-cache",
+      bytes: file.body,
+      mime: file.headers["content-type"] ?? "application/octet-stream",
+      cacheControl: cache ? `max-age=${new TextDecoder().decode(cache.body)}` : "no-cache",
     };
   }
-  return {
-    bytes: new Uint8Array(await req.arrayBuffer()),
-    mime: type,
-    cacheControl: req.headers.get("cache-control") ?? "no-cache",
-  };
+  return { bytes: raw, mime: type, cacheControl: req.headers.get("cache-control") ?? "no-cache" };
 }
 
 async function upload(req: Request, bucketId: string, name: string, update: boolean): Promise<Response> {
@@ -318,11 +362,14 @@ async function upload(req: Request, bucketId: string, name: string, update: bool
   const bucket = await findBucket(bucketId);
   const declared = Number(req.headers.get("content-length") ?? "0");
   const limit = Math.min(GLOBAL_FILE_LIMIT, Number(bucket.file_size_limit ?? GLOBAL_FILE_LIMIT));
-  const tooLarge = () => new StorageError(413, "Payload too large", "The object exceeded the maximum allowed size");
+  const tooLarge = () =>
+    new StorageError(413, "Payload too large", "The object exceeded the maximum allowed size");
   if (declared > limit + 64 * 1024) throw tooLarge();
   const { bytes, mime, cacheControl } = await readUpload(req);
   if (bytes.length > limit) throw tooLarge();
-  if (!mimeAllowed(bucket, mime)) throw new StorageError(415, "invalid_mime_type", `mime type ${mime} is not supported`);
+  if (!mimeAllowed(bucket, mime)) {
+    throw new StorageError(415, "invalid_mime_type", `mime type ${mime} is not supported`);
+  }
   const upsert = update || req.headers.get("x-upsert") === "true";
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const metadata = {
@@ -358,8 +405,12 @@ async function upload(req: Request, bucketId: string, name: string, update: bool
     });
     return Response.json({ Key: `${bucketId}/${name}`, Id: id }, { headers: cors });
   } catch (e) {
-    if (isRlsDenial(e)) throw new StorageError(403, "Unauthorized", "new row violates row-level security policy");
-    if ((e as { code?: string })?.code === "23505") throw new StorageError(409, "Duplicate", "The resource already exists");
+    if (isRlsDenial(e)) {
+      throw new StorageError(403, "Unauthorized", "new row violates row-level security policy");
+    }
+    if ((e as { code?: string })?.code === "23505") {
+      throw new StorageError(409, "Duplicate", "The resource already exists");
+    }
     throw e;
   }
 }
@@ -367,7 +418,7 @@ async function upload(req: Request, bucketId: string, name: string, update: bool
 type ObjectRow = { metadata: { mimetype?: string; cacheControl?: string; eTag?: string } | null };
 
 async function serveFile(bucketId: string, name: string, row: ObjectRow): Promise<Response> {
-  let bytes: Uint8Array;
+  let bytes: Bytes;
   try {
     bytes = await Deno.readFile(filePath(bucketId, name));
   } catch {
@@ -386,8 +437,10 @@ async function serveFile(bucketId: string, name: string, row: ObjectRow): Promis
 /** The object's row if the caller may select it (RLS), else a 404 that reveals nothing. */
 async function visibleObject(caller: Caller, bucketId: string, name: string): Promise<ObjectRow> {
   checkName(name);
-  const rows = await asCaller(caller, (tx) =>
-    tx<ObjectRow[]>`select metadata from storage.objects where bucket_id = ${bucketId} and name = ${name}`
+  const rows = await asCaller(
+    caller,
+    (tx) =>
+      tx<ObjectRow[]>`select metadata from storage.objects where bucket_id = ${bucketId} and name = ${name}`,
   );
   if (rows.length === 0) throw new StorageError(404, "not_found", "Object not found");
   return rows[0];
@@ -403,7 +456,9 @@ async function objectRow(bucketId: string, name: string): Promise<ObjectRow> {
 
 async function storage(req: Request, url: URL, path: string[]): Promise<Response> {
   if (req.method === "OPTIONS") return new Response("ok", { headers: cors });
-  if (path[0] !== "object") throw new StorageError(404, "not_found", "this local gateway serves /storage/v1/object only");
+  if (path[0] !== "object") {
+    throw new StorageError(404, "not_found", "this local gateway serves /storage/v1/object only");
+  }
   const [kind, ...rest] = path.slice(1);
   const split = (p: string[]) => {
     if (p.length < 2) throw new StorageError(400, "InvalidKey", "give a bucket and an object name");
@@ -429,7 +484,9 @@ async function storage(req: Request, url: URL, path: string[]): Promise<Response
       const iat = Math.floor(Date.now() / 1000);
       const token = await signJwt({ url: `${bucketId}/${name}`, iat, exp: iat + Math.floor(expiresIn) });
       const encoded = name.split("/").map(encodeURIComponent).join("/");
-      return Response.json({ signedURL: `/object/sign/${bucketId}/${encoded}?token=${token}` }, { headers: cors });
+      return Response.json({ signedURL: `/object/sign/${bucketId}/${encoded}?token=${token}` }, {
+        headers: cors,
+      });
     }
     if (req.method === "GET") {
       const claims = await verifyJwt(url.searchParams.get("token") ?? "");

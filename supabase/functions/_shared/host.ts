@@ -92,7 +92,7 @@ export class Host {
     for (const id of [...this.#txs.keys()]) await this.rollback(id).catch(() => {});
   }
 
-  async fetch(meta: string, body: Uint8Array) {
+  async fetch(meta: string, body: Uint8Array<ArrayBuffer>) {
     const m = JSON.parse(meta) as {
       method: string;
       url: string;
