@@ -26,6 +26,7 @@ pub fn run() -> Result<()> {
     let mut figures = Vec::new();
     figures.extend(p3_migrate_vs_supabase_push()?);
     figures.extend(p4_up_cold_and_warm()?);
+    figures.extend(p8_edge_functions()?);
     report(&figures)
 }
 
@@ -178,4 +179,40 @@ fn report(figures: &[Figure]) -> Result<()> {
     fs::write(&path, text)?;
     eprintln!("appended to {}", path.display());
     Ok(())
+}
+
+/// P8: each edge function's wasm after wasm-opt, Deno cold start to the first answer, and warm
+/// `assign-leads` latency through the local gateway under a fixed 200 requests a second.
+fn p8_edge_functions() -> Result<Vec<Figure>> {
+    eprintln!("==> P8: edge functions (wasm size, cold start, assign-leads at 200 req/s)");
+    let p = crate::functions::bench_p8(200, 10)?;
+    let mut out = Vec::new();
+    for (name, bytes) in &p.wasm_bytes {
+        out.push(Figure {
+            id: "P8",
+            what: format!("{name} wasm after wasm-opt -Oz"),
+            value: format!("{:.0} KiB", *bytes as f64 / 1024.0),
+            target: "≤ 1 MiB",
+        });
+    }
+    for (name, took) in &p.cold_start {
+        out.push(Figure {
+            id: "P8",
+            what: format!("{name}: Deno cold start to first response (median of 5)"),
+            value: format!("{:.1} ms", took.as_secs_f64() * 1e3),
+            target: "≤ 100 ms",
+        });
+    }
+    for (label, d) in [("p50", p.warm_p50), ("p99", p.warm_p99)] {
+        out.push(Figure {
+            id: "P8",
+            what: format!(
+                "assign-leads warm {label}, {} requests at {} req/s through the gateway",
+                p.requests, p.rate
+            ),
+            value: format!("{:.2} ms", d.as_secs_f64() * 1e3),
+            target: if label == "p99" { "≤ 10 ms" } else { "—" },
+        });
+    }
+    Ok(out)
 }

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{paths, prereq, progress};
+use crate::{jwt, paths, prereq, progress};
 
 /// The edge functions: crate `functions/<name>`, served from `supabase/functions/<name>`.
 pub const FUNCTIONS: &[&str] = &[
@@ -322,4 +322,208 @@ fn ensure_wasm_bindgen(root: &Path) -> Result<Bindgen> {
         )?;
     }
     Ok(Bindgen { path, version })
+}
+
+/// What benchmark P8 measures (`cargo xtask bench` reports it).
+#[derive(Debug, Clone)]
+pub struct P8 {
+    /// Each function's wasm after `wasm-opt -Oz`, in bytes.
+    pub wasm_bytes: Vec<(&'static str, u64)>,
+    /// Each function's Deno cold start (spawn to first response), median of five.
+    pub cold_start: Vec<(&'static str, std::time::Duration)>,
+    pub warm_p50: std::time::Duration,
+    pub warm_p99: std::time::Duration,
+    pub requests: usize,
+    pub rate: u32,
+}
+
+/// Measures P8: wasm sizes, cold start per function, and warm `assign-leads` latency through the
+/// local gateway at a fixed `rate` of requests per second for `seconds`, on a throwaway database.
+pub fn bench_p8(rate: u32, seconds: u32) -> Result<P8> {
+    use std::time::{Duration, Instant};
+    let built = build(true)?;
+    let wasm_bytes = built.iter().map(|b| (b.name, b.wasm_bytes)).collect();
+    let mut cold_start = Vec::new();
+    for f in &built {
+        let mut runs: Vec<Duration> = (0..5)
+            .map(|_| cold_start_once(f.name))
+            .collect::<Result<_>>()?;
+        runs.sort();
+        cold_start.push((f.name, runs[2]));
+    }
+
+    let t = crate::cluster::Throwaway::start()?;
+    let mut owner = crate::db::connect(&t.cluster.url("postgres", "postgres"))?;
+    owner.batch_execute("create database p8")?;
+    crate::compat::install(&mut crate::db::connect(
+        &t.cluster.url(crate::cluster::SUPERUSER, "p8"),
+    )?)?;
+    let url = t.cluster.url("postgres", "p8");
+    crate::migrate::run_quietly(
+        &url,
+        &crate::migrate::Options {
+            dir: paths::migrations_dir(),
+            dry_run: false,
+            include_all: false,
+            compat: false,
+        },
+    )?;
+    let admin = "00000000-0000-4000-a000-0000000008a1";
+    let mut c = crate::db::connect(&url)?;
+    c.batch_execute(&format!(
+        "insert into auth.users (id, email) values ('{admin}', 'p8-admin@example.com'), \
+           ('00000000-0000-4000-a000-0000000008b1', 'p8-sales@example.com'); \
+         update public.users u set role_id = r.id from public.roles r \
+           where (u.id = '{admin}' and r.name = 'Admin') \
+              or (u.id = '00000000-0000-4000-a000-0000000008b1' and r.name = 'Sales'); \
+         insert into public.leads (id, client_name, source, assigned_to) values \
+           ('00000000-0000-4000-a000-0000000008c1', 'P8 Lead', 'website', \
+            '00000000-0000-4000-a000-0000000008b1');"
+    ))?;
+    let state = std::env::temp_dir().join(format!("moha-p8-{}", std::process::id()));
+    let mut secrets = crate::gateway::function_secrets()?;
+    secrets.insert("JWT_SECRET".into(), jwt::LOCAL_JWT_SECRET.into());
+    let gw = crate::gateway::start(&crate::gateway::Options {
+        port: crate::cluster::free_port()?,
+        db_url: url,
+        state_dir: state.clone(),
+        storage_dir: state.join("storage"),
+        secrets,
+        exit_with_parent: true,
+    })?;
+    let port: u16 = gw
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .context("gateway url has no port")?;
+    let token = jwt::sign_hs256(
+        &serde_json::json!({"sub": admin, "role": "authenticated", "aud": "authenticated",
+                            "exp": chrono::Utc::now().timestamp() + 3600}),
+        jwt::LOCAL_JWT_SECRET,
+    );
+    let body = r#"{"lead_id":"00000000-0000-4000-a000-0000000008c1"}"#;
+    let call = || -> Result<Duration> {
+        let start = Instant::now();
+        let (status, _) = http_post(port, "/functions/v1/assign-leads", &token, body)?;
+        anyhow::ensure!(status == 200, "assign-leads answered {status}");
+        Ok(start.elapsed())
+    };
+    // Warm up the function, its JIT and the connection pool.
+    for _ in 0..200 {
+        call()?;
+    }
+    // Open loop: request i starts at i / rate seconds whatever the earlier ones do, so slow
+    // answers cannot lower the offered load.
+    let total = (rate * seconds) as usize;
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let workers = 32;
+    let begin = Instant::now() + Duration::from_millis(50);
+    let latencies: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let call = &call;
+                s.spawn(move || -> Result<Vec<Duration>> {
+                    let mut out = Vec::new();
+                    for i in (w..total).step_by(workers) {
+                        let at = begin + interval * i as u32;
+                        if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                        out.push(call()?);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a load thread panicked"))
+            .collect::<Result<Vec<_>>>()
+            .map(|v| v.into_iter().flatten().collect())
+    })?;
+    drop(gw);
+    let _ = std::fs::remove_dir_all(&state);
+    let mut sorted = latencies;
+    sorted.sort();
+    let pct = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+    Ok(P8 {
+        wasm_bytes,
+        cold_start,
+        warm_p50: pct(0.50),
+        warm_p99: pct(0.99),
+        requests: sorted.len(),
+        rate,
+    })
+}
+
+/// Spawn `deno run index.ts` to the first answered request (a CORS preflight, which every
+/// function answers without the database).
+fn cold_start_once(name: &str) -> Result<std::time::Duration> {
+    use std::time::{Duration, Instant};
+    let port = crate::cluster::free_port()?;
+    let dir = paths::supabase_dir().join("functions");
+    let start = Instant::now();
+    let mut child = Command::new(prereq::node_bin("deno"))
+        .args([
+            "run",
+            "--no-prompt",
+            "--allow-read",
+            "--allow-env",
+            "--allow-net",
+        ])
+        .arg(format!("{name}/index.ts"))
+        .current_dir(&dir)
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("DENO_NO_UPDATE_CHECK", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let took = loop {
+        if let Ok((200, _)) = http_request(port, "OPTIONS", &format!("/{name}"), None, "") {
+            break Ok(start.elapsed());
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            break Err(anyhow::anyhow!("{name} did not answer within 30 s"));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    took
+}
+
+fn http_post(port: u16, path: &str, token: &str, body: &str) -> Result<(u16, String)> {
+    http_request(port, "POST", path, Some(token), body)
+}
+
+/// One HTTP/1.1 request on a new loopback connection; the status and the raw reply.
+fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_nodelay(true)?;
+    let auth = token
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n{auth}\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .context("no HTTP status in the reply")?;
+    Ok((status, out))
 }
