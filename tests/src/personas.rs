@@ -1,67 +1,40 @@
 //! The personas of the security model and their demo data, for the effective-matrix and
-//! escalation tests, and for whoever seeds a stack or mints tokens for them.
+//! escalation tests.
 //!
-//! `personas.sql` creates the users the way Supabase Auth does (an `auth.users` row; the
-//! sign-up trigger makes the profile) and sets their RBAC roles; `demo.sql` adds rows each
-//! persona may and may not touch. [`act_as`] switches a transaction to a persona exactly as
-//! PostgREST does: `set local role` plus `request.jwt.claims`.
+//! One source: `supabase/seed.sql` creates the users the way Supabase Auth does (an `auth.users`
+//! row; the sign-up trigger makes the profile), sets their RBAC roles, and adds demo rows each
+//! persona may and may not touch. The users' ids and emails are `sql::moha::personas::USERS`
+//! ([`create`] checks the seed made exactly them). [`act_as`] switches a transaction to a
+//! persona exactly as PostgREST does: `set local role` plus `request.jwt.claims`.
 
 use postgres::{Client, Transaction};
 use serde_json::{json, Value};
 use sql::access::Persona;
 use sql::moha::security::PERSONAS;
 
-pub const PERSONAS_SQL: &str = include_str!("personas.sql");
-pub const DEMO_SQL: &str = include_str!("demo.sql");
+pub use sql::moha::personas::{user, User, USERS};
 
-/// A persona that is a signed-in user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct User {
-    pub persona: &'static str,
-    pub id: &'static str,
-    pub email: &'static str,
-    /// The RBAC role (`public.roles.name`).
-    pub role: &'static str,
+/// `supabase/seed.sql`, what `cargo xtask up` and `reset` run.
+pub const SEED_SQL: &str = include_str!("../../supabase/seed.sql");
+
+/// The line of `seed.sql` where the demo data starts; above it, only the personas.
+const DEMO_MARKER: &str = "\n-- Demo data ---";
+
+/// The personas part of the seed (users, roles, client records).
+pub fn personas_sql() -> &'static str {
+    &SEED_SQL[..demo_start()]
 }
 
-pub const USERS: &[User] = &[
-    User {
-        persona: "client",
-        id: "00000000-0000-4000-a000-000000000c01",
-        email: "client@moha.test",
-        role: "Client",
-    },
-    User {
-        persona: "client2",
-        id: "00000000-0000-4000-a000-000000000c02",
-        email: "client2@moha.test",
-        role: "Client",
-    },
-    User {
-        persona: "designer",
-        id: "00000000-0000-4000-a000-000000000d01",
-        email: "designer@moha.test",
-        role: "Designer",
-    },
-    User {
-        persona: "sales_a",
-        id: "00000000-0000-4000-a000-000000000a51",
-        email: "sales.a@moha.test",
-        role: "Sales",
-    },
-    User {
-        persona: "sales_b",
-        id: "00000000-0000-4000-a000-000000000b51",
-        email: "sales.b@moha.test",
-        role: "Sales",
-    },
-    User {
-        persona: "admin",
-        id: "00000000-0000-4000-a000-000000000ad1",
-        email: "admin@moha.test",
-        role: "Admin",
-    },
-];
+/// The demo-data part of the seed (run after [`personas_sql`]).
+pub fn demo_sql() -> &'static str {
+    &SEED_SQL[demo_start()..]
+}
+
+fn demo_start() -> usize {
+    SEED_SQL
+        .find(DEMO_MARKER)
+        .expect("supabase/seed.sql has a `-- Demo data ---` line after the personas")
+}
 
 /// The persona called `name`.
 pub fn persona(name: &str) -> &'static Persona {
@@ -69,11 +42,6 @@ pub fn persona(name: &str) -> &'static Persona {
         .iter()
         .find(|p| p.name == name)
         .unwrap_or_else(|| panic!("no persona {name}; see sql::moha::security::PERSONAS"))
-}
-
-/// The user behind a persona, if it is a signed-in user.
-pub fn user(persona: &str) -> Option<&'static User> {
-    USERS.iter().find(|u| u.persona == persona)
 }
 
 /// The user id of a signed-in persona.
@@ -100,24 +68,44 @@ pub fn claims(persona: &Persona) -> Value {
     }
 }
 
-/// Creates the personas (and, with `demo`, their demo data) as `postgres`, and checks each
-/// user ended up with its RBAC role.
+/// Creates the personas (and, with `demo`, their demo data) from `supabase/seed.sql` as
+/// `postgres`, and checks the seed made exactly the users of `sql::moha::personas::USERS`,
+/// each with its email and RBAC role.
 pub fn create(c: &mut Client, demo: bool) -> anyhow::Result<()> {
-    c.batch_execute(PERSONAS_SQL)?;
+    c.batch_execute(personas_sql())?;
     if demo {
-        c.batch_execute(DEMO_SQL)?;
+        c.batch_execute(demo_sql())?;
     }
+    check(c)
+}
+
+/// The users of the database are exactly `USERS`, with their emails, names and roles.
+pub fn check(c: &mut Client) -> anyhow::Result<()> {
+    let n: i64 = c.query_one("select count(*) from auth.users", &[])?.get(0);
+    anyhow::ensure!(
+        n == USERS.len() as i64,
+        "the seed made {n} users, sql::moha::personas::USERS lists {}",
+        USERS.len()
+    );
     for u in USERS {
-        let row = c.query_one(
-            "select r.name from public.users u join public.roles r on r.id = u.role_id where u.id = $1::text::uuid",
-            &[&u.id],
-        )?;
-        let role: String = row.get(0);
+        let row = c
+            .query_opt(
+                "select r.name, a.email::text, a.raw_user_meta_data->>'full_name' \
+                   from public.users u join public.roles r on r.id = u.role_id \
+                   join auth.users a on a.id = u.id where u.id = $1::text::uuid",
+                &[&u.id],
+            )?
+            .ok_or_else(|| anyhow::anyhow!("persona {} ({}) was not created", u.persona, u.id))?;
+        let (role, email, name): (String, String, Option<String>) =
+            (row.get(0), row.get(1), row.get(2));
         anyhow::ensure!(
-            role == u.role,
-            "persona {} has role {role}, expected {}",
+            (role.as_str(), email.as_str(), name.as_deref())
+                == (u.role, u.email, Some(u.full_name)),
+            "persona {} is ({role}, {email}, {name:?}) in the seed, ({}, {}, {}) in USERS",
             u.persona,
-            u.role
+            u.role,
+            u.email,
+            u.full_name
         );
     }
     Ok(())

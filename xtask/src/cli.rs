@@ -53,6 +53,8 @@ enum Command {
     Deploy(crate::deploy::DeployArgs),
     /// Run the whole test suite: fmt, clippy, unit, snapshot and database tests.
     Test,
+    /// Print a signed access token for a persona or a user of the local stack.
+    Token(crate::token::TokenArgs),
     /// Measure the speed targets (ratios in one run) and append them to docs/benchmarks.md.
     Bench,
 }
@@ -167,6 +169,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Deploy(args) => crate::deploy::run(&args),
         Command::Test => crate::prereq::run_test_suite(),
         Command::Bench => crate::bench::run(),
+        Command::Token(args) => crate::token::run(&args),
     }
 }
 

@@ -19,3 +19,4 @@ pub mod prereq;
 pub mod progress;
 pub mod pytools;
 pub mod stack;
+pub mod token;

@@ -5,6 +5,7 @@ mod ai;
 mod blog;
 mod crm;
 mod foundation;
+pub mod personas;
 mod portfolio;
 mod rbac;
 mod render_queue;

@@ -1,0 +1,136 @@
+//! `supabase/seed.sql` gives a usable stack (the personas with their roles, and demo data), and
+//! `cargo xtask token` signs tokens that verify with the stack's secret and, as PostgREST's
+//! `request.jwt.claims`, see exactly what their persona should.
+
+use std::process::{Command, Stdio};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use moha_tests::personas::{self, SEED_SQL};
+use moha_tests::{cluster, TestDb};
+use postgres::Client;
+use serde_json::Value;
+
+/// A migrated database seeded the way `cargo xtask up` and `reset` seed the local stack: the
+/// whole file in one batch, as `postgres`.
+fn seeded() -> (TestDb, Client) {
+    let db = cluster().migrated_db();
+    let mut c = db.connect();
+    c.batch_execute(SEED_SQL)
+        .unwrap_or_else(|e| panic!("supabase/seed.sql failed: {e}"));
+    (db, c)
+}
+
+fn token(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask-cli"))
+        .arg("token")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo xtask token {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Verifies the HS256 signature with PostgreSQL's own HMAC (pgcrypto), not our signer, and
+/// returns the claims.
+fn verify(c: &mut Client, token: &str) -> Value {
+    let (signing_input, sig) = token.rsplit_once('.').expect("a JWT has three parts");
+    // The secret the local gateway verifies with (what the command signs with).
+    let secret = xtask::gateway::function_secrets().unwrap()["JWT_SECRET"].clone();
+    let expected: String = c
+        .query_one(
+            "select translate(rtrim(encode(extensions.hmac($1::text, $2::text, 'sha256'), 'base64'), '='), '+/', '-_')",
+            &[&signing_input, &secret],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        sig, expected,
+        "the signature does not verify with the gateway's secret"
+    );
+    let (header, payload) = signing_input.split_once('.').unwrap();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    assert_eq!(header["alg"], "HS256");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// The lead names `claims` sees, run as PostgREST would (`set local role` from the `role` claim).
+fn leads_seen(c: &mut Client, claims: &Value) -> Vec<String> {
+    let role = claims["role"].as_str().unwrap();
+    assert!(["anon", "authenticated"].contains(&role), "{role}");
+    let mut tx = c.transaction().unwrap();
+    tx.batch_execute(&format!("set local role {role}")).unwrap();
+    tx.execute(
+        "select set_config('request.jwt.claims', $1, true)",
+        &[&claims.to_string()],
+    )
+    .unwrap();
+    let seen = match tx.query("select client_name from public.leads order by 1", &[]) {
+        Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
+        Err(e) => vec![format!(
+            "error {}",
+            e.code().map(|c| c.code()).unwrap_or("?")
+        )],
+    };
+    tx.rollback().unwrap();
+    seen
+}
+
+#[test]
+fn the_seed_creates_the_personas_and_demo_data() {
+    let (_db, mut c) = seeded();
+    personas::check(&mut c).unwrap_or_else(|e| panic!("{e:#}"));
+    let projects: i64 = c
+        .query_one("select count(*) from public.projects", &[])
+        .unwrap()
+        .get(0);
+    assert!(projects > 0, "the seed made no demo projects");
+}
+
+#[test]
+fn persona_tokens_verify_and_see_what_the_persona_may() {
+    let (_db, mut c) = seeded();
+    let claims = verify(&mut c, &token(&["--persona", "sales_a"]));
+    assert_eq!(claims["sub"], personas::id("sales_a"));
+    assert_eq!(claims["aud"], "authenticated");
+    assert_eq!(claims["email"], "sales.a@moha.test");
+    assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
+    assert_eq!(leads_seen(&mut c, &claims), ["lead of sales_a"]);
+
+    let admin = verify(&mut c, &token(&["--persona", "admin"]));
+    assert_eq!(
+        leads_seen(&mut c, &admin),
+        ["lead of sales_a", "lead of sales_b", "unassigned lead"]
+    );
+    let client = verify(&mut c, &token(&["--persona", "client"]));
+    assert!(leads_seen(&mut c, &client).is_empty());
+    let anon = verify(&mut c, &token(&["--persona", "anon"]));
+    assert_eq!(leads_seen(&mut c, &anon), ["error 42501"]);
+}
+
+#[test]
+fn user_tokens_come_from_auth_users() {
+    let (db, mut c) = seeded();
+    let claims = verify(
+        &mut c,
+        &token(&["--user", "SALES.B@moha.test", "--db-url", &db.url()]),
+    );
+    assert_eq!(claims["sub"], personas::id("sales_b"));
+    assert_eq!(claims["user_metadata"]["full_name"], "Sol Sales");
+    assert_eq!(claims["app_metadata"]["provider"], "email");
+    assert_eq!(leads_seen(&mut c, &claims), ["lead of sales_b"]);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask-cli"))
+        .args(["token", "--user", "nobody@moha.test", "--db-url", &db.url()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no user nobody@moha.test"), "{err}");
+    assert!(!err.contains(":postgres@"), "the password leaked: {err}");
+}
