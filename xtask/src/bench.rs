@@ -7,10 +7,10 @@ use std::fs;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 
 use crate::cluster::{Throwaway, SUPERUSER};
-use crate::{compat, db, paths, prereq, stack};
+use crate::{compat, db, migrate, paths, prereq, stack};
 
 /// One reported figure.
 struct Figure {
@@ -27,7 +27,11 @@ pub fn run() -> Result<()> {
     figures.extend(p3_migrate_vs_supabase_push()?);
     figures.extend(p4_up_cold_and_warm()?);
     figures.extend(p8_edge_functions()?);
-    report(&figures)
+    figures.extend(p5_render_counter()?);
+    figures.extend(p6_audit_trigger_cost()?);
+    let (p7, plan) = p7_unified_inbox()?;
+    figures.extend(p7);
+    report(&figures, &[plan])
 }
 
 fn median(mut xs: Vec<Duration>) -> Duration {
@@ -139,6 +143,414 @@ fn p4_up_cold_and_warm() -> Result<Vec<Figure>> {
     ])
 }
 
+/// A fresh database on `t` with the compat layer and every migration applied; its URL as
+/// `postgres`.
+fn migrated_db(t: &Throwaway, name: &str) -> Result<String> {
+    let url = fresh_db(t, name)?;
+    let opts = migrate::Options {
+        dir: paths::migrations_dir(),
+        dry_run: false,
+        include_all: false,
+        compat: false,
+    };
+    migrate::run_quietly(&url, &opts)?;
+    Ok(url)
+}
+
+fn percentile(mut xs: Vec<Duration>, p: f64) -> Duration {
+    xs.sort();
+    xs[((xs.len() - 1) as f64 * p).round() as usize]
+}
+
+/// What a load of `increment_render_counter` calls did.
+#[derive(Default)]
+struct Load {
+    admitted: u64,
+    refused: u64,
+    /// From the start until the first refusal, when there was one.
+    until_refused: Option<Duration>,
+}
+
+/// `clients` sessions as `service_role`, client `i` calling `increment_render_counter` for
+/// `users[i % users.len()]` back to back until `for_how_long` has passed. A refusal (SQLSTATE
+/// PT429) is counted; any other error fails the run.
+fn render_load(
+    url: &str,
+    users: &[String],
+    clients: usize,
+    for_how_long: Duration,
+) -> Result<Load> {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(clients));
+    let handles: Vec<_> = (0..clients)
+        .map(|i| {
+            let (url, user, barrier) = (
+                url.to_string(),
+                users[i % users.len()].clone(),
+                barrier.clone(),
+            );
+            std::thread::spawn(move || -> Result<Load> {
+                let mut c = db::connect(&url)?;
+                c.batch_execute(
+                    "set role service_role; \
+                     select set_config('request.jwt.claims', '{\"role\":\"service_role\"}', false)",
+                )?;
+                let call = c.prepare("select public.increment_render_counter($1::text::uuid)")?;
+                let mut load = Load::default();
+                barrier.wait();
+                let start = Instant::now();
+                while start.elapsed() < for_how_long {
+                    match c.query_one(&call, &[&user]) {
+                        Ok(_) => load.admitted += 1,
+                        Err(e) if e.code().is_some_and(|s| s.code() == "PT429") => {
+                            load.refused += 1;
+                            load.until_refused.get_or_insert(start.elapsed());
+                        }
+                        Err(e) => return Err(e).context("increment_render_counter failed"),
+                    }
+                }
+                Ok(load)
+            })
+        })
+        .collect();
+    let mut total = Load::default();
+    for h in handles {
+        let load = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("a load thread panicked"))??;
+        total.admitted += load.admitted;
+        total.refused += load.refused;
+        total.until_refused = match (total.until_refused, load.until_refused) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok(total)
+}
+
+/// P5: `increment_render_counter` under 16 concurrent clients for 10 s, twice: one user per
+/// client with only per-user limits (the common case), then the same clients sharing a global
+/// limit that is reached during the run (every call locks the one global counter row). Reports
+/// calls per second and admitted versus the limit; the counter rows are read back, so an
+/// over-admission shows even if the function's own result lied.
+fn p5_render_counter() -> Result<Vec<Figure>> {
+    const CLIENTS: usize = 16;
+    const SECONDS: u64 = 10;
+    const GLOBAL_LIMIT: i32 = 20_000;
+    eprintln!("==> P5: increment_render_counter, {CLIENTS} clients × {SECONDS} s (two runs)");
+    let t = Throwaway::start()?;
+    let url = migrated_db(&t, "p5")?;
+    let mut c = db::connect(&url)?;
+    // Sign-ups as Supabase Auth makes them; the trigger creates the profiles.
+    c.batch_execute(
+        "insert into auth.users (id, email) \
+         select gen_random_uuid(), 'p5-' || i || '@example.com' from generate_series(1, 16) i",
+    )?;
+    let users: Vec<String> = c
+        .query("select id::text from public.users order by id", &[])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    ensure!(
+        users.len() == CLIENTS,
+        "expected {CLIENTS} profiles, found {}",
+        users.len()
+    );
+    // A per-user default no one reaches in a day.
+    c.execute(
+        "insert into public.agent_limits (agent, scope, max_requests, window_seconds) \
+         values ('render', 'user', 100000000, 86400)",
+        &[],
+    )?;
+    let counted = |c: &mut postgres::Client, scope_global: bool| -> Result<i64> {
+        let sql = if scope_global {
+            "select coalesce(sum(request_count), 0)::bigint from public.agent_usage \
+             where agent = 'render' and user_id is null and project_id is null"
+        } else {
+            "select coalesce(sum(request_count), 0)::bigint from public.agent_usage \
+             where agent = 'render' and user_id is not null"
+        };
+        Ok(c.query_one(sql, &[])?.get(0))
+    };
+
+    let took = Duration::from_secs(SECONDS);
+    let per_user = render_load(&url, &users, CLIENTS, took)?;
+    let per_user_counted = counted(&mut c, false)?;
+    ensure!(
+        per_user.refused == 0 && per_user_counted == per_user.admitted as i64,
+        "per-user run: {} admitted, {} refused, {per_user_counted} counted",
+        per_user.admitted,
+        per_user.refused
+    );
+
+    c.execute(
+        "insert into public.agent_limits (agent, scope, max_requests, window_seconds) \
+         values ('render', 'global', $1, 86400)",
+        &[&GLOBAL_LIMIT],
+    )?;
+    let shared = render_load(&url, &users, CLIENTS, took)?;
+    let global_counted = counted(&mut c, true)?;
+    let over =
+        (shared.admitted as i64 - GLOBAL_LIMIT as i64).max(global_counted - GLOBAL_LIMIT as i64);
+    let reached = match shared.until_refused {
+        Some(t) => format!("reached after {:.1} s", t.as_secs_f64()),
+        None => "not reached".into(),
+    };
+    // Admissions per second while the limit still admitted (all of the run if never reached).
+    let admitting = shared.until_refused.unwrap_or(took).as_secs_f64();
+    Ok(vec![
+        Figure {
+            id: "P5",
+            what: format!("increment_render_counter, {CLIENTS} clients × {SECONDS} s, one user each, per-user limits"),
+            value: format!("{:.0} calls/s", per_user.admitted as f64 / SECONDS as f64),
+            target: "≥ 3,000 tx/s",
+        },
+        Figure {
+            id: "P5",
+            what: format!(
+                "same, sharing a global limit of {GLOBAL_LIMIT} (one hot counter row)"
+            ),
+            value: format!(
+                "{:.0} admitted/s until the limit, {:.0} calls/s overall ({} admitted, {} refused)",
+                shared.admitted as f64 / admitting,
+                (shared.admitted + shared.refused) as f64 / SECONDS as f64,
+                shared.admitted,
+                shared.refused
+            ),
+            target: "≥ 3,000 tx/s",
+        },
+        Figure {
+            id: "P5",
+            what: "admitted over the global limit (calls and counter row)".into(),
+            value: format!(
+                "{} (limit {reached}; admitted {}, counter {global_counted}, limit {GLOBAL_LIMIT})",
+                over.max(0),
+                shared.admitted
+            ),
+            target: "0",
+        },
+    ])
+}
+
+/// P6: 100k projects in one insert with the audit trigger, and with it disabled; median of 3
+/// each, alternating, on an emptied table.
+fn p6_audit_trigger_cost() -> Result<Vec<Figure>> {
+    const ROWS: i64 = 100_000;
+    eprintln!("==> P6: insert {ROWS} projects, audit trigger on vs off (3 runs each)");
+    let t = Throwaway::start()?;
+    let url = migrated_db(&t, "p6")?;
+    let mut c = db::connect(&url)?;
+    let insert = "insert into public.projects (title, description, category, status) \
+                  select 'Project ' || i, 'A living room in oak and linen, number ' || i, \
+                         'residential', 'active' \
+                    from generate_series(1, $1::bigint) i";
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        for audited in [true, false] {
+            c.batch_execute("truncate public.projects cascade")?;
+            c.batch_execute(if audited {
+                "alter table public.projects enable trigger audit"
+            } else {
+                "alter table public.projects disable trigger audit"
+            })?;
+            c.batch_execute("checkpoint").ok();
+            let start = Instant::now();
+            c.execute(insert, &[&ROWS])?;
+            let took = start.elapsed();
+            if audited {
+                on.push(took)
+            } else {
+                off.push(took)
+            }
+        }
+    }
+    c.batch_execute("alter table public.projects enable trigger audit")?;
+    let audit_rows: i64 = c
+        .query_one(
+            "select count(*) from public.audit_logs where table_name = 'public.projects' and action = 'insert'",
+            &[],
+        )?
+        .get(0);
+    ensure!(
+        audit_rows == 3 * ROWS,
+        "expected {} audit rows, found {audit_rows}",
+        3 * ROWS
+    );
+    let (on, off) = (median(on), median(off));
+    Ok(vec![Figure {
+        id: "P6",
+        what: format!(
+            "insert {ROWS} projects (one statement), audit trigger on / off, median of 3"
+        ),
+        value: format!(
+            "{:.2}× ({:.0} ms / {:.0} ms)",
+            on.as_secs_f64() / off.as_secs_f64(),
+            on.as_secs_f64() * 1e3,
+            off.as_secs_f64() * 1e3
+        ),
+        target: "≤ 1.5×",
+    }])
+}
+
+/// P7: the unified inbox, the latest 50 unread messages of 8 of 20 accounts from the last 30
+/// days, on 10M `social_messages` rows spread over 12 monthly partitions,
+/// 5 % unread. p50 of 200 runs of the statement PostgREST sends for
+/// `?account_id=in.(...)&status=eq.unread&received_at=gte...&order=received_at.desc&limit=50`,
+/// as `postgres` (RLS cost is P1's subject). Returns the figures and the query plan.
+fn p7_unified_inbox() -> Result<(Vec<Figure>, String)> {
+    const ROWS: i64 = 10_000_000;
+    const CHUNK: i64 = 1_000_000;
+    eprintln!("==> P7: unified inbox on {ROWS} social_messages rows");
+    let t = Throwaway::start()?;
+    let url = migrated_db(&t, "p7")?;
+    let mut c = db::connect(&url)?;
+    // One partition per month for the year of data, through the months the migration made.
+    c.batch_execute(
+        "select public.create_social_messages_partitions(15, (current_date - interval '12 months')::date)",
+    )?;
+    c.batch_execute(
+        "insert into public.social_accounts (platform, username) \
+         select (array['instagram', 'tiktok'])[1 + i % 2]::public.social_platform, 'moha_' || i \
+           from generate_series(1, 20) i",
+    )?;
+    // Loaded as the superuser with triggers off (session_replication_role = replica): the audit
+    // trigger would double the load and is not what P7 measures; the account ids are valid.
+    let mut admin = db::connect(&t.cluster.url(SUPERUSER, "p7"))?;
+    admin.batch_execute("set session_replication_role = replica")?;
+    let load_start = Instant::now();
+    let mut loaded = 0;
+    while loaded < ROWS {
+        let n = CHUNK.min(ROWS - loaded);
+        admin.execute(
+            "with a as (select array_agg(id order by username) ids from public.social_accounts) \
+             insert into public.social_messages \
+               (account_id, message_type, content, sender_id, external_id, received_at, status) \
+             select a.ids[1 + (i % 20)], \
+                    (array['direct_message', 'comment', 'mention', 'reply'])[1 + i % 4]::public.message_type, \
+                    'Hello, do you design kitchens? message ' || i, \
+                    'sender_' || (i % 50000), \
+                    'ext_' || i, \
+                    now() - make_interval(secs => (i::float8 / $2::float8) * 365 * 86400), \
+                    case when random() < 0.05 then 'unread' else 'read' end::public.message_status \
+               from a, generate_series($1::bigint + 1, $1::bigint + $3::bigint) i",
+            &[&loaded, &(ROWS as f64), &n],
+        )?;
+        loaded += n;
+        eprintln!(
+            "    {loaded} rows, {:.0} s",
+            load_start.elapsed().as_secs_f64()
+        );
+    }
+    admin.batch_execute("analyze public.social_messages")?;
+    let load_took = load_start.elapsed();
+    let in_default: i64 = c
+        .query_one("select count(*) from private.social_messages_default", &[])?
+        .get(0);
+    ensure!(
+        in_default == 0,
+        "{in_default} rows landed in the default partition"
+    );
+
+    let set: String = c
+        .query_one(
+            "select '{' || string_agg(id::text, ',' order by username) || '}' \
+               from (select id, username from public.social_accounts order by username limit 8) s",
+            &[],
+        )?
+        .get(0);
+    let inbox = "select id, account_id, message_type, content, sender_id, received_at \
+                   from public.social_messages \
+                  where account_id = any($1::text::uuid[]) and status = 'unread' \
+                    and received_at >= now() - interval '30 days' \
+                  order by received_at desc limit 50";
+    // The same answer as a query PostgREST cannot send (an RPC could): each account's own
+    // latest 50 through the partial index, then the newest 50 of those.
+    let per_account = "select m.* from unnest($1::text::uuid[]) a(id) cross join lateral ( \
+                         select id, account_id, message_type, content, sender_id, received_at \
+                           from public.social_messages \
+                          where account_id = a.id and status = 'unread' \
+                            and received_at >= now() - interval '30 days' \
+                          order by received_at desc limit 50) m \
+                       order by m.received_at desc limit 50";
+    let runs = inbox_runs(&mut c, inbox, &set)?;
+    let lateral_runs = inbox_runs(&mut c, per_account, &set)?;
+    let ids = |c: &mut postgres::Client, sql: &str| -> Result<String> {
+        let q =
+            format!("select string_agg(id::text, ',' order by received_at desc) from ({sql}) q");
+        Ok(c.query_one(&q, &[&set])?.get(0))
+    };
+    ensure!(
+        ids(&mut c, inbox)? == ids(&mut c, per_account)?,
+        "the two inbox queries disagree"
+    );
+    let plan: Vec<String> = c
+        .query(
+            &format!("explain (analyze, costs off, timing off, summary off) {inbox}"),
+            &[&set],
+        )?
+        .iter()
+        .map(|r| r.get::<_, String>(0).replace(&set, "{8 account ids}"))
+        .collect();
+    let partitions: i64 = c
+        .query_one(
+            "select count(*) from pg_catalog.pg_inherits where inhparent = 'public.social_messages'::regclass",
+            &[],
+        )?
+        .get(0);
+    Ok((
+        vec![
+            Figure {
+                id: "P7",
+                what: format!(
+                    "unified inbox: latest 50 unread of 8/20 accounts, last 30 days, 10M rows in {partitions} partitions, p50 of 200"
+                ),
+                value: format!(
+                    "{:.2} ms (p95 {:.2} ms)",
+                    percentile(runs.clone(), 0.5).as_secs_f64() * 1e3,
+                    percentile(runs, 0.95).as_secs_f64() * 1e3
+                ),
+                target: "≤ 5 ms",
+            },
+            Figure {
+                id: "P7",
+                what: "same answer, per-account latest 50 merged (lateral; needs an RPC), p50 of 200".into(),
+                value: format!(
+                    "{:.2} ms (p95 {:.2} ms)",
+                    percentile(lateral_runs.clone(), 0.5).as_secs_f64() * 1e3,
+                    percentile(lateral_runs, 0.95).as_secs_f64() * 1e3
+                ),
+                target: "≤ 5 ms",
+            },
+            Figure {
+                id: "P7",
+                what: "load 10M social_messages rows (generate_series, triggers off, fsync off) and analyze".into(),
+                value: format!("{:.0} s", load_took.as_secs_f64()),
+                target: "—",
+            },
+        ],
+        format!("P7 plan (10M rows):\n{}", plan.join("\n")),
+    ))
+}
+
+/// 200 timed runs of an inbox query (after 20 to warm up), each checked to return 50 rows.
+fn inbox_runs(c: &mut postgres::Client, sql: &str, set: &str) -> Result<Vec<Duration>> {
+    let stmt = c.prepare(sql)?;
+    for _ in 0..20 {
+        c.query(&stmt, &[&set])?;
+    }
+    let mut runs = Vec::new();
+    for _ in 0..200 {
+        let start = Instant::now();
+        let got = c.query(&stmt, &[&set])?;
+        runs.push(start.elapsed());
+        ensure!(
+            got.len() == 50,
+            "the inbox returned {} rows, not 50",
+            got.len()
+        );
+    }
+    Ok(runs)
+}
+
 fn machine() -> String {
     let cpu = fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -155,7 +567,8 @@ fn machine() -> String {
     format!("{cores} cores, {cpu}")
 }
 
-fn report(figures: &[Figure]) -> Result<()> {
+/// `details`: text shown after the table (query plans), each as a code block.
+fn report(figures: &[Figure], details: &[String]) -> Result<()> {
     let mut table = String::from("| id | figure | measured | target |\n|---|---|---|---|\n");
     for f in figures {
         writeln!(
@@ -163,6 +576,9 @@ fn report(figures: &[Figure]) -> Result<()> {
             "| {} | {} | {} | {} |",
             f.id, f.what, f.value, f.target
         )?;
+    }
+    for d in details {
+        write!(table, "\n```text\n{}\n```\n", d.trim_end())?;
     }
     println!("{table}");
     let path = paths::project_root().join("docs/benchmarks.md");
