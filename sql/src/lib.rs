@@ -8,11 +8,15 @@
 
 pub mod access;
 pub mod catalog;
+pub mod docs;
+pub mod generated;
 pub mod model;
 pub mod moha;
 pub mod quote;
 pub mod render;
 pub mod report;
+pub mod rust_rows;
+pub mod typescript;
 
 pub use catalog::Catalog;
 pub use model::*;

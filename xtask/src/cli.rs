@@ -45,6 +45,10 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Render one kind of generated file: `types` (supabase-js `Database` type) or `diagram`
+    /// (docs/schema.svg, rendered in headless Chromium).
+    #[command(subcommand)]
+    Gen(GenCommand),
     /// Build the Rust edge functions to WebAssembly.
     #[command(subcommand)]
     Functions(crate::functions::FunctionsCommand),
@@ -83,6 +87,18 @@ struct MigrateArgs {
     /// Directory of migration files.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum GenCommand {
+    /// supabase/functions/_shared/database.types.ts, as `supabase gen types typescript` would.
+    Types {
+        /// Fail when the committed file differs from what the model renders; write nothing.
+        #[arg(long)]
+        check: bool,
+    },
+    /// docs/schema.svg from the Mermaid diagram of docs/schema.md.
+    Diagram,
 }
 
 #[derive(Subcommand)]
@@ -165,6 +181,8 @@ fn run(cli: Cli) -> Result<()> {
             migrate::repair(&url, &paths::migrations_dir(), status, &versions)
         }
         Command::Generate { check } => crate::generate::run(check),
+        Command::Gen(GenCommand::Types { check }) => crate::generate::types(check),
+        Command::Gen(GenCommand::Diagram) => crate::diagram::write_svg(),
         Command::Functions(cmd) => crate::functions::run(cmd),
         Command::Deploy(args) => crate::deploy::run(&args),
         Command::Test => crate::prereq::run_test_suite(),

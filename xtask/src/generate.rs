@@ -4,6 +4,10 @@
 //! committed file differs from the rendering, when one is missing, or when a `.sql` file exists
 //! that the model does not produce (a hand-written migration is drift). Writing refuses to
 //! rewrite a released migration (see `sql::moha::RELEASED_THROUGH`).
+//!
+//! It also writes the other files rendered from the model (`sql::generated::files`: the
+//! supabase-js types, `docs/schema.md`, the functions' Rust row types) and re-renders
+//! `docs/schema.svg` when the diagram's source changed; `--check` compares them too.
 
 use std::fs;
 use std::path::Path;
@@ -13,13 +17,19 @@ use anyhow::{bail, Context, Result};
 use crate::paths;
 
 pub fn run(check: bool) -> Result<()> {
+    let started = std::time::Instant::now();
     let dir = paths::migrations_dir();
     let rendered =
         sql::migrations(&sql::moha::releases()).context("the schema model is invalid")?;
     let existing = read_existing(&dir)?;
     let cmp = sql::compare(&rendered, &existing, sql::moha::RELEASED_THROUGH);
+    let files = sql::generated::files().context("the schema model is invalid")?;
     if check {
-        return report_check(&cmp);
+        return match (report_check(&cmp), check_files(&files)) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(a), Err(b)) => bail!("{a:#}\n{b:#}"),
+            (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+        };
     }
     if !cmp.frozen_changed.is_empty() {
         bail!(
@@ -46,8 +56,76 @@ pub fn run(check: bool) -> Result<()> {
             written += 1;
         }
     }
-    eprintln!("{} migrations, {written} updated", rendered.len());
+    let files_written = write_files(&files)?;
+    if !crate::diagram::svg_is_fresh()? {
+        crate::diagram::write_svg()?;
+    }
+    eprintln!(
+        "{} migrations, {written} updated; {} other files, {files_written} updated ({} ms)",
+        rendered.len(),
+        files.len(),
+        started.elapsed().as_millis()
+    );
     Ok(())
+}
+
+/// `cargo xtask gen types [--check]`: only `supabase/functions/_shared/database.types.ts`.
+pub fn types(check: bool) -> Result<()> {
+    let files = sql::generated::files().context("the schema model is invalid")?;
+    let types: Vec<_> = files
+        .into_iter()
+        .filter(|f| f.path == sql::generated::DATABASE_TYPES)
+        .collect();
+    if check {
+        check_files(&types)
+    } else {
+        write_files(&types).map(drop)
+    }
+}
+
+/// Writes the files whose contents differ; returns how many it wrote.
+fn write_files(files: &[sql::generated::GeneratedFile]) -> Result<usize> {
+    let root = paths::project_root();
+    let mut written = 0;
+    for f in files {
+        let path = root.join(f.path);
+        if fs::read_to_string(&path).ok().as_deref() == Some(f.contents.as_str()) {
+            continue;
+        }
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        fs::write(&path, &f.contents)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("updated {}", path.display());
+        written += 1;
+    }
+    Ok(written)
+}
+
+/// Fails naming every generated file that is missing or differs, and a stale `docs/schema.svg`.
+fn check_files(files: &[sql::generated::GeneratedFile]) -> Result<()> {
+    let root = paths::project_root();
+    let mut stale = Vec::new();
+    for f in files {
+        if fs::read_to_string(root.join(f.path)).ok().as_deref() != Some(f.contents.as_str()) {
+            stale.push(format!("  stale:    {}\n", f.path));
+        }
+    }
+    if files.iter().any(|f| f.path == sql::generated::SCHEMA_MD) && !crate::diagram::svg_is_fresh()?
+    {
+        stale.push(format!(
+            "  stale:    {} (rendered from an older diagram)\n",
+            sql::generated::SCHEMA_SVG
+        ));
+    }
+    if stale.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "generated files are out of date with the model:\n{}run `cargo xtask generate` and commit",
+        stale.concat()
+    )
 }
 
 /// The stale check, for `--check` and for the test suite.

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod compat;
 pub mod db;
 pub mod deploy;
+pub mod diagram;
 pub mod functions;
 pub mod gateway;
 pub mod generate;

@@ -80,6 +80,41 @@ pub fn ensure_apt(allow_install: bool) -> Result<()> {
     })
 }
 
+/// Debian's Chromium, which renders the schema diagram in the tests and in `cargo xtask gen
+/// diagram` (puppeteer's own browser download cannot work here). `MOHA_CHROMIUM` overrides it.
+pub fn chromium_path() -> std::path::PathBuf {
+    std::env::var_os("MOHA_CHROMIUM")
+        .map(Into::into)
+        .unwrap_or_else(|| "/usr/bin/chromium".into())
+}
+
+/// Makes sure Chromium is present: installs Debian's `chromium` package when we are root on
+/// Debian, else fails saying how to get it.
+pub fn ensure_chromium() -> Result<()> {
+    let path = chromium_path();
+    if path.exists() {
+        return Ok(());
+    }
+    if !Path::new("/usr/bin/dpkg-query").exists() || !cluster::is_root() {
+        bail!(
+            "Chromium was not found at {}; install it (on Debian: apt-get install -y chromium) \
+             or point MOHA_CHROMIUM at a Chromium binary",
+            path.display()
+        );
+    }
+    eprintln!("==> will install with apt: chromium");
+    progress::step("apt-get update", || {
+        run_quiet(Command::new("apt-get").arg("update"))
+    })?;
+    progress::step("apt-get install chromium", || {
+        run_quiet(
+            Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends", "chromium"])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+    })
+}
+
 /// Installs the pinned npm tools (`package-lock.json`) when `node_modules` is missing.
 pub fn ensure_node_modules() -> Result<()> {
     let root = paths::project_root();
@@ -146,6 +181,7 @@ fn run_loud(what: &str, cmd: &mut Command) -> Result<()> {
 pub fn run_test_suite() -> Result<()> {
     ensure_apt(true)?;
     ensure_node_modules()?;
+    ensure_chromium()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let root = paths::project_root();
     run_loud(
