@@ -50,7 +50,7 @@ impl Module {
     }
 
     /// An identifier for Mermaid subgraphs and classes.
-    fn id(self) -> &'static str {
+    pub fn id(self) -> &'static str {
         match self {
             Module::Rbac => "rbac",
             Module::Portfolio => "portfolio",
@@ -220,7 +220,7 @@ fn anchor(text: &str) -> String {
 
 /// The entity name of a table in the diagram: the table name in `public`, `schema_table`
 /// elsewhere (shown as `schema.table`).
-fn entity(n: &Name) -> String {
+pub fn entity(n: &Name) -> String {
     if n.schema == "public" {
         n.name.clone()
     } else {
