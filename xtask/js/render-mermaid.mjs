@@ -42,9 +42,15 @@ try {
   await page.setContent("<!doctype html><html><head><meta charset=utf-8></head><body></body></html>");
   await page.addScriptTag({ path: mermaidBundle });
   const results = await page.evaluate(async (sources) => {
-    // deno-lint-ignore no-undef
     const m = globalThis.mermaid;
-    m.initialize({ startOnLoad: false, securityLevel: "strict", theme: "neutral" });
+    // A fixed seed and ids, so the same source renders to the same SVG.
+    m.initialize({
+      startOnLoad: false,
+      securityLevel: "strict",
+      theme: "neutral",
+      deterministicIds: true,
+      handDrawnSeed: 1,
+    });
     const out = [];
     for (const [i, source] of sources.entries()) {
       try {
