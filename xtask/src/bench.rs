@@ -12,6 +12,8 @@ use anyhow::{bail, ensure, Context, Result};
 use crate::cluster::{Throwaway, SUPERUSER};
 use crate::{compat, db, migrate, paths, prereq, stack};
 
+mod rls;
+
 /// One reported figure.
 struct Figure {
     id: &'static str,
@@ -31,7 +33,9 @@ pub fn run() -> Result<()> {
     figures.extend(p6_audit_trigger_cost()?);
     let (p7, plan) = p7_unified_inbox()?;
     figures.extend(p7);
-    report(&figures, &[plan])
+    let (rls, rls_plans) = rls::p1_p2_audit()?;
+    figures.extend(rls);
+    report(&figures, &[plan, rls_plans])
 }
 
 fn median(mut xs: Vec<Duration>) -> Duration {
