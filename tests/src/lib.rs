@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use postgres::Client;
-use xtask::cluster::{self, Throwaway, SUPERUSER};
+use sql::quote;
+use xtask::cluster::{Cluster, Throwaway, SUPERUSER};
 
 const COMPAT_TEMPLATE: &str = "moha_compat";
 const MIGRATED_TEMPLATE: &str = "moha_template";
@@ -82,7 +83,7 @@ impl TestCluster {
 
     fn build_template(&self, name: &str, migrate: bool) -> anyhow::Result<()> {
         let mut owner = xtask::db::connect(&self.url("postgres", "postgres"))?;
-        owner.batch_execute(&format!("create database {}", quote_ident(name)))?;
+        owner.batch_execute(&format!("create database {}", ident(name)))?;
         drop(owner);
         let mut admin = xtask::db::connect(&self.url(SUPERUSER, name))?;
         xtask::compat::install(&mut admin)?;
@@ -102,9 +103,9 @@ impl TestCluster {
     fn create_db(&self, template: Option<&str>) -> TestDb {
         let n = self.next_db.fetch_add(1, Ordering::Relaxed);
         let name = format!("test_{n}");
-        let mut sql = format!("create database {}", quote_ident(&name));
+        let mut sql = format!("create database {}", ident(&name));
         if let Some(t) = template {
-            sql.push_str(&format!(" template {}", quote_ident(t)));
+            sql.push_str(&format!(" template {}", ident(t)));
         }
         let mut owner = xtask::db::connect(&self.url("postgres", "postgres"))
             .unwrap_or_else(|e| panic!("{e:#}"));
@@ -113,7 +114,7 @@ impl TestCluster {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
         TestDb {
             name,
-            port: self.throwaway.cluster.port,
+            cluster: self.throwaway.cluster.clone(),
         }
     }
 }
@@ -121,17 +122,12 @@ impl TestCluster {
 /// One test's database.
 pub struct TestDb {
     pub name: String,
-    port: u16,
+    cluster: Cluster,
 }
 
 impl TestDb {
     fn url_for(&self, role: &str) -> String {
-        format!(
-            "postgresql://{role}:{}@127.0.0.1:{}/{}",
-            cluster::LOCAL_PASSWORD,
-            self.port,
-            self.name
-        )
+        self.cluster.url(role, &self.name)
     }
 
     /// URL as `postgres` (what migrations and the application use).
@@ -153,7 +149,8 @@ impl TestDb {
     }
 }
 
-/// Quotes an identifier (tests name their own databases; this keeps them safe anyway).
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+/// The project's one identifier-quoting function; the harness names its own databases, so a
+/// name it cannot quote is a bug here.
+fn ident(name: &str) -> String {
+    quote::ident(name).expect("harness database names are valid identifiers")
 }
