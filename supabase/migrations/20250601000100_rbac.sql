@@ -125,7 +125,11 @@ insert into public.permissions (role_id, resource, action) values
   ((select id from public.roles where name = 'Client'), 'render', 'create')
 on conflict (role_id, resource, action) do nothing;
 
-create or replace function public.current_role_name()
+create schema if not exists authz;
+
+grant usage on schema authz to authenticated, service_role;
+
+create or replace function authz.current_role_name()
 returns text
 language sql
 stable
@@ -137,24 +141,24 @@ as $body$
     join public.roles r on r.id = u.role_id
    where u.id = (select auth.uid())
 $body$;
-revoke all on function public.current_role_name() from public, anon, authenticated, service_role;
-grant execute on function public.current_role_name() to authenticated, service_role;
-comment on function public.current_role_name() is 'The caller''s RBAC role name (Admin, Designer, Client, Sales), or null.';
+revoke all on function authz.current_role_name() from public, anon, authenticated, service_role;
+grant execute on function authz.current_role_name() to authenticated, service_role;
+comment on function authz.current_role_name() is 'The caller''s RBAC role name (Admin, Designer, Client, Sales), or null.';
 
-create or replace function public.is_admin()
+create or replace function authz.is_admin()
 returns boolean
 language sql
 stable
 security definer
 set search_path = ''
 as $body$
-  select coalesce((select public.current_role_name()) = 'Admin', false)
+  select coalesce((select authz.current_role_name()) = 'Admin', false)
 $body$;
-revoke all on function public.is_admin() from public, anon, authenticated, service_role;
-grant execute on function public.is_admin() to authenticated, service_role;
-comment on function public.is_admin() is 'The caller has the Admin role.';
+revoke all on function authz.is_admin() from public, anon, authenticated, service_role;
+grant execute on function authz.is_admin() to authenticated, service_role;
+comment on function authz.is_admin() is 'The caller has the Admin role.';
 
-create or replace function public.has_role(
+create or replace function authz.has_role(
   role_name text
 )
 returns boolean
@@ -163,13 +167,13 @@ stable
 security definer
 set search_path = ''
 as $body$
-  select coalesce((select public.current_role_name()) = has_role.role_name, false)
+  select coalesce((select authz.current_role_name()) = has_role.role_name, false)
 $body$;
-revoke all on function public.has_role(text) from public, anon, authenticated, service_role;
-grant execute on function public.has_role(text) to authenticated, service_role;
-comment on function public.has_role(text) is 'The caller has the named RBAC role.';
+revoke all on function authz.has_role(text) from public, anon, authenticated, service_role;
+grant execute on function authz.has_role(text) to authenticated, service_role;
+comment on function authz.has_role(text) is 'The caller has the named RBAC role.';
 
-create or replace function public.has_permission(
+create or replace function authz.has_permission(
   resource text,
   action text
 )
@@ -188,9 +192,9 @@ as $body$
        and p.action = has_permission.action
   )
 $body$;
-revoke all on function public.has_permission(text, text) from public, anon, authenticated, service_role;
-grant execute on function public.has_permission(text, text) to authenticated, service_role;
-comment on function public.has_permission(text, text) is 'The caller''s role grants resource:action.';
+revoke all on function authz.has_permission(text, text) from public, anon, authenticated, service_role;
+grant execute on function authz.has_permission(text, text) to authenticated, service_role;
+comment on function authz.has_permission(text, text) is 'The caller''s role grants resource:action.';
 
 create or replace function private.guard_role_change()
 returns trigger
@@ -206,7 +210,7 @@ begin
   if current_user not in ('anon', 'authenticated', 'ai_agent') then
     return new;
   end if;
-  if current_user = 'authenticated' and public.is_admin() then
+  if current_user = 'authenticated' and authz.is_admin() then
     return new;
   end if;
   if tg_op = 'INSERT' then

@@ -16,14 +16,14 @@ create policy users_select_authenticated on public.users
   as permissive
   for select
   to authenticated
-  using ((id = (select auth.uid())) or ((select public.is_admin())));
+  using ((id = (select auth.uid())) or ((select authz.is_admin())));
 
 create policy users_update_authenticated on public.users
   as permissive
   for update
   to authenticated
-  using ((id = (select auth.uid())) or ((select public.is_admin())))
-  with check ((id = (select auth.uid())) or ((select public.is_admin())));
+  using ((id = (select auth.uid())) or ((select authz.is_admin())))
+  with check ((id = (select auth.uid())) or ((select authz.is_admin())));
 
 grant select on table public.users to ai_agent;
 
@@ -49,20 +49,20 @@ create policy roles_insert_authenticated on public.roles
   as permissive
   for insert
   to authenticated
-  with check ((select public.is_admin()));
+  with check ((select authz.is_admin()));
 
 create policy roles_update_authenticated on public.roles
   as permissive
   for update
   to authenticated
-  using ((select public.is_admin()))
-  with check ((select public.is_admin()));
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
 
 create policy roles_delete_authenticated on public.roles
   as permissive
   for delete
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant select on table public.roles to ai_agent;
 
@@ -88,20 +88,20 @@ create policy permissions_insert_authenticated on public.permissions
   as permissive
   for insert
   to authenticated
-  with check ((select public.is_admin()));
+  with check ((select authz.is_admin()));
 
 create policy permissions_update_authenticated on public.permissions
   as permissive
   for update
   to authenticated
-  using ((select public.is_admin()))
-  with check ((select public.is_admin()));
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
 
 create policy permissions_delete_authenticated on public.permissions
   as permissive
   for delete
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant select, insert, update, delete on table public.permissions to service_role;
 
@@ -113,7 +113,7 @@ create policy user_sessions_select_authenticated on public.user_sessions
   as permissive
   for select
   to authenticated
-  using ((user_id = (select auth.uid())) or ((select public.is_admin())));
+  using ((user_id = (select auth.uid())) or ((select authz.is_admin())));
 
 create policy user_sessions_insert_authenticated on public.user_sessions
   as permissive
@@ -144,26 +144,26 @@ create policy clients_select_authenticated on public.clients
   as permissive
   for select
   to authenticated
-  using ((((select public.has_role('Client'))) and (user_id = (select auth.uid()))) or ((select public.has_role('Designer'))) or ((select public.has_role('Sales'))) or ((select public.is_admin())));
+  using ((((select authz.has_role('Client'))) and (user_id = (select auth.uid()))) or ((select authz.has_role('Designer'))) or ((select authz.has_role('Sales'))) or ((select authz.is_admin())));
 
 create policy clients_insert_authenticated on public.clients
   as permissive
   for insert
   to authenticated
-  with check (((select public.has_role('Designer'))) or ((select public.has_role('Sales'))) or ((select public.is_admin())));
+  with check (((select authz.has_role('Designer'))) or ((select authz.has_role('Sales'))) or ((select authz.is_admin())));
 
 create policy clients_update_authenticated on public.clients
   as permissive
   for update
   to authenticated
-  using (((select public.has_role('Designer'))) or ((select public.has_role('Sales'))) or ((select public.is_admin())))
-  with check (((select public.has_role('Designer'))) or ((select public.has_role('Sales'))) or ((select public.is_admin())));
+  using (((select authz.has_role('Designer'))) or ((select authz.has_role('Sales'))) or ((select authz.is_admin())))
+  with check (((select authz.has_role('Designer'))) or ((select authz.has_role('Sales'))) or ((select authz.is_admin())));
 
 create policy clients_delete_authenticated on public.clients
   as permissive
   for delete
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant select, insert, update, delete on table public.clients to service_role;
 
@@ -183,26 +183,26 @@ create policy projects_select_authenticated on public.projects
   as permissive
   for select
   to authenticated
-  using ((is_published) or (((select public.has_role('Client'))) and (client_id in (select c.id from public.clients c where c.user_id = (select auth.uid())))) or ((select public.has_role('Designer'))) or ((select public.is_admin())));
+  using ((is_published) or (((select authz.has_role('Client'))) and (client_id in (select c.id from public.clients c where c.user_id = (select auth.uid())))) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 create policy projects_insert_authenticated on public.projects
   as permissive
   for insert
   to authenticated
-  with check (((select public.has_role('Designer'))) or ((select public.is_admin())));
+  with check (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 create policy projects_update_authenticated on public.projects
   as permissive
   for update
   to authenticated
-  using (((select public.has_role('Designer'))) or ((select public.is_admin())))
-  with check (((select public.has_role('Designer'))) or ((select public.is_admin())));
+  using (((select authz.has_role('Designer'))) or ((select authz.is_admin())))
+  with check (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 create policy projects_delete_authenticated on public.projects
   as permissive
   for delete
   to authenticated
-  using (((select public.has_role('Designer'))) or ((select public.is_admin())));
+  using (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 grant select, insert, update, delete on table public.projects to service_role;
 
@@ -222,26 +222,26 @@ create policy project_images_select_authenticated on public.project_images
   as permissive
   for select
   to authenticated
-  using ((project_id in (select p.id from public.projects p where p.is_published)) or (((select public.has_role('Client'))) and (project_id in (select p.id from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))))) or ((select public.has_role('Designer'))) or ((select public.is_admin())));
+  using ((project_id in (select p.id from public.projects p where p.is_published)) or (((select authz.has_role('Client'))) and (project_id in (select p.id from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))))) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 create policy project_images_insert_authenticated on public.project_images
   as permissive
   for insert
   to authenticated
-  with check (((select public.has_role('Designer'))) or ((select public.is_admin())));
+  with check (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 create policy project_images_update_authenticated on public.project_images
   as permissive
   for update
   to authenticated
-  using (((select public.has_role('Designer'))) or ((select public.is_admin())))
-  with check (((select public.has_role('Designer'))) or ((select public.is_admin())));
+  using (((select authz.has_role('Designer'))) or ((select authz.is_admin())))
+  with check (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 create policy project_images_delete_authenticated on public.project_images
   as permissive
   for delete
   to authenticated
-  using (((select public.has_role('Designer'))) or ((select public.is_admin())));
+  using (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 grant select, insert, update, delete on table public.project_images to service_role;
 
@@ -261,26 +261,26 @@ create policy project_tags_select_authenticated on public.project_tags
   as permissive
   for select
   to authenticated
-  using ((project_id in (select p.id from public.projects p where p.is_published)) or (((select public.has_role('Client'))) and (project_id in (select p.id from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))))) or ((select public.has_role('Designer'))) or ((select public.is_admin())));
+  using ((project_id in (select p.id from public.projects p where p.is_published)) or (((select authz.has_role('Client'))) and (project_id in (select p.id from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))))) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 create policy project_tags_insert_authenticated on public.project_tags
   as permissive
   for insert
   to authenticated
-  with check (((select public.has_role('Designer'))) or ((select public.is_admin())));
+  with check (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 create policy project_tags_update_authenticated on public.project_tags
   as permissive
   for update
   to authenticated
-  using (((select public.has_role('Designer'))) or ((select public.is_admin())))
-  with check (((select public.has_role('Designer'))) or ((select public.is_admin())));
+  using (((select authz.has_role('Designer'))) or ((select authz.is_admin())))
+  with check (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 create policy project_tags_delete_authenticated on public.project_tags
   as permissive
   for delete
   to authenticated
-  using (((select public.has_role('Designer'))) or ((select public.is_admin())));
+  using (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 grant select, insert, update, delete on table public.project_tags to service_role;
 
@@ -306,20 +306,20 @@ create policy blog_categories_insert_authenticated on public.blog_categories
   as permissive
   for insert
   to authenticated
-  with check ((select public.is_admin()));
+  with check ((select authz.is_admin()));
 
 create policy blog_categories_update_authenticated on public.blog_categories
   as permissive
   for update
   to authenticated
-  using ((select public.is_admin()))
-  with check ((select public.is_admin()));
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
 
 create policy blog_categories_delete_authenticated on public.blog_categories
   as permissive
   for delete
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant select, insert, update, delete on table public.blog_categories to service_role;
 
@@ -339,26 +339,26 @@ create policy blog_posts_select_authenticated on public.blog_posts
   as permissive
   for select
   to authenticated
-  using ((status = 'published'::public.blog_status) or (author_id = (select auth.uid())) or ((select public.is_admin())));
+  using ((status = 'published'::public.blog_status) or (author_id = (select auth.uid())) or ((select authz.is_admin())));
 
 create policy blog_posts_insert_authenticated on public.blog_posts
   as permissive
   for insert
   to authenticated
-  with check ((author_id = (select auth.uid()) and (select public.has_permission('blog', 'create')) and (status <> 'published'::public.blog_status or (select public.has_permission('blog', 'publish')))) or ((select public.is_admin())));
+  with check ((author_id = (select auth.uid()) and (select authz.has_permission('blog', 'create')) and (status <> 'published'::public.blog_status or (select authz.has_permission('blog', 'publish')))) or ((select authz.is_admin())));
 
 create policy blog_posts_update_authenticated on public.blog_posts
   as permissive
   for update
   to authenticated
-  using ((author_id = (select auth.uid())) or ((select public.is_admin())))
-  with check ((author_id = (select auth.uid()) and (status <> 'published'::public.blog_status or (select public.has_permission('blog', 'publish')))) or ((select public.is_admin())));
+  using ((author_id = (select auth.uid())) or ((select authz.is_admin())))
+  with check ((author_id = (select auth.uid()) and (status <> 'published'::public.blog_status or (select authz.has_permission('blog', 'publish')))) or ((select authz.is_admin())));
 
 create policy blog_posts_delete_authenticated on public.blog_posts
   as permissive
   for delete
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant select, insert, update, delete on table public.blog_posts to service_role;
 
@@ -378,26 +378,26 @@ create policy blog_tags_select_authenticated on public.blog_tags
   as permissive
   for select
   to authenticated
-  using ((post_id in (select p.id from public.blog_posts p where p.status = 'published'::public.blog_status)) or (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())));
+  using ((post_id in (select p.id from public.blog_posts p where p.status = 'published'::public.blog_status)) or (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
 
 create policy blog_tags_insert_authenticated on public.blog_tags
   as permissive
   for insert
   to authenticated
-  with check ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())));
+  with check ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
 
 create policy blog_tags_update_authenticated on public.blog_tags
   as permissive
   for update
   to authenticated
-  using ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())))
-  with check ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())));
+  using ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))
+  with check ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
 
 create policy blog_tags_delete_authenticated on public.blog_tags
   as permissive
   for delete
   to authenticated
-  using ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())));
+  using ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
 
 grant select, insert, update, delete on table public.blog_tags to service_role;
 
@@ -417,26 +417,26 @@ create policy blog_media_select_authenticated on public.blog_media
   as permissive
   for select
   to authenticated
-  using ((post_id in (select p.id from public.blog_posts p where p.status = 'published'::public.blog_status)) or (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())));
+  using ((post_id in (select p.id from public.blog_posts p where p.status = 'published'::public.blog_status)) or (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
 
 create policy blog_media_insert_authenticated on public.blog_media
   as permissive
   for insert
   to authenticated
-  with check ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())));
+  with check ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
 
 create policy blog_media_update_authenticated on public.blog_media
   as permissive
   for update
   to authenticated
-  using ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())))
-  with check ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())));
+  using ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))
+  with check ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
 
 create policy blog_media_delete_authenticated on public.blog_media
   as permissive
   for delete
   to authenticated
-  using ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())));
+  using ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
 
 grant select, insert, update, delete on table public.blog_media to service_role;
 
@@ -450,26 +450,26 @@ create policy render_requests_select_authenticated on public.render_requests
   as permissive
   for select
   to authenticated
-  using ((user_id = (select auth.uid())) or ((select public.has_role('Designer'))) or ((select public.is_admin())));
+  using ((user_id = (select auth.uid())) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 create policy render_requests_insert_authenticated on public.render_requests
   as permissive
   for insert
   to authenticated
-  with check ((user_id = (select auth.uid()) and status = 'queued'::public.render_status and (select public.has_permission('render', 'create'))) or ((select public.is_admin())));
+  with check ((user_id = (select auth.uid()) and status = 'queued'::public.render_status and (select authz.has_permission('render', 'create'))) or ((select authz.is_admin())));
 
 create policy render_requests_update_authenticated on public.render_requests
   as permissive
   for update
   to authenticated
-  using ((user_id = (select auth.uid()) and status in ('queued'::public.render_status, 'pending'::public.render_status, 'processing'::public.render_status)) or ((select public.is_admin())))
-  with check ((user_id = (select auth.uid()) and status = 'cancelled'::public.render_status) or ((select public.is_admin())));
+  using ((user_id = (select auth.uid()) and status in ('queued'::public.render_status, 'pending'::public.render_status, 'processing'::public.render_status)) or ((select authz.is_admin())))
+  with check ((user_id = (select auth.uid()) and status = 'cancelled'::public.render_status) or ((select authz.is_admin())));
 
 create policy render_requests_delete_authenticated on public.render_requests
   as permissive
   for delete
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant select, update on table public.render_requests to ai_agent;
 
@@ -496,7 +496,7 @@ create policy render_parameters_select_authenticated on public.render_parameters
   as permissive
   for select
   to authenticated
-  using ((request_id in (select r.id from public.render_requests r where r.user_id = (select auth.uid()))) or ((select public.has_role('Designer'))) or ((select public.is_admin())));
+  using ((request_id in (select r.id from public.render_requests r where r.user_id = (select auth.uid()))) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 create policy render_parameters_insert_authenticated on public.render_parameters
   as permissive
@@ -522,7 +522,7 @@ create policy render_results_select_authenticated on public.render_results
   as permissive
   for select
   to authenticated
-  using ((request_id in (select r.id from public.render_requests r where r.user_id = (select auth.uid()))) or ((select public.has_role('Designer'))) or ((select public.is_admin())));
+  using ((request_id in (select r.id from public.render_requests r where r.user_id = (select auth.uid()))) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())));
 
 grant select, insert on table public.render_results to ai_agent;
 
@@ -550,26 +550,26 @@ create policy leads_select_authenticated on public.leads
   as permissive
   for select
   to authenticated
-  using ((((select public.has_role('Sales'))) and (assigned_to = (select auth.uid()))) or ((select public.is_admin())));
+  using ((((select authz.has_role('Sales'))) and (assigned_to = (select auth.uid()))) or ((select authz.is_admin())));
 
 create policy leads_insert_authenticated on public.leads
   as permissive
   for insert
   to authenticated
-  with check ((select public.is_admin()));
+  with check ((select authz.is_admin()));
 
 create policy leads_update_authenticated on public.leads
   as permissive
   for update
   to authenticated
-  using ((((select public.has_role('Sales'))) and (assigned_to = (select auth.uid()))) or ((select public.is_admin())))
-  with check ((((select public.has_role('Sales'))) and (assigned_to = (select auth.uid()))) or ((select public.is_admin())));
+  using ((((select authz.has_role('Sales'))) and (assigned_to = (select auth.uid()))) or ((select authz.is_admin())))
+  with check ((((select authz.has_role('Sales'))) and (assigned_to = (select auth.uid()))) or ((select authz.is_admin())));
 
 create policy leads_delete_authenticated on public.leads
   as permissive
   for delete
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant select, update on table public.leads to ai_agent;
 
@@ -596,19 +596,19 @@ create policy lead_notes_select_authenticated on public.lead_notes
   as permissive
   for select
   to authenticated
-  using ((((select public.has_role('Sales'))) and (lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid())))) or ((select public.is_admin())));
+  using ((((select authz.has_role('Sales'))) and (lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid())))) or ((select authz.is_admin())));
 
 create policy lead_notes_insert_authenticated on public.lead_notes
   as permissive
   for insert
   to authenticated
-  with check ((((select public.has_role('Sales'))) and (created_by = (select auth.uid()) and lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid())))) or ((select public.is_admin())));
+  with check ((((select authz.has_role('Sales'))) and (created_by = (select auth.uid()) and lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid())))) or ((select authz.is_admin())));
 
 create policy lead_notes_delete_authenticated on public.lead_notes
   as permissive
   for delete
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant select, insert on table public.lead_notes to ai_agent;
 
@@ -634,7 +634,7 @@ create policy lead_scoring_select_authenticated on public.lead_scoring
   as permissive
   for select
   to authenticated
-  using ((((select public.has_role('Sales'))) and (lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid())))) or ((select public.is_admin())));
+  using ((((select authz.has_role('Sales'))) and (lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid())))) or ((select authz.is_admin())));
 
 grant select, insert on table public.lead_scoring to ai_agent;
 
@@ -666,26 +666,26 @@ create policy social_accounts_select_authenticated on public.social_accounts
   as permissive
   for select
   to authenticated
-  using (((select public.has_role('Sales'))) or ((select public.is_admin())));
+  using (((select authz.has_role('Sales'))) or ((select authz.is_admin())));
 
 create policy social_accounts_insert_authenticated on public.social_accounts
   as permissive
   for insert
   to authenticated
-  with check ((select public.is_admin()));
+  with check ((select authz.is_admin()));
 
 create policy social_accounts_update_authenticated on public.social_accounts
   as permissive
   for update
   to authenticated
-  using ((select public.is_admin()))
-  with check ((select public.is_admin()));
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
 
 create policy social_accounts_delete_authenticated on public.social_accounts
   as permissive
   for delete
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant select (id, platform, username, token_updated_at, connected_by, created_at, updated_at) on table public.social_accounts to ai_agent;
 
@@ -713,14 +713,14 @@ create policy social_messages_select_authenticated on public.social_messages
   as permissive
   for select
   to authenticated
-  using (((select public.has_role('Sales'))) or ((select public.is_admin())));
+  using (((select authz.has_role('Sales'))) or ((select authz.is_admin())));
 
 create policy social_messages_update_authenticated on public.social_messages
   as permissive
   for update
   to authenticated
-  using (((select public.has_role('Sales'))) or ((select public.is_admin())))
-  with check (((select public.has_role('Sales'))) or ((select public.is_admin())));
+  using (((select authz.has_role('Sales'))) or ((select authz.is_admin())))
+  with check (((select authz.has_role('Sales'))) or ((select authz.is_admin())));
 
 grant select, insert, update on table public.social_messages to ai_agent;
 
@@ -753,7 +753,7 @@ create policy social_analytics_select_authenticated on public.social_analytics
   as permissive
   for select
   to authenticated
-  using (((select public.has_role('Sales'))) or ((select public.is_admin())));
+  using (((select authz.has_role('Sales'))) or ((select authz.is_admin())));
 
 grant select, insert on table public.social_analytics to ai_agent;
 
@@ -779,7 +779,7 @@ create policy social_sentiment_select_authenticated on public.social_sentiment
   as permissive
   for select
   to authenticated
-  using (((select public.has_role('Sales'))) or ((select public.is_admin())));
+  using (((select authz.has_role('Sales'))) or ((select authz.is_admin())));
 
 grant select, insert on table public.social_sentiment to ai_agent;
 
@@ -834,7 +834,7 @@ create policy audit_logs_select_authenticated on public.audit_logs
   as permissive
   for select
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant select on table public.audit_logs to service_role;
 
@@ -846,7 +846,7 @@ create policy error_logs_select_authenticated on public.error_logs
   as permissive
   for select
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant insert on table public.error_logs to ai_agent;
 
@@ -866,7 +866,7 @@ create policy agent_usage_select_authenticated on public.agent_usage
   as permissive
   for select
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant select, insert, update on table public.agent_usage to ai_agent;
 
@@ -899,26 +899,26 @@ create policy agent_limits_select_authenticated on public.agent_limits
   as permissive
   for select
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 create policy agent_limits_insert_authenticated on public.agent_limits
   as permissive
   for insert
   to authenticated
-  with check ((select public.is_admin()));
+  with check ((select authz.is_admin()));
 
 create policy agent_limits_update_authenticated on public.agent_limits
   as permissive
   for update
   to authenticated
-  using ((select public.is_admin()))
-  with check ((select public.is_admin()));
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
 
 create policy agent_limits_delete_authenticated on public.agent_limits
   as permissive
   for delete
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant select on table public.agent_limits to ai_agent;
 
@@ -938,13 +938,13 @@ create policy ai_cache_select_authenticated on public.ai_cache
   as permissive
   for select
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 create policy ai_cache_insert_authenticated on public.ai_cache
   as permissive
   for insert
   to authenticated
-  with check ((select public.is_admin()));
+  with check ((select authz.is_admin()));
 
 grant select, insert, update on table public.ai_cache to ai_agent;
 
@@ -977,26 +977,26 @@ create policy prompt_templates_select_authenticated on public.prompt_templates
   as permissive
   for select
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 create policy prompt_templates_insert_authenticated on public.prompt_templates
   as permissive
   for insert
   to authenticated
-  with check ((select public.is_admin()));
+  with check ((select authz.is_admin()));
 
 create policy prompt_templates_update_authenticated on public.prompt_templates
   as permissive
   for update
   to authenticated
-  using ((select public.is_admin()))
-  with check ((select public.is_admin()));
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
 
 create policy prompt_templates_delete_authenticated on public.prompt_templates
   as permissive
   for delete
   to authenticated
-  using ((select public.is_admin()));
+  using ((select authz.is_admin()));
 
 grant select on table public.prompt_templates to ai_agent;
 
@@ -1034,26 +1034,26 @@ create policy objects_select_authenticated on storage.objects
   as permissive
   for select
   to authenticated
-  using (((bucket_id = 'project-media') and (((storage.foldername(name))[1] in (select p.id::text from public.projects p where p.is_published)) or (((select public.has_role('Client'))) and ((storage.foldername(name))[1] in (select p.id::text from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))))) or ((select public.has_role('Designer'))) or ((select public.is_admin())))) or ((bucket_id = 'blog-media') and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.status = 'published'::public.blog_status)) or ((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())))) or ((bucket_id = 'renders') and (((storage.foldername(name))[1] = (select auth.uid())::text) or ((select public.has_role('Designer'))) or ((select public.is_admin())))) or ((bucket_id = 'social-uploads') and (((select public.has_role('Sales'))) or ((select public.is_admin())))));
+  using (((bucket_id = 'project-media') and (((storage.foldername(name))[1] in (select p.id::text from public.projects p where p.is_published)) or (((select authz.has_role('Client'))) and ((storage.foldername(name))[1] in (select p.id::text from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))))) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())))) or ((bucket_id = 'blog-media') and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.status = 'published'::public.blog_status)) or ((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))) or ((bucket_id = 'renders') and (((storage.foldername(name))[1] = (select auth.uid())::text) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())))) or ((bucket_id = 'social-uploads') and (((select authz.has_role('Sales'))) or ((select authz.is_admin())))));
 
 create policy objects_insert_authenticated on storage.objects
   as permissive
   for insert
   to authenticated
-  with check (((bucket_id = 'project-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((select public.has_role('Designer'))) or ((select public.is_admin())))) or ((bucket_id = 'blog-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())))) or ((bucket_id = 'renders') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((storage.foldername(name))[1] = (select auth.uid())::text) or ((select public.is_admin())))) or ((bucket_id = 'social-uploads') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((select public.has_role('Sales'))) or ((select public.is_admin())))));
+  with check (((bucket_id = 'project-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((select authz.has_role('Designer'))) or ((select authz.is_admin())))) or ((bucket_id = 'blog-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))) or ((bucket_id = 'renders') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((storage.foldername(name))[1] = (select auth.uid())::text) or ((select authz.is_admin())))) or ((bucket_id = 'social-uploads') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((select authz.has_role('Sales'))) or ((select authz.is_admin())))));
 
 create policy objects_update_authenticated on storage.objects
   as permissive
   for update
   to authenticated
-  using (((bucket_id = 'project-media') and (((select public.has_role('Designer'))) or ((select public.is_admin())))) or ((bucket_id = 'blog-media') and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())))) or ((bucket_id = 'renders') and ((select public.is_admin()))) or ((bucket_id = 'social-uploads') and ((select public.is_admin()))))
-  with check (((bucket_id = 'project-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((select public.has_role('Designer'))) or ((select public.is_admin())))) or ((bucket_id = 'blog-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())))) or ((bucket_id = 'renders') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select public.is_admin()))) or ((bucket_id = 'social-uploads') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select public.is_admin()))));
+  using (((bucket_id = 'project-media') and (((select authz.has_role('Designer'))) or ((select authz.is_admin())))) or ((bucket_id = 'blog-media') and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))) or ((bucket_id = 'renders') and ((select authz.is_admin()))) or ((bucket_id = 'social-uploads') and ((select authz.is_admin()))))
+  with check (((bucket_id = 'project-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((select authz.has_role('Designer'))) or ((select authz.is_admin())))) or ((bucket_id = 'blog-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))) or ((bucket_id = 'renders') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.is_admin()))) or ((bucket_id = 'social-uploads') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.is_admin()))));
 
 create policy objects_delete_authenticated on storage.objects
   as permissive
   for delete
   to authenticated
-  using (((bucket_id = 'project-media') and (((select public.has_role('Designer'))) or ((select public.is_admin())))) or ((bucket_id = 'blog-media') and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select public.is_admin())))) or ((bucket_id = 'renders') and (((storage.foldername(name))[1] = (select auth.uid())::text) or ((select public.is_admin())))) or ((bucket_id = 'social-uploads') and ((select public.is_admin()))));
+  using (((bucket_id = 'project-media') and (((select authz.has_role('Designer'))) or ((select authz.is_admin())))) or ((bucket_id = 'blog-media') and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))) or ((bucket_id = 'renders') and (((storage.foldername(name))[1] = (select auth.uid())::text) or ((select authz.is_admin())))) or ((bucket_id = 'social-uploads') and ((select authz.is_admin()))));
 
 grant usage on schema storage to ai_agent;
 

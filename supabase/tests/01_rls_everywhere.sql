@@ -30,7 +30,7 @@ select is_empty(
   $$ select p.oid::regprocedure::text
        from pg_catalog.pg_proc p
        join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-      where p.prosecdef and n.nspname in ('public', 'private')
+      where p.prosecdef and n.nspname in ('public', 'private', 'authz')
         and pg_catalog.has_function_privilege('anon', p.oid, 'execute') $$,
   'anon can execute no security-definer function'
 );
@@ -38,7 +38,7 @@ select is_empty(
 set local role anon;
 select set_config('request.jwt.claims', '{"role":"anon"}', true);
 select throws_ok(
-  'select public.is_admin()',
+  'select authz.is_admin()',
   '42501',
   null,
   'anon cannot call the is_admin helper'

@@ -64,18 +64,38 @@ fn lint_0028_anon_executes_no_security_definer_function() {
     assert_eq!(findings("anon"), Vec::<String>::new());
 }
 
-/// Lint 0029 finds exactly the four policy helpers, a known finding (docs/security.md, "Known
-/// limits"): policies run as `authenticated`, so it must execute them, and they answer only
-/// questions about the caller. Any other definer function executable by signed-in users fails.
+/// Lint 0029: no security-definer function signed-in users can call through the API. The policy
+/// helpers live in `authz`, which is not an exposed schema; a test that this is really so (that
+/// the lint would see them there) is `lint_0029_sees_helpers_in_an_exposed_schema`.
 #[test]
-fn lint_0029_finds_only_the_policy_helpers() {
+fn lint_0029_authenticated_executes_no_exposed_security_definer_function() {
+    assert_eq!(findings("authenticated"), Vec::<String>::new());
+}
+
+/// The lint's query is live, not vacuous: exposing `authz` as well makes it report the four
+/// helpers.
+#[test]
+fn lint_0029_sees_helpers_in_an_exposed_schema() {
+    let db = cluster().migrated_db();
+    let mut c = db.connect();
+    c.execute(
+        "select set_config('pgrst.db_schemas', $1, false)",
+        &[&format!("{},authz", exposed_schemas())],
+    )
+    .unwrap();
+    let found: Vec<String> = c
+        .query(LINT, &[&"authenticated"])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     assert_eq!(
-        findings("authenticated"),
+        found,
         [
-            "public.current_role_name()",
-            "public.has_permission(resource text, action text)",
-            "public.has_role(role_name text)",
-            "public.is_admin()",
+            "authz.current_role_name()",
+            "authz.has_permission(resource text, action text)",
+            "authz.has_role(role_name text)",
+            "authz.is_admin()",
         ]
     );
 }

@@ -427,7 +427,7 @@ fn anon_executes_no_security_definer_function() {
     let exposed: Vec<String> = c
         .query(
             "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace \
-             where p.prosecdef and n.nspname in ('public', 'private') \
+             where p.prosecdef and n.nspname in ('public', 'private', 'authz') \
                and has_function_privilege('anon', p.oid, 'execute')",
             &[],
         )
@@ -437,19 +437,20 @@ fn anon_executes_no_security_definer_function() {
         .collect();
     assert!(exposed.is_empty(), "anon may execute: {exposed:?}");
     for call in [
-        "select public.is_admin()",
-        "select public.current_role_name()",
-        "select public.has_role('Admin')",
-        "select public.has_permission('blog', 'publish')",
+        "select authz.is_admin()",
+        "select authz.current_role_name()",
+        "select authz.has_role('Admin')",
+        "select authz.has_permission('blog', 'publish')",
     ] {
         refused(attempt(&mut c, "anon", call, &[]), call);
     }
     // Authenticated users may run exactly the four policy helpers among definer functions:
-    // they only answer questions about the caller.
+    // they only answer questions about the caller, and live in `authz`, which the Data API
+    // does not expose.
     let mut for_users: Vec<String> = c
         .query(
-            "select p.proname::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace \
-             where p.prosecdef and n.nspname in ('public', 'private') \
+            "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace \
+             where p.prosecdef and n.nspname in ('public', 'private', 'authz') \
                and has_function_privilege('authenticated', p.oid, 'execute') order by 1",
             &[],
         )
@@ -461,10 +462,10 @@ fn anon_executes_no_security_definer_function() {
     assert_eq!(
         for_users,
         [
-            "current_role_name",
-            "has_permission",
-            "has_role",
-            "is_admin"
+            "authz.current_role_name()",
+            "authz.has_permission(text,text)",
+            "authz.has_role(text)",
+            "authz.is_admin()"
         ]
     );
 }
@@ -492,7 +493,7 @@ fn forged_metadata_and_role_claims_grant_nothing() {
             &mut c,
             "client",
             Some(forged),
-            "select 1 where (select public.is_admin())",
+            "select 1 where (select authz.is_admin())",
             &[]
         ),
         Ok(0)

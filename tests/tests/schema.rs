@@ -236,12 +236,12 @@ fn strings(db: &mut Client, query: &str) -> Vec<String> {
 fn database_facts(db: &mut Client, m: &Catalog) -> BTreeSet<String> {
     // With an empty search_path, format_type and pg_get_expr qualify every name.
     db.batch_execute("set search_path = ''").unwrap();
-    let ours = "('public', 'private')";
+    let ours = "('public', 'private', 'authz')";
     let mut f = BTreeSet::new();
     let mut add = |facts: Vec<String>| f.extend(facts);
     add(strings(
         db,
-        "select 'schema ' || nspname from pg_namespace where nspname = 'private'",
+        "select 'schema ' || nspname from pg_namespace where nspname in ('private', 'authz')",
     ));
     let ext_names: Vec<String> = m
         .extensions
@@ -413,7 +413,7 @@ fn every_table_and_partition_has_rls_and_every_function_an_empty_search_path() {
     let no_rls = strings(
         &mut c,
         "select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace \
-         where n.nspname in ('public', 'private') and c.relkind in ('r', 'p') and not c.relrowsecurity",
+         where n.nspname in ('public', 'private', 'authz') and c.relkind in ('r', 'p') and not c.relrowsecurity",
     );
     assert!(
         no_rls.is_empty(),
@@ -422,7 +422,7 @@ fn every_table_and_partition_has_rls_and_every_function_an_empty_search_path() {
     let loose = strings(
         &mut c,
         "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace \
-         where n.nspname in ('public', 'private') \
+         where n.nspname in ('public', 'private', 'authz') \
            and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e') \
            and (p.proconfig is null or not 'search_path=\"\"' = any(p.proconfig))",
     );

@@ -44,9 +44,9 @@ export async function typedQueries(userId: string): Promise<void> {
   // Functions: named arguments, optional ones with defaults, typed result.
   const { data: remaining } = await supabase.rpc("increment_render_counter", { user_id: userId });
   const left: number | undefined = remaining ?? undefined;
-  const { data: isAdmin } = await supabase.rpc("is_admin");
-  const admin: boolean | null = isAdmin;
-  console.log(left, admin);
+  const { data: quota } = await supabase.rpc("increment_agent_counter", { agent: "insights", user_id: userId });
+  const quotaLeft: number | null = quota;
+  console.log(left, quotaLeft);
 
   const row: Tables<"render_results"> | null = null;
   const statuses: readonly string[] = Constants.public.Enums.render_status;
@@ -62,5 +62,7 @@ export async function typedQueries(userId: string): Promise<void> {
   const withId: TablesInsert<"audit_logs"> = { id: 1, table_name: "t", action: "a", actor_kind: "human", actor_role: "x" };
   // @ts-expect-error: `shipped` is not a project status
   const shipped: Enums<"project_status"> = "shipped";
+  // @ts-expect-error: the policy helpers live in `authz`, which the Data API does not expose
+  await supabase.rpc("is_admin");
   console.log(noName, withId, shipped);
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::pii;
 
-pub const IS_ADMIN: &str = "select public.is_admin() as is_admin";
+pub const IS_ADMIN: &str = "select authz.is_admin() as is_admin";
 pub const CACHED: &str = "select response->>'summary' as summary from public.ai_cache \
      where prompt_hash = $1 and model = $2";
 pub const STORE_CACHE: &str = "insert into public.ai_cache (prompt_hash, model, response) \

@@ -243,6 +243,19 @@ pub fn release() -> Release {
     ));
     changes.push(Change::CreateFunction(
         Function::new(
+            public("increment_agent_counter"),
+            Returns::Type(SqlType::Integer),
+            include_str!("sql/increment_agent_counter.sql"),
+        )
+        .arg(Arg::new("agent", SqlType::Text))
+        .arg(Arg::new("user_id", SqlType::Uuid))
+        .arg(Arg::new("project_id", SqlType::Uuid).default(Expr::Null))
+        .security_definer()
+        .execute(&["service_role", AI_AGENT])
+        .comment("Counts one call of an agent (render, insights, leads, social) against agent_limits for the current window; returns the remaining allowance (null: unlimited) or fails with SQLSTATE PT429. user_id may be null for scheduled jobs."),
+    ));
+    changes.push(Change::CreateFunction(
+        Function::new(
             public("increment_render_counter"),
             Returns::Type(SqlType::Integer),
             include_str!("sql/increment_render_counter.sql"),

@@ -44,12 +44,21 @@ fn schema_releases() -> Vec<Release> {
 /// Schema for objects the API must not reach: trigger functions, secrets, partitions.
 pub const PRIVATE: &str = "private";
 
+/// Schema of the security-definer helpers policies call (`is_admin`, `has_role`, ...). Not
+/// exposed through the Data API, so signed-in users can use them inside policies but cannot call
+/// them as RPCs (splinter lint 0029); only `authenticated` and `service_role` have usage.
+pub const AUTHZ: &str = "authz";
+
 /// The database role edge functions use for AI work (created here, granted by the security
 /// model).
 pub const AI_AGENT: &str = "ai_agent";
 
 pub fn private(name: &str) -> Name {
     Name::new(PRIVATE, name)
+}
+
+pub fn authz(name: &str) -> Name {
+    Name::new(AUTHZ, name)
 }
 
 pub fn uuid_pk() -> Column {
@@ -202,6 +211,20 @@ mod tests {
             );
             if f.name.schema == PRIVATE {
                 assert!(f.execute.is_empty(), "{} is internal", f.name);
+            }
+            // Policy helpers answer questions about the caller only: stable, definer (they read
+            // users/roles past RLS) and outside the exposed schemas.
+            if f.name.schema == AUTHZ {
+                assert_eq!(f.execute, ["authenticated", "service_role"], "{}", f.name);
+                assert_eq!(f.security, Security::Definer, "{}", f.name);
+                assert_eq!(f.volatility, Volatility::Stable, "{}", f.name);
+            }
+            if f.security == Security::Definer && f.name.schema == "public" {
+                assert!(
+                    !f.execute.iter().any(|r| r == "authenticated"),
+                    "{}: signed-in users must not call a definer function through the API (lint 0029)",
+                    f.name
+                );
             }
         }
     }

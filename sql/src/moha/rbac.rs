@@ -60,7 +60,7 @@ fn role_id(role: &str) -> Expr {
 }
 
 fn helper(name: &str, returns: SqlType, body: &'static str, comment: &str) -> Function {
-    Function::new(public(name), Returns::Type(returns), body)
+    Function::new(authz(name), Returns::Type(returns), body)
         .language(Language::Sql)
         .volatility(Volatility::Stable)
         .security_definer()
@@ -168,6 +168,13 @@ pub fn release() -> Release {
         conflict_target: vec!["role_id".into(), "resource".into(), "action".into()],
     }));
 
+    changes.push(Change::CreateSchema(AUTHZ.into()));
+    changes.push(Change::Grant(Grant {
+        privileges: vec![Privilege::Usage],
+        object: GrantObject::Schema(AUTHZ.into()),
+        roles: vec!["authenticated".into(), "service_role".into()],
+        revoke: false,
+    }));
     changes.push(Change::CreateFunction(helper(
         "current_role_name",
         SqlType::Text,
@@ -177,14 +184,14 @@ pub fn release() -> Release {
     changes.push(Change::CreateFunction(helper(
         "is_admin",
         SqlType::Boolean,
-        "\n  select coalesce((select public.current_role_name()) = 'Admin', false)\n",
+        "\n  select coalesce((select authz.current_role_name()) = 'Admin', false)\n",
         "The caller has the Admin role.",
     )));
     changes.push(Change::CreateFunction(
         helper(
             "has_role",
             SqlType::Boolean,
-            "\n  select coalesce((select public.current_role_name()) = has_role.role_name, false)\n",
+            "\n  select coalesce((select authz.current_role_name()) = has_role.role_name, false)\n",
             "The caller has the named RBAC role.",
         )
         .arg(Arg::new("role_name", SqlType::Text)),

@@ -21,22 +21,22 @@ pub const SIGNED_IN: Audience = Audience {
 pub const CLIENT: Audience = Audience {
     name: "Client",
     db_role: "authenticated",
-    guard: Some("(select public.has_role('Client'))"),
+    guard: Some("(select authz.has_role('Client'))"),
 };
 pub const DESIGNER: Audience = Audience {
     name: "Designer",
     db_role: "authenticated",
-    guard: Some("(select public.has_role('Designer'))"),
+    guard: Some("(select authz.has_role('Designer'))"),
 };
 pub const SALES: Audience = Audience {
     name: "Sales",
     db_role: "authenticated",
-    guard: Some("(select public.has_role('Sales'))"),
+    guard: Some("(select authz.has_role('Sales'))"),
 };
 pub const ADMIN: Audience = Audience {
     name: "Admin",
     db_role: "authenticated",
-    guard: Some("(select public.is_admin())"),
+    guard: Some("(select authz.is_admin())"),
 };
 /// Edge functions doing AI work (`set role ai_agent`).
 pub const AGENT: Audience = Audience {
@@ -150,13 +150,13 @@ pub const PUBLISHED_POSTS: Rule = Rule {
 pub const OWN_POSTS: Rule = Rule {
     name: "own posts",
     using: "author_id = (select auth.uid())",
-    check: Some("author_id = (select auth.uid()) and (status <> 'published'::public.blog_status or (select public.has_permission('blog', 'publish')))"),
+    check: Some("author_id = (select auth.uid()) and (status <> 'published'::public.blog_status or (select authz.has_permission('blog', 'publish')))"),
     columns: &["author_id"],
 };
 pub const NEW_POST_AS_SELF: Rule = Rule {
     name: "as self with blog:create",
     using: "false",
-    check: Some("author_id = (select auth.uid()) and (select public.has_permission('blog', 'create')) and (status <> 'published'::public.blog_status or (select public.has_permission('blog', 'publish')))"),
+    check: Some("author_id = (select auth.uid()) and (select authz.has_permission('blog', 'create')) and (status <> 'published'::public.blog_status or (select authz.has_permission('blog', 'publish')))"),
     columns: &["author_id"],
 };
 pub const OF_PUBLISHED_POST: Rule = Rule {
@@ -175,7 +175,7 @@ pub const OF_OWN_POST: Rule = Rule {
 pub const NEW_RENDER_AS_SELF: Rule = Rule {
     name: "queued as self with render:create",
     using: "false",
-    check: Some("user_id = (select auth.uid()) and status = 'queued'::public.render_status and (select public.has_permission('render', 'create'))"),
+    check: Some("user_id = (select auth.uid()) and status = 'queued'::public.render_status and (select authz.has_permission('render', 'create'))"),
     columns: &["user_id"],
 };
 /// Owners may only move their own active job to `cancelled`.
@@ -719,7 +719,7 @@ mod tests {
         for text in texts {
             assert!(!text.contains("user_metadata"), "{text}");
             assert!(!text.contains("auth.role()"), "{text}");
-            for call in ["auth.uid()", "public.is_admin()", "public.has_"] {
+            for call in ["auth.uid()", "authz.is_admin()", "authz.has_"] {
                 let bare = text.matches(call).count();
                 let wrapped = text.matches(&format!("(select {call}")).count();
                 assert_eq!(bare, wrapped, "{call} not wrapped in (select ...): {text}");

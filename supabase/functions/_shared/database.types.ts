@@ -1145,17 +1145,14 @@ export type Database = {
         Args: { from_month?: string; months_ahead?: number }
         Returns: number
       }
-      current_role_name: { Args: never; Returns: string }
-      has_permission: {
-        Args: { action: string; resource: string }
-        Returns: boolean
+      increment_agent_counter: {
+        Args: { agent: string; project_id?: string; user_id: string }
+        Returns: number
       }
-      has_role: { Args: { role_name: string }; Returns: boolean }
       increment_render_counter: {
         Args: { project_id?: string; user_id: string }
         Returns: number
       }
-      is_admin: { Args: never; Returns: boolean }
       log_audit_action: {
         Args: {
           action: string

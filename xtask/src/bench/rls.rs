@@ -27,7 +27,7 @@ const OPEN_PAGE: &str = "select id, client_name, status, created_at from {table}
 /// The plan's policy style (section 1 of the architecture plan): bare `auth.uid()`, the role
 /// looked up per row by an uninlinable helper call, and no index on the filtered column.
 const NAIVE_POLICY: &str = "create policy leads_naive_select on public.leads_naive for select \
-     to authenticated using (auth.uid() = assigned_to and public.has_role('Sales') or public.is_admin())";
+     to authenticated using (auth.uid() = assigned_to and authz.has_role('Sales') or authz.is_admin())";
 
 const AUDIT_PAGE: &str = "select id, table_name, record_id, action, performed_by, \"timestamp\" \
      from public.audit_logs order by \"timestamp\" desc limit 50";

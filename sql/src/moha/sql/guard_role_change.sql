@@ -6,7 +6,7 @@ begin
   if current_user not in ('anon', 'authenticated', 'ai_agent') then
     return new;
   end if;
-  if current_user = 'authenticated' and public.is_admin() then
+  if current_user = 'authenticated' and authz.is_admin() then
     return new;
   end if;
   if tg_op = 'INSERT' then
