@@ -146,6 +146,64 @@ fn increment_render_counter_refuses_callers_without_the_grant() {
     assert_eq!(sqlstate(&e), "P0002");
 }
 
+/// Each agent has its own limits; a scheduled call (no user) is held to the global limit only,
+/// and the refusal names the agent.
+#[test]
+fn increment_agent_counter_keeps_agents_apart_and_counts_scheduled_calls() {
+    let db = cluster().migrated_db();
+    let mut c = db.connect();
+    sign_up(&mut c, USER, "agents@example.com");
+    c.batch_execute(
+        "insert into public.agent_limits (agent, scope, max_requests, window_seconds) values \
+           ('insights', 'user', 2, 86400), ('social', 'global', 3, 86400)",
+    )
+    .unwrap();
+    as_service_role(&mut c);
+    let call = |c: &mut Client, agent: &str, user: Option<&str>| {
+        c.query_one(
+            "select public.increment_agent_counter($1, $2::text::uuid)",
+            &[&agent, &user],
+        )
+        .map(|r| r.get::<_, Option<i32>>(0))
+    };
+    assert_eq!(call(&mut c, "insights", Some(USER)).unwrap(), Some(1));
+    assert_eq!(call(&mut c, "insights", Some(USER)).unwrap(), Some(0));
+    let e = call(&mut c, "insights", Some(USER)).unwrap_err();
+    assert_eq!(sqlstate(&e), "PT429");
+    let message = e.as_db_error().map(|d| d.message()).unwrap_or_default();
+    assert!(message.contains("insights limit reached"), "{message}");
+    // Renders have no limit here: the insights limit does not touch them.
+    assert_eq!(call(&mut c, "render", Some(USER)).unwrap(), None);
+    // No user: the user-scoped insights limit does not apply, the global social one does.
+    assert_eq!(call(&mut c, "insights", None).unwrap(), None);
+    for left in [2, 1, 0] {
+        assert_eq!(call(&mut c, "social", None).unwrap(), Some(left));
+    }
+    assert_eq!(
+        sqlstate(&call(&mut c, "social", None).unwrap_err()),
+        "PT429"
+    );
+    assert_eq!(sqlstate(&call(&mut c, "", None).unwrap_err()), "22004");
+    let usage: Vec<(String, bool, i32)> = c
+        .query(
+            "select agent, user_id is null, request_count from public.agent_usage order by 1, 2",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        usage,
+        [
+            ("insights".to_string(), false, 2),
+            ("insights".to_string(), true, 1),
+            ("render".to_string(), false, 1),
+            ("social".to_string(), true, 3),
+        ]
+    );
+}
+
 #[test]
 fn audit_rows_for_insert_update_delete_with_redaction_and_actor() {
     let db = cluster().migrated_db();
