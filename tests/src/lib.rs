@@ -8,6 +8,7 @@
 //! guard process removes the cluster when the test binary exits, however it exits.
 
 pub mod effective;
+pub mod gateway;
 pub mod personas;
 pub mod provider_stub;
 

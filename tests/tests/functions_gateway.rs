@@ -6,148 +6,15 @@
 //! The tests share one gateway and one stub, and take turns (`turn()`), because a fault set on
 //! the stub is seen by every function.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use moha_tests::gateway::{
+    anon_key, execute, expired_token, fixture, forged_token, http, invoke, query_one, service_key,
+    token, turn, Reply,
+};
 use moha_tests::personas;
-use moha_tests::provider_stub::{Api, Fault, ProviderStub, SocialFixture, PNG};
-use moha_tests::TestDb;
+use moha_tests::provider_stub::{Api, Fault, SocialFixture, PNG};
 use serde_json::{json, Value};
-use xtask::{cluster, gateway, jwt};
-
-struct Fixture {
-    db: TestDb,
-    stub: ProviderStub,
-    _gateway: gateway::Gateway,
-    port: u16,
-}
-
-fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let db = moha_tests::cluster().migrated_db();
-        personas::create(&mut db.connect(), false).unwrap();
-        let stub = ProviderStub::start();
-        let state = tempfile::tempdir().unwrap().keep();
-        let mut secrets = gateway::function_secrets().unwrap();
-        secrets.insert("JWT_SECRET".into(), jwt::LOCAL_JWT_SECRET.into());
-        secrets.extend(stub.env());
-        let port = cluster::free_port().unwrap();
-        let gateway = gateway::start(&gateway::Options {
-            port,
-            db_url: db.url(),
-            state_dir: state.clone(),
-            storage_dir: state.join("storage"),
-            secrets,
-            exit_with_parent: true,
-        })
-        .unwrap_or_else(|e| panic!("{e:#}"));
-        Fixture {
-            db,
-            stub,
-            _gateway: gateway,
-            port,
-        }
-    })
-}
-
-fn turn() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    let guard = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    fixture().stub.reset();
-    guard
-}
-
-struct Reply {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-}
-
-/// One HTTP/1.1 request to the gateway (chunked replies decoded).
-fn http(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-    let mut s = TcpStream::connect(("127.0.0.1", fixture().port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    let _ = s.write_all(body);
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let split = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete response");
-    let head = String::from_utf8_lossy(&out[..split]).to_ascii_lowercase();
-    let mut body = out[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        let mut decoded = Vec::new();
-        let mut rest = &body[..];
-        loop {
-            let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-            let size =
-                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16)
-                    .unwrap();
-            if size == 0 {
-                break;
-            }
-            let start = line_end + 2;
-            decoded.extend_from_slice(&rest[start..start + size]);
-            rest = &rest[start + size + 2..];
-        }
-        body = decoded;
-    }
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    Reply { status, head, body }
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// A signed access token for a persona, as Supabase Auth issues it.
-fn token(persona: &str) -> String {
-    let mut claims = personas::claims(personas::persona(persona));
-    claims["exp"] = json!(now() + 600);
-    jwt::sign_hs256(&claims, jwt::LOCAL_JWT_SECRET)
-}
-
-fn service_key() -> String {
-    jwt::api_key("service_role", jwt::LOCAL_JWT_SECRET)
-}
-
-/// `POST /functions/v1/<name>` with a JSON body as `bearer`.
-fn invoke(name: &str, bearer: Option<&str>, body: &Value) -> Reply {
-    let auth = bearer.map(|t| format!("Bearer {t}"));
-    let mut headers = vec![("content-type", "application/json")];
-    if let Some(a) = &auth {
-        headers.push(("authorization", a));
-    }
-    http(
-        "POST",
-        &format!("/functions/v1/{name}"),
-        &headers,
-        body.to_string().as_bytes(),
-    )
-}
 
 fn upload(bearer: &str, bucket: &str, name: &str, bytes: &[u8]) -> Reply {
     let auth = format!("Bearer {bearer}");
@@ -167,14 +34,6 @@ fn download(bearer: &str, bucket: &str, name: &str) -> Reply {
         &[("authorization", &auth)],
         b"",
     )
-}
-
-fn query_one(sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> postgres::Row {
-    fixture().db.connect().query_one(sql, params).unwrap()
-}
-
-fn execute(sql: &str) {
-    fixture().db.connect().batch_execute(sql).unwrap();
 }
 
 /// A queued render job of `persona` whose input image is uploaded through Storage as them.
@@ -296,19 +155,14 @@ fn render_refuses_bad_tokens_other_users_and_bad_input() {
     let missing = invoke("process-render-request", None, &body);
     assert_eq!(missing.status, 401);
     assert_eq!(missing.json()["message"], "Missing authorization header");
-    let good = token("client");
-    let (head, rest) = good.rsplit_once('.').unwrap();
-    let forged = format!("{head}.{}", rest.chars().rev().collect::<String>());
-    let mut claims = personas::claims(personas::persona("client"));
-    claims["exp"] = json!(now() - 60);
-    let expired = jwt::sign_hs256(&claims, jwt::LOCAL_JWT_SECRET);
+    let forged = forged_token("client");
+    let expired = expired_token("client");
     for bad in [forged.as_str(), expired.as_str(), "not-a-jwt"] {
         let r = invoke("process-render-request", Some(bad), &body);
         assert_eq!(r.status, 401, "{bad}");
     }
     // The anon key passes the gateway but is not a user: the function refuses it.
-    let anon = jwt::api_key("anon", jwt::LOCAL_JWT_SECRET);
-    let r = invoke("process-render-request", Some(&anon), &body);
+    let r = invoke("process-render-request", Some(&anon_key()), &body);
     assert_eq!(
         (r.status, r.json()["code"].clone()),
         (401, json!("unauthorized"))
@@ -811,7 +665,7 @@ fn supabase_js_client_uploads_downloads_and_invokes() {
         .current_dir(xtask::paths::project_root().join("tests/tests"))
         .env("DENO_NO_UPDATE_CHECK", "1")
         .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
-        .env("ANON_KEY", jwt::api_key("anon", jwt::LOCAL_JWT_SECRET))
+        .env("ANON_KEY", anon_key())
         .env("ACCESS_TOKEN", token("client"))
         .env("USER_ID", personas::id("client"))
         .env("OTHER_USER_ID", personas::id("client2"))

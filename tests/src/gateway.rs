@@ -1,0 +1,186 @@
+//! End-to-end plumbing for the edge-function tests: one local gateway per test binary (real Deno,
+//! the functions built to wasm by `gateway::start`) on a migrated database with the personas,
+//! the loopback provider stub in place of the AI and social APIs, and a small HTTP client.
+//!
+//! The tests of a binary share the gateway and the stub, and take turns ([`turn`]), because a
+//! fault set on the stub is seen by every function.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+use xtask::{cluster, jwt};
+
+use crate::personas;
+use crate::provider_stub::ProviderStub;
+use crate::TestDb;
+
+pub struct Fixture {
+    pub db: TestDb,
+    pub stub: ProviderStub,
+    _gateway: xtask::gateway::Gateway,
+    pub port: u16,
+}
+
+/// The binary's gateway, database and stub, started on first use.
+pub fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let db = crate::cluster().migrated_db();
+        personas::create(&mut db.connect(), false).unwrap();
+        let stub = ProviderStub::start();
+        let state = tempfile::tempdir().unwrap().keep();
+        let mut secrets = xtask::gateway::function_secrets().unwrap();
+        secrets.insert("JWT_SECRET".into(), jwt::LOCAL_JWT_SECRET.into());
+        secrets.extend(stub.env());
+        let port = cluster::free_port().unwrap();
+        let gateway = xtask::gateway::start(&xtask::gateway::Options {
+            port,
+            db_url: db.url(),
+            state_dir: state.clone(),
+            storage_dir: state.join("storage"),
+            secrets,
+            exit_with_parent: true,
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        Fixture {
+            db,
+            stub,
+            _gateway: gateway,
+            port,
+        }
+    })
+}
+
+/// Holds the shared stub for one test, with its recorded calls and faults cleared.
+pub fn turn() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    let guard = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    fixture().stub.reset();
+    guard
+}
+
+pub struct Reply {
+    pub status: u16,
+    /// The status line and headers, lowercased.
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One HTTP/1.1 request to the gateway (chunked replies decoded).
+pub fn http(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut s = TcpStream::connect(("127.0.0.1", fixture().port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete response");
+    let head = String::from_utf8_lossy(&out[..split]).to_ascii_lowercase();
+    let mut body = out[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        let mut decoded = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16)
+                    .unwrap();
+            if size == 0 {
+                break;
+            }
+            let start = line_end + 2;
+            decoded.extend_from_slice(&rest[start..start + size]);
+            rest = &rest[start + size + 2..];
+        }
+        body = decoded;
+    }
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    Reply { status, head, body }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A signed access token for a persona, as Supabase Auth issues it.
+pub fn token(persona: &str) -> String {
+    let mut claims = personas::claims(personas::persona(persona));
+    claims["exp"] = json!(now() + 600);
+    jwt::sign_hs256(&claims, jwt::LOCAL_JWT_SECRET)
+}
+
+/// The persona's token, expired a minute ago.
+pub fn expired_token(persona: &str) -> String {
+    let mut claims = personas::claims(personas::persona(persona));
+    claims["exp"] = json!(now() - 60);
+    jwt::sign_hs256(&claims, jwt::LOCAL_JWT_SECRET)
+}
+
+/// The persona's token with its signature mangled.
+pub fn forged_token(persona: &str) -> String {
+    let good = token(persona);
+    let (head, rest) = good.rsplit_once('.').unwrap();
+    format!("{head}.{}", rest.chars().rev().collect::<String>())
+}
+
+pub fn service_key() -> String {
+    jwt::api_key("service_role", jwt::LOCAL_JWT_SECRET)
+}
+
+pub fn anon_key() -> String {
+    jwt::api_key("anon", jwt::LOCAL_JWT_SECRET)
+}
+
+/// `POST /functions/v1/<name>` with a JSON body as `bearer`.
+pub fn invoke(name: &str, bearer: Option<&str>, body: &Value) -> Reply {
+    let auth = bearer.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a));
+    }
+    http(
+        "POST",
+        &format!("/functions/v1/{name}"),
+        &headers,
+        body.to_string().as_bytes(),
+    )
+}
+
+/// One row from the fixture's database, as `postgres`.
+pub fn query_one(sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> postgres::Row {
+    fixture().db.connect().query_one(sql, params).unwrap()
+}
+
+/// Runs statements on the fixture's database, as `postgres`.
+pub fn execute(sql: &str) {
+    fixture().db.connect().batch_execute(sql).unwrap();
+}
