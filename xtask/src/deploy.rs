@@ -16,6 +16,7 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
+use crate::migrate::split::{self, Token};
 use crate::{db, migrate, paths, prereq, pytools};
 
 #[derive(clap::Args)]
@@ -860,127 +861,19 @@ impl Drop for SecretFile {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Statement kinds. A small lexer (comments, quotes, dollar quotes) is enough to split a file and
-// read each statement's keywords; it is not a parser, so it flags by keyword patterns.
+// Statement kinds. The file splits as the Supabase CLI splits it (`migrate::split`); each
+// statement's tokens are enough to read its keywords. It is not a parser, so it flags by keyword
+// patterns.
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    /// A keyword or unquoted identifier, lowercased.
-    Word(String),
-    /// A quoted identifier, string or dollar-quoted body: never a keyword.
-    Literal,
-    Punct(char),
-}
-
-/// Splits `sql` into statements (at top-level `;`) of tokens, with each statement's text.
-fn lex(sql: &str) -> Vec<(Vec<Token>, String)> {
-    let b = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut tokens = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    let mut finish = |tokens: &mut Vec<Token>, start: usize, end: usize| {
-        if !tokens.is_empty() {
-            out.push((std::mem::take(tokens), sql[start..end].trim().to_string()));
-        }
-    };
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                i = sql[i..].find('\n').map_or(b.len(), |n| i + n);
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 0;
-                while i < b.len() {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            b'\'' | b'"' => {
-                // `''` / `""` inside is an escaped quote; E'' backslashes are rare in migrations.
-                let q = c;
-                i += 1;
-                while i < b.len() {
-                    if b[i] == q {
-                        if b.get(i + 1) == Some(&q) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-                tokens.push(Token::Literal);
-            }
-            b'$' => {
-                let tag_end = sql[i + 1..]
-                    .find(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
-                    .map(|n| i + 1 + n);
-                match tag_end {
-                    Some(e) if b[e] == b'$' => {
-                        let tag = &sql[i..=e];
-                        let body_start = e + 1;
-                        i = sql[body_start..]
-                            .find(tag)
-                            .map_or(b.len(), |n| body_start + n + tag.len());
-                        tokens.push(Token::Literal);
-                    }
-                    // `$1` parameters and the like.
-                    _ => i += 1,
-                }
-            }
-            b';' => {
-                finish(&mut tokens, start, i);
-                i += 1;
-                start = i;
-            }
-            _ if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
-                let ch = sql[i..].chars().next().unwrap_or(' ');
-                if !(ch.is_alphanumeric() || ch == '_') {
-                    tokens.push(Token::Punct(ch));
-                    i += ch.len_utf8();
-                    continue;
-                }
-                let end = sql[i..]
-                    .find(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '$'))
-                    .map_or(b.len(), |n| i + n);
-                tokens.push(Token::Word(sql[i..end].to_ascii_lowercase()));
-                i = end;
-            }
-            _ if c.is_ascii_whitespace() => i += 1,
-            _ if c.is_ascii_digit() => {
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
-                    i += 1;
-                }
-                tokens.push(Token::Literal);
-            }
-            _ => {
-                tokens.push(Token::Punct(c as char));
-                i += 1;
-            }
-        }
-    }
-    finish(&mut tokens, start, b.len());
-    out
-}
-
-/// Classifies every statement of a migration file.
+/// Classifies every statement of a migration file; comment-only statements are left out.
 pub fn classify_sql(sql: &str) -> Vec<Finding> {
-    lex(sql)
+    split::split(sql)
         .into_iter()
-        .map(|(tokens, text)| {
+        .filter_map(|stmt| {
+            let tokens = stmt.tokens();
+            if tokens.is_empty() {
+                return None;
+            }
             let words: Vec<&str> = tokens
                 .iter()
                 .map(|t| match t {
@@ -989,17 +882,17 @@ pub fn classify_sql(sql: &str) -> Vec<Finding> {
                     Token::Punct(_) => "\u{1}",
                 })
                 .collect();
-            let excerpt: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let excerpt: String = stmt.text.split_whitespace().collect::<Vec<_>>().join(" ");
             let excerpt = if excerpt.chars().count() > 100 {
                 format!("{}…", excerpt.chars().take(100).collect::<String>())
             } else {
                 excerpt
             };
-            Finding {
+            Some(Finding {
                 kind: kind(&words),
                 destructive: destructive(&tokens, &words),
                 excerpt,
-            }
+            })
         })
         .collect()
 }
@@ -1137,6 +1030,30 @@ mod tests {
     }
 
     #[test]
+    fn splits_as_the_cli_does_and_leaves_out_comment_only_statements() {
+        let sql = "create function h() returns int language sql\nbegin atomic\n  select 1;\n  \
+                   delete from t;\nend;\n-- drop table x;\n/* truncate t; */;\nselect 2;\n\
+                   -- trailing comment\n";
+        let got = classify_sql(sql);
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            (got[0].kind.as_str(), got[0].destructive.as_deref()),
+            ("create function", None)
+        );
+        assert_eq!(
+            got[0].excerpt,
+            "create function h() returns int language sql begin atomic select 1; delete from t; end"
+        );
+        assert_eq!(got[1].kind, "select");
+        let long = format!("select '{}'", "x".repeat(200));
+        let excerpt = &classify_sql(&long)[0].excerpt;
+        assert!(
+            excerpt.ends_with('…') && excerpt.chars().count() == 101,
+            "{excerpt}"
+        );
+    }
+
+    #[test]
     fn flags_destructive_statements() {
         let flagged = |sql: &str| kinds(sql)[0].1.clone();
         assert_eq!(
@@ -1176,6 +1093,14 @@ mod tests {
             flagged("drop function f() cascade").as_deref(),
             Some("drop ... cascade")
         );
+        assert_eq!(
+            flagged("alter table \"x;y\" drop column c").as_deref(),
+            Some("drop column")
+        );
+        assert_eq!(
+            flagged("/* a; comment */ drop table \"a;b\"").as_deref(),
+            Some("drop table")
+        );
     }
 
     #[test]
@@ -1193,6 +1118,12 @@ mod tests {
             "delete from t where id = 1",
             "create table t (id int not null, kind text)",
             "comment on table t is 'drop table x; truncate'",
+            "select 'drop table q; truncate t'",
+            "select $tag$drop table z; truncate t$tag$, $1",
+            "create function g() returns void language plpgsql as $$ begin drop table x; \
+             delete from y; end $$",
+            "-- drop table x;\n/* truncate t; /* nested; */ */ select 1",
+            "alter table t add column \"drop\" text",
         ] {
             assert_eq!(kinds(sql)[0].1, None, "{sql}");
         }

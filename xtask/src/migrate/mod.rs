@@ -10,7 +10,7 @@ mod error;
 mod ledger;
 mod session;
 mod source;
-mod split;
+pub(crate) mod split;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -8,6 +8,9 @@
 //! a word (`legend`); a `$` always opens a dollar-quote tag, even after an identifier (`a$b$`);
 //! backslashes are not escapes inside quotes. The migrator executes the file as PostgreSQL parses
 //! it and uses these statements only for the ledger, error reports and drift checks.
+//!
+//! [`Statement::tokens`] reads one statement's keywords (deploy's plan classifies statements by
+//! them); it is not a parser and does not split.
 
 use std::ops::Range;
 
@@ -35,6 +38,96 @@ impl Statement {
             .map(str::to_ascii_lowercase)
             .collect()
     }
+
+    /// The statement's tokens; empty when it holds only comments.
+    pub fn tokens(&self) -> Vec<Token> {
+        tokens(&self.text)
+    }
+}
+
+/// A token of [`Statement::tokens`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Token {
+    /// A keyword or unquoted identifier, lowercased.
+    Word(String),
+    /// A quoted identifier, string, number or dollar-quoted body: never a keyword.
+    Literal,
+    Punct(char),
+}
+
+/// Tokens of `sql` past comments, quotes and dollar quotes; a `;` is a `Punct` like any other.
+fn tokens(sql: &str) -> Vec<Token> {
+    let b = sql.as_bytes();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if let Some(n) = comment_len(&sql[i..]) {
+            i += n;
+            continue;
+        }
+        match c {
+            b'\'' | b'"' => {
+                // `''` / `""` inside is an escaped quote; E'' backslashes are rare in migrations.
+                let q = c;
+                i += 1;
+                while i < b.len() {
+                    if b[i] == q {
+                        if b.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+                tokens.push(Token::Literal);
+            }
+            b'$' => {
+                let tag_end = sql[i + 1..]
+                    .find(|ch: char| !(ch.is_alphanumeric() || ch == '_'))
+                    .map(|n| i + 1 + n);
+                match tag_end {
+                    Some(e) if b[e] == b'$' => {
+                        let tag = &sql[i..=e];
+                        let body_start = e + 1;
+                        i = sql[body_start..]
+                            .find(tag)
+                            .map_or(b.len(), |n| body_start + n + tag.len());
+                        tokens.push(Token::Literal);
+                    }
+                    // `$1` parameters and the like.
+                    _ => i += 1,
+                }
+            }
+            _ if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
+                let ch = sql[i..].chars().next().unwrap_or(' ');
+                if !(ch.is_alphanumeric() || ch == '_') {
+                    tokens.push(Token::Punct(ch));
+                    i += ch.len_utf8();
+                    continue;
+                }
+                let end = sql[i..]
+                    .find(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '$'))
+                    .map_or(b.len(), |n| i + n);
+                tokens.push(Token::Word(sql[i..end].to_ascii_lowercase()));
+                i = end;
+            }
+            _ if c.is_ascii_whitespace() => i += 1,
+            _ if c.is_ascii_digit() => {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
+                    i += 1;
+                }
+                tokens.push(Token::Literal);
+            }
+            _ => {
+                tokens.push(Token::Punct(c as char));
+                i += 1;
+            }
+        }
+    }
+    tokens
 }
 
 /// Splits `sql` like `parser.SplitAndTrim`: statements that trim to nothing are dropped.
@@ -267,35 +360,42 @@ fn ends_with_ignore_case(data: &[u8], word: &[u8]) -> bool {
 fn skip_comments(mut sql: &str) -> &str {
     loop {
         sql = sql.trim_start();
-        if let Some(rest) = sql.strip_prefix("--") {
-            sql = rest.find('\n').map_or("", |i| &rest[i + 1..]);
-        } else if sql.starts_with("/*") {
-            let mut depth = 0usize;
-            let bytes = sql.as_bytes();
-            let mut i = 0;
-            let mut end = sql.len();
-            while i + 1 < bytes.len() {
-                match &bytes[i..i + 2] {
-                    b"/*" => {
-                        depth += 1;
-                        i += 2;
-                    }
-                    b"*/" => {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            end = i;
-                            break;
-                        }
-                    }
-                    _ => i += 1,
-                }
-            }
-            sql = &sql[end..];
-        } else {
-            return sql;
+        match comment_len(sql) {
+            Some(n) => sql = &sql[n..],
+            None => return sql,
         }
     }
+}
+
+/// The length of the comment `sql` starts with (a `--` line with its newline, or a nested
+/// `/* */`); an unterminated comment runs to the end.
+fn comment_len(sql: &str) -> Option<usize> {
+    if let Some(rest) = sql.strip_prefix("--") {
+        return Some(rest.find('\n').map_or(sql.len(), |i| i + 3));
+    }
+    if !sql.starts_with("/*") {
+        return None;
+    }
+    let bytes = sql.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        match &bytes[i..i + 2] {
+            b"/*" => {
+                depth += 1;
+                i += 2;
+            }
+            b"*/" => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    Some(sql.len())
 }
 
 #[cfg(test)]
@@ -413,5 +513,39 @@ select 3 as atomic; select 4;
         assert!(!stmts[0].is_empty_for_server());
         assert!(stmts[1].is_empty_for_server());
         assert_eq!(stmts[0].first_words(2), ["select", "1"]);
+        assert!(stmts[1].tokens().is_empty());
+    }
+
+    #[test]
+    fn tokens_skip_comments_and_keep_quoted_text_out_of_words() {
+        use super::Token::{Literal, Punct, Word};
+        let stmt = &split(
+            "-- drop table a;\n/* b /* c */ */ Select 'drop; x', \"T;\", $q$ drop $q$, $1, 2.5e3, \
+             a$b from t /* unterminated",
+        )[0];
+        let word = |w: &str| Word(w.into());
+        assert_eq!(
+            stmt.tokens(),
+            [
+                word("select"),
+                Literal,
+                Punct(','),
+                Literal,
+                Punct(','),
+                Literal,
+                Punct(','),
+                Literal,
+                Punct(','),
+                Literal,
+                Punct(','),
+                word("a$b"),
+                word("from"),
+                word("t"),
+            ]
+        );
+        // A BEGIN ATOMIC body is one statement; its `;` are tokens.
+        let stmt =
+            &split("create function f() returns int language sql begin atomic select 1; end;")[0];
+        assert!(stmt.tokens().contains(&Punct(';')));
     }
 }
