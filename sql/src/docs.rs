@@ -502,7 +502,7 @@ fn trigger_text(tr: &Trigger) -> String {
         .collect();
     let level = match tr.level {
         Level::Row => "each row",
-        Level::Statement => "each statement",
+        Level::Statement | Level::StatementWithRows => "each statement",
     };
     let args = if tr.args.is_empty() {
         String::new()

@@ -577,6 +577,10 @@ pub enum Event {
 pub enum Level {
     Row,
     Statement,
+    /// For each statement, with the statement's rows as transition tables: `old_rows` (update,
+    /// delete) and `new_rows` (insert, update). PostgreSQL allows them only on single-event
+    /// triggers without a column list.
+    StatementWithRows,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

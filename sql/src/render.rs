@@ -295,9 +295,23 @@ fn create_trigger(t: &Trigger) -> Result<String, Error> {
         Timing::Before => "before",
         Timing::After => "after",
     };
-    let level = match t.level {
-        Level::Row => "row",
-        Level::Statement => "statement",
+    let (level, referencing) = match t.level {
+        Level::Row => ("row", String::new()),
+        Level::Statement => ("statement", String::new()),
+        Level::StatementWithRows => {
+            let tables = match t.events.as_slice() {
+                [Event::Insert] => "new table as new_rows",
+                [Event::Update] => "old table as old_rows new table as new_rows",
+                [Event::Delete] => "old table as old_rows",
+                _ => {
+                    return Err(Error::Invalid {
+                        what: format!("trigger {} on {}", t.name, t.table),
+                        reason: "transition tables need exactly one event: insert, update (without a column list) or delete",
+                    })
+                }
+            };
+            ("statement", format!("\n  referencing {tables}"))
+        }
     };
     let args = t
         .args
@@ -306,7 +320,7 @@ fn create_trigger(t: &Trigger) -> Result<String, Error> {
         .collect::<Result<Vec<_>, _>>()?
         .join(", ");
     Ok(format!(
-        "create trigger {} {timing} {events} on {}\n  for each {level} execute function {}({args});\n",
+        "create trigger {} {timing} {events} on {}{referencing}\n  for each {level} execute function {}({args});\n",
         ident(&t.name)?,
         name(&t.table)?,
         name(&t.function)?
@@ -638,6 +652,34 @@ mod tests {
             change(&Change::CreateTrigger(t)).unwrap(),
             "create trigger audit after insert or update of role_id or delete on public.t\n  for each row execute function private.audit_row('access''token');\n"
         );
+    }
+
+    #[test]
+    fn statement_triggers_with_transition_tables() {
+        let t = |events: Vec<Event>| Trigger {
+            name: "audit_update".into(),
+            table: public("t"),
+            timing: Timing::After,
+            events,
+            level: Level::StatementWithRows,
+            function: Name::new("private", "audit_statement"),
+            args: vec![],
+        };
+        assert_eq!(
+            change(&Change::CreateTrigger(t(vec![Event::Update]))).unwrap(),
+            "create trigger audit_update after update on public.t\n  referencing old table as old_rows new table as new_rows\n  for each statement execute function private.audit_statement();\n"
+        );
+        // PostgreSQL refuses transition tables on multi-event or column-list triggers; so does
+        // the renderer, before a migration is written.
+        for events in [
+            vec![Event::Insert, Event::Delete],
+            vec![Event::UpdateOf(vec!["a".into()])],
+        ] {
+            assert!(matches!(
+                change(&Change::CreateTrigger(t(events))),
+                Err(Error::Invalid { .. })
+            ));
+        }
     }
 
     #[test]

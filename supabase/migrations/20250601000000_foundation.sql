@@ -88,6 +88,34 @@ create trigger append_only before update or delete on public.audit_logs
 create trigger append_only_truncate before truncate on public.audit_logs
   for each statement execute function private.forbid_change();
 
+create or replace function private.audit_actor()
+returns table (performed_by uuid, actor_kind public.actor_kind, actor_role text)
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $body$
+declare
+  v_claims jsonb := auth.jwt();
+begin
+  -- The role the caller acts as. A security definer function runs as its owner, but the `role`
+  -- setting still names what the session switched to (`set role`, as PostgREST does).
+  actor_role := coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user);
+  performed_by := auth.uid();
+  -- An AI agent is recognised by its database role, or by a server-set claim in app_metadata
+  -- (never user_metadata, which the user controls).
+  actor_kind := case
+    when actor_role = 'ai_agent' or (v_claims -> 'app_metadata' ->> 'actor') = 'agent' then 'agent'::public.actor_kind
+    when actor_role = 'service_role' or (v_claims ->> 'role') = 'service_role' then 'service'::public.actor_kind
+    when performed_by is not null then 'human'::public.actor_kind
+    else 'system'::public.actor_kind
+  end;
+  return next;
+end
+$body$;
+revoke all on function private.audit_actor() from public, anon, authenticated, service_role;
+comment on function private.audit_actor() is 'Who is acting: auth.uid(), human/agent/service/system, and the database role.';
+
 create or replace function public.log_audit_action(
   table_name text,
   record_id text,
@@ -103,12 +131,7 @@ security definer
 set search_path = ''
 as $body$
 declare
-  -- The role the caller acts as. A security definer function runs as its owner, but the `role`
-  -- setting still names what the session switched to (`set role`, as PostgREST does).
-  v_role text := coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user);
-  v_claims jsonb := auth.jwt();
-  v_uid uuid := auth.uid();
-  v_kind public.actor_kind;
+  v_actor record;
   v_id bigint;
 begin
   if table_name is null or pg_catalog.length(table_name) = 0 then
@@ -119,21 +142,13 @@ begin
     raise exception 'log_audit_action: invalid action %', pg_catalog.quote_literal(coalesce(action, 'null'))
       using errcode = '22023', hint = 'use a lowercase word such as insert, update, delete or archive';
   end if;
-
-  -- An AI agent is recognised by its database role, or by a server-set claim in app_metadata
-  -- (never user_metadata, which the user controls).
-  v_kind := case
-    when v_role = 'ai_agent' or (v_claims -> 'app_metadata' ->> 'actor') = 'agent' then 'agent'::public.actor_kind
-    when v_role = 'service_role' or (v_claims ->> 'role') = 'service_role' then 'service'::public.actor_kind
-    when v_uid is not null then 'human'::public.actor_kind
-    else 'system'::public.actor_kind
-  end;
+  select a.performed_by, a.actor_kind, a.actor_role into v_actor from private.audit_actor() a;
 
   insert into public.audit_logs
     (table_name, record_id, action, performed_by, actor_kind, actor_role, old_values, new_values)
   values
     (log_audit_action.table_name, log_audit_action.record_id, log_audit_action.action,
-     coalesce(v_uid, log_audit_action.user_id), v_kind, v_role,
+     coalesce(v_actor.performed_by, log_audit_action.user_id), v_actor.actor_kind, v_actor.actor_role,
      log_audit_action.old_values, log_audit_action.new_values)
   returning id into v_id;
   return v_id;
@@ -143,7 +158,29 @@ revoke all on function public.log_audit_action(text, text, text, uuid, jsonb, js
 grant execute on function public.log_audit_action(text, text, text, uuid, jsonb, jsonb) to service_role, ai_agent;
 comment on function public.log_audit_action(text, text, text, uuid, jsonb, jsonb) is 'The one way rows enter audit_logs: the audit trigger and edge functions call it. Returns the new row''s id.';
 
-create or replace function private.audit_row()
+create or replace function private.redact(
+  row_values jsonb,
+  secrets text[]
+)
+returns jsonb
+language sql
+immutable
+security invoker
+set search_path = ''
+as $body$
+  select case
+    when redact.row_values is null or pg_catalog.cardinality(redact.secrets) = 0 then redact.row_values
+    else redact.row_values || coalesce(
+      (select pg_catalog.jsonb_object_agg(k, '"[redacted]"'::jsonb)
+         from pg_catalog.unnest(redact.secrets) k
+        where redact.row_values ? k and redact.row_values -> k <> 'null'::jsonb),
+      '{}'::jsonb)
+  end
+$body$;
+revoke all on function private.redact(jsonb, text[]) from public, anon, authenticated, service_role;
+comment on function private.redact(jsonb, text[]) is 'The row with each named secret column that is not null replaced by "[redacted]".';
+
+create or replace function private.audit_statement()
 returns trigger
 language plpgsql
 volatile
@@ -151,38 +188,43 @@ security definer
 set search_path = ''
 as $body$
 declare
-  v_old jsonb;
-  v_new jsonb;
-  v_secret text;
-begin
-  if tg_op in ('UPDATE', 'DELETE') then
-    v_old := pg_catalog.to_jsonb(old);
-  end if;
-  if tg_op in ('INSERT', 'UPDATE') then
-    v_new := pg_catalog.to_jsonb(new);
-  end if;
+  v_actor record;
+  v_table text := tg_table_schema || '.' || tg_table_name;
   -- The trigger's arguments name the table's secret columns: never copy them in clear.
-  foreach v_secret in array coalesce(tg_argv, '{}'::text[]) loop
-    if v_old ? v_secret and v_old -> v_secret <> 'null'::jsonb then
-      v_old := pg_catalog.jsonb_set(v_old, array[v_secret], '"[redacted]"'::jsonb);
-    end if;
-    if v_new ? v_secret and v_new -> v_secret <> 'null'::jsonb then
-      v_new := pg_catalog.jsonb_set(v_new, array[v_secret], '"[redacted]"'::jsonb);
-    end if;
-  end loop;
-  perform public.log_audit_action(
-    tg_table_schema || '.' || tg_table_name,
-    coalesce(v_new, v_old) ->> 'id',
-    pg_catalog.lower(tg_op),
-    null,
-    v_old,
-    v_new
-  );
+  v_secrets text[] := coalesce(tg_argv, '{}'::text[]);
+  -- Most tables have no secret: skip the per-row call to redact (it is not inlinable).
+  v_plain boolean := pg_catalog.cardinality(coalesce(tg_argv, '{}'::text[])) = 0;
+begin
+  -- One statement, one actor: computed once, then every row is written by one insert.
+  select a.performed_by, a.actor_kind, a.actor_role into v_actor from private.audit_actor() a;
+  if tg_op = 'INSERT' then
+    insert into public.audit_logs
+      (table_name, record_id, action, performed_by, actor_kind, actor_role, old_values, new_values)
+    select v_table, r.j ->> 'id', 'insert', v_actor.performed_by, v_actor.actor_kind, v_actor.actor_role,
+           null, case when v_plain then r.j else private.redact(r.j, v_secrets) end
+      from (select pg_catalog.to_jsonb(n) as j from new_rows n) r;
+  elsif tg_op = 'DELETE' then
+    insert into public.audit_logs
+      (table_name, record_id, action, performed_by, actor_kind, actor_role, old_values, new_values)
+    select v_table, r.j ->> 'id', 'delete', v_actor.performed_by, v_actor.actor_kind, v_actor.actor_role,
+           case when v_plain then r.j else private.redact(r.j, v_secrets) end, null
+      from (select pg_catalog.to_jsonb(o) as j from old_rows o) r;
+  else
+    -- Old and new versions pair up by id (every audited table has one; a unit test checks).
+    insert into public.audit_logs
+      (table_name, record_id, action, performed_by, actor_kind, actor_role, old_values, new_values)
+    select v_table, coalesce(n.j, o.j) ->> 'id', 'update', v_actor.performed_by, v_actor.actor_kind,
+           v_actor.actor_role,
+           case when v_plain then o.j else private.redact(o.j, v_secrets) end,
+           case when v_plain then n.j else private.redact(n.j, v_secrets) end
+      from (select pg_catalog.to_jsonb(o) as j from old_rows o) o
+      full join (select pg_catalog.to_jsonb(n) as j from new_rows n) n on (n.j ->> 'id') = (o.j ->> 'id');
+  end if;
   return null;
 end
 $body$;
-revoke all on function private.audit_row() from public, anon, authenticated, service_role;
-comment on function private.audit_row() is 'Row trigger on business tables: logs insert/update/delete; arguments name columns to redact.';
+revoke all on function private.audit_statement() from public, anon, authenticated, service_role;
+comment on function private.audit_statement() is 'Statement trigger on business tables: logs every inserted, updated or deleted row with one insert per statement; arguments name columns to redact.';
 
 create table public.error_logs (
   id bigint generated always as identity not null,

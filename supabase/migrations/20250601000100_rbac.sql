@@ -15,8 +15,17 @@ create table public.roles (
 alter table public.roles enable row level security;
 comment on table public.roles is 'System roles for RBAC: Admin, Designer, Client, Sales.';
 
-create trigger audit after insert or update or delete on public.roles
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.roles
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.roles
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.roles
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create table public.permissions (
   id uuid not null default gen_random_uuid(),
@@ -32,8 +41,17 @@ create table public.permissions (
 alter table public.permissions enable row level security;
 comment on table public.permissions is 'Granular permissions of a role as resource:action, e.g. portfolio:create.';
 
-create trigger audit after insert or update or delete on public.permissions
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.permissions
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.permissions
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.permissions
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create table public.users (
   id uuid not null,
@@ -55,8 +73,17 @@ comment on column public.users.role_id is 'Changed only by an Admin or the servi
 create trigger set_updated_at before update on public.users
   for each row execute function private.set_updated_at();
 
-create trigger audit after insert or update or delete on public.users
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.users
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.users
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.users
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index users_role_id_idx on public.users (role_id);
 
@@ -74,8 +101,17 @@ alter table public.user_sessions enable row level security;
 comment on table public.user_sessions is 'Custom session tracking (optional; Supabase Auth has its own sessions).';
 comment on column public.user_sessions.session_token is 'A hash of the session token (e.g. sha-256 hex), never the token itself.';
 
-create trigger audit after insert or update or delete on public.user_sessions
-  for each row execute function private.audit_row('session_token');
+create trigger audit_insert after insert on public.user_sessions
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement('session_token');
+
+create trigger audit_update after update on public.user_sessions
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement('session_token');
+
+create trigger audit_delete after delete on public.user_sessions
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement('session_token');
 
 create index user_sessions_user_id_idx on public.user_sessions (user_id);
 

@@ -26,8 +26,17 @@ comment on column public.clients.user_id is 'Optional portal login (public.users
 create trigger set_updated_at before update on public.clients
   for each row execute function private.set_updated_at();
 
-create trigger audit after insert or update or delete on public.clients
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.clients
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.clients
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.clients
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create table public.projects (
   id uuid not null default gen_random_uuid(),
@@ -59,8 +68,17 @@ comment on column public.projects.site is 'Site outline, e.g. for landscaping.';
 create trigger set_updated_at before update on public.projects
   for each row execute function private.set_updated_at();
 
-create trigger audit after insert or update or delete on public.projects
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.projects
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.projects
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.projects
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index projects_client_id_idx on public.projects (client_id);
 
@@ -91,8 +109,17 @@ create table public.project_images (
 alter table public.project_images enable row level security;
 comment on table public.project_images is 'Project photos and media (files in the project-media bucket).';
 
-create trigger audit after insert or update or delete on public.project_images
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.project_images
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.project_images
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.project_images
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create table public.project_tags (
   id uuid not null default gen_random_uuid(),
@@ -106,8 +133,17 @@ create table public.project_tags (
 alter table public.project_tags enable row level security;
 comment on table public.project_tags is 'Flexible tagging of projects for filtering.';
 
-create trigger audit after insert or update or delete on public.project_tags
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.project_tags
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.project_tags
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.project_tags
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index project_tags_tag_idx on public.project_tags (tag);
 

@@ -19,8 +19,17 @@ create table public.blog_categories (
 alter table public.blog_categories enable row level security;
 comment on table public.blog_categories is 'Categories of blog posts.';
 
-create trigger audit after insert or update or delete on public.blog_categories
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.blog_categories
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.blog_categories
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.blog_categories
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create table public.blog_posts (
   id uuid not null default gen_random_uuid(),
@@ -47,8 +56,17 @@ comment on table public.blog_posts is 'CMS content.';
 create trigger set_updated_at before update on public.blog_posts
   for each row execute function private.set_updated_at();
 
-create trigger audit after insert or update or delete on public.blog_posts
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.blog_posts
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.blog_posts
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.blog_posts
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index blog_posts_author_id_idx on public.blog_posts (author_id);
 
@@ -68,8 +86,17 @@ create table public.blog_tags (
 alter table public.blog_tags enable row level security;
 comment on table public.blog_tags is 'Flexible tags for search and filtering.';
 
-create trigger audit after insert or update or delete on public.blog_tags
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.blog_tags
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.blog_tags
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.blog_tags
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index blog_tags_tag_idx on public.blog_tags (tag);
 
@@ -85,7 +112,16 @@ create table public.blog_media (
 alter table public.blog_media enable row level security;
 comment on table public.blog_media is 'Featured images and videos of posts (files in the blog-media bucket).';
 
-create trigger audit after insert or update or delete on public.blog_media
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.blog_media
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.blog_media
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.blog_media
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index blog_media_post_id_idx on public.blog_media (post_id);

@@ -39,8 +39,17 @@ comment on column public.agent_limits.max_tokens is 'Null: no token limit.';
 create trigger set_updated_at before update on public.agent_limits
   for each row execute function private.set_updated_at();
 
-create trigger audit after insert or update or delete on public.agent_limits
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.agent_limits
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.agent_limits
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.agent_limits
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index agent_limits_user_id_idx on public.agent_limits (user_id);
 
@@ -112,8 +121,17 @@ comment on table public.prompt_templates is 'Prompt templates; the default per a
 create trigger set_updated_at before update on public.prompt_templates
   for each row execute function private.set_updated_at();
 
-create trigger audit after insert or update or delete on public.prompt_templates
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.prompt_templates
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.prompt_templates
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.prompt_templates
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create unique index prompt_templates_one_default_idx on public.prompt_templates (agent) where is_default;
 
@@ -139,8 +157,17 @@ comment on table public.render_requests is 'AI 3D rendering jobs.';
 create trigger set_updated_at before update on public.render_requests
   for each row execute function private.set_updated_at();
 
-create trigger audit after insert or update or delete on public.render_requests
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.render_requests
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.render_requests
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.render_requests
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index render_requests_user_id_idx on public.render_requests (user_id);
 
@@ -165,8 +192,17 @@ create table public.render_results (
 alter table public.render_results enable row level security;
 comment on table public.render_results is 'Outputs of render jobs from Claude/Gemini, with their cost.';
 
-create trigger audit after insert or update or delete on public.render_results
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.render_results
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.render_results
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.render_results
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index render_results_request_id_idx on public.render_results (request_id);
 
@@ -187,8 +223,17 @@ create table public.render_parameters (
 alter table public.render_parameters enable row level security;
 comment on table public.render_parameters is 'Structured inputs of a render job''s prompt (one set per request).';
 
-create trigger audit after insert or update or delete on public.render_parameters
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.render_parameters
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.render_parameters
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.render_parameters
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create or replace function public.increment_agent_counter(
   agent text,

@@ -33,8 +33,17 @@ comment on column public.leads.score is 'Current score 0-100 (update_lead_score)
 create trigger set_updated_at before update on public.leads
   for each row execute function private.set_updated_at();
 
-create trigger audit after insert or update or delete on public.leads
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.leads
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.leads
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.leads
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index leads_assigned_to_status_created_at_idx on public.leads (assigned_to, status, created_at desc);
 
@@ -53,8 +62,17 @@ create table public.lead_notes (
 alter table public.lead_notes enable row level security;
 comment on table public.lead_notes is 'Communication log of a lead.';
 
-create trigger audit after insert or update or delete on public.lead_notes
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.lead_notes
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.lead_notes
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.lead_notes
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index lead_notes_lead_id_created_at_idx on public.lead_notes (lead_id, created_at);
 
@@ -77,8 +95,17 @@ alter table public.lead_scoring enable row level security;
 comment on table public.lead_scoring is 'AI-powered and rule-based scores of a lead, newest last.';
 comment on column public.lead_scoring.model is 'The AI model, or rules-v1 for update_lead_score.';
 
-create trigger audit after insert or update or delete on public.lead_scoring
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.lead_scoring
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.lead_scoring
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.lead_scoring
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index lead_scoring_lead_id_created_at_idx on public.lead_scoring (lead_id, created_at);
 

@@ -63,8 +63,17 @@ comment on column public.social_accounts.access_token is 'pgp_sym_encrypt cipher
 create trigger set_updated_at before update on public.social_accounts
   for each row execute function private.set_updated_at();
 
-create trigger audit after insert or update or delete on public.social_accounts
-  for each row execute function private.audit_row('access_token');
+create trigger audit_insert after insert on public.social_accounts
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement('access_token');
+
+create trigger audit_update after update on public.social_accounts
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement('access_token');
+
+create trigger audit_delete after delete on public.social_accounts
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement('access_token');
 
 create index social_accounts_connected_by_idx on public.social_accounts (connected_by);
 
@@ -142,8 +151,17 @@ comment on table public.social_messages is 'Unified inbox, range-partitioned by 
 comment on column public.social_messages.sender_id is 'The sender''s id on the platform.';
 comment on column public.social_messages.external_id is 'The message''s id on the platform.';
 
-create trigger audit after insert or update or delete on public.social_messages
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.social_messages
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.social_messages
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.social_messages
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index social_messages_account_id_received_at_idx on public.social_messages (account_id, received_at desc);
 
@@ -183,14 +201,16 @@ begin
        where n.nspname = 'private' and c.relname = v_name
     ) then
       -- Months are UTC months. Rows of this month that already landed in the default partition would violate the new
-      -- partition's bound: take them out, create the partition, and route them back in.
+      -- partition's bound: take them out, create the partition, and route them back in. Both moves go through the
+      -- parent (no partition covers the month yet, so the delete reaches only the default partition), so the parent's
+      -- audit triggers record them.
       lock table private.social_messages_default in access exclusive mode;
       execute pg_catalog.format(
         'create temporary table if not exists %I (like public.social_messages) on commit drop', v_moving);
       execute pg_catalog.format('delete from pg_temp.%I', v_moving);
       execute pg_catalog.format(
         'with moved as (
-           delete from private.social_messages_default d
+           delete from public.social_messages d
             where d.received_at >= $1 and d.received_at < $2
            returning d.*
          )
@@ -227,8 +247,17 @@ create table public.social_analytics (
 alter table public.social_analytics enable row level security;
 comment on table public.social_analytics is 'Engagement metrics per account.';
 
-create trigger audit after insert or update or delete on public.social_analytics
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.social_analytics
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.social_analytics
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.social_analytics
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index social_analytics_account_id_metric_type_recorded_at_idx on public.social_analytics (account_id, metric_type, recorded_at);
 
@@ -247,8 +276,17 @@ alter table public.social_sentiment enable row level security;
 comment on table public.social_sentiment is 'AI-analysed sentiment of a message.';
 comment on column public.social_sentiment.message_received_at is 'Part of the message''s key (the partition key).';
 
-create trigger audit after insert or update or delete on public.social_sentiment
-  for each row execute function private.audit_row();
+create trigger audit_insert after insert on public.social_sentiment
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.social_sentiment
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.social_sentiment
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
 
 create index social_sentiment_message_id_message_received_at_idx on public.social_sentiment (message_id, message_received_at);
 

@@ -294,6 +294,62 @@ fn audit_rows_for_insert_update_delete_with_redaction_and_actor() {
     }
 }
 
+/// The audit triggers run once per statement: a statement touching many rows writes one audit
+/// row per row, each update pairing the row's own old and new values.
+#[test]
+fn one_statement_over_many_rows_audits_each_row_with_its_own_values() {
+    let db = cluster().migrated_db();
+    let mut c = db.connect();
+    c.batch_execute(
+        "insert into public.projects (title, category, status) \
+         select 'P' || i, 'residential', 'active' from generate_series(1, 50) i",
+    )
+    .unwrap();
+    c.batch_execute("update public.projects set title = title || '!' where title <> 'P7'")
+        .unwrap();
+    c.batch_execute("delete from public.projects where title in ('P1!', 'P2!')")
+        .unwrap();
+    let counts: Vec<(String, i64)> = c
+        .query(
+            "select action, count(*) from public.audit_logs where table_name = 'public.projects' \
+             group by action order by action",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("delete".to_string(), 2),
+            ("insert".to_string(), 50),
+            ("update".to_string(), 49)
+        ]
+    );
+    let mismatched: i64 = c
+        .query_one(
+            "select count(*) from public.audit_logs where table_name = 'public.projects' and action = 'update' \
+               and (record_id <> old_values ->> 'id' or record_id <> new_values ->> 'id' \
+                    or new_values ->> 'title' <> (old_values ->> 'title') || '!')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(mismatched, 0);
+    // A statement that changes nothing writes nothing.
+    c.batch_execute("update public.projects set title = 'x' where false")
+        .unwrap();
+    let total: i64 = c
+        .query_one(
+            "select count(*) from public.audit_logs where table_name = 'public.projects'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(total, 101);
+}
+
 #[test]
 fn social_messages_route_to_monthly_partitions_and_new_ones_take_rows_from_default() {
     let db = cluster().migrated_db();
@@ -345,6 +401,18 @@ fn social_messages_route_to_monthly_partitions_and_new_ones_take_rows_from_defau
     assert_eq!(again, 0);
     c.batch_execute("reset role").unwrap();
     assert_eq!(place(&mut c, "old"), "private.social_messages_2020_01");
+    // The move out of the default partition and back in is on the record.
+    let moves: Vec<String> = c
+        .query(
+            "select action from public.audit_logs where table_name = 'public.social_messages' \
+               and coalesce(new_values, old_values) ->> 'content' = 'old' order by id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(moves, ["insert", "delete", "insert"]);
     let bounds: String = c
         .query_one("select pg_get_expr(relpartbound, oid) from pg_class where oid = 'private.social_messages_2020_01'::regclass", &[])
         .unwrap()

@@ -47,8 +47,14 @@ fn trigger_def(t: &Trigger) -> String {
         .iter()
         .map(|a| format!("'{}'", a.replace('\'', "''")))
         .collect();
+    let referencing = match (t.level, events.as_slice()) {
+        (Level::StatementWithRows, [e]) if e == "INSERT" => "REFERENCING NEW TABLE AS new_rows ",
+        (Level::StatementWithRows, [e]) if e == "DELETE" => "REFERENCING OLD TABLE AS old_rows ",
+        (Level::StatementWithRows, _) => "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows ",
+        _ => "",
+    };
     format!(
-        "CREATE TRIGGER {} {} {} ON {} FOR EACH {} EXECUTE FUNCTION {}({})",
+        "CREATE TRIGGER {} {} {} ON {} {referencing}FOR EACH {} EXECUTE FUNCTION {}({})",
         t.name,
         if t.timing == Timing::Before {
             "BEFORE"

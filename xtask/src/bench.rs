@@ -22,20 +22,54 @@ struct Figure {
     target: &'static str,
 }
 
-pub fn run() -> Result<()> {
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Run only these benchmarks (comma-separated ids: P1 runs P1, P2 and the audit page; P3,
+    /// P4, P5, P6, P7, P8). Default: all.
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    only: Vec<String>,
+}
+
+const IDS: &[&str] = &["P1", "P3", "P4", "P5", "P6", "P7", "P8"];
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    let only: Vec<String> = args.only.iter().map(|s| s.trim().to_uppercase()).collect();
+    if let Some(bad) = only.iter().find(|id| !IDS.contains(&id.as_str()) && *id != "P2") {
+        bail!("unknown benchmark {bad}: choose from {}", IDS.join(", "));
+    }
+    let wanted = |id: &str| {
+        only.is_empty() || only.iter().any(|o| o == id || (id == "P1" && o == "P2"))
+    };
     prereq::ensure_apt(true)?;
     prereq::ensure_node_modules()?;
     let mut figures = Vec::new();
-    figures.extend(p3_migrate_vs_supabase_push()?);
-    figures.extend(p4_up_cold_and_warm()?);
-    figures.extend(p8_edge_functions()?);
-    figures.extend(p5_render_counter()?);
-    figures.extend(p6_audit_trigger_cost()?);
-    let (p7, plan) = p7_unified_inbox()?;
-    figures.extend(p7);
-    let (rls, rls_plans) = rls::p1_p2_audit()?;
-    figures.extend(rls);
-    report(&figures, &[plan, rls_plans])
+    let mut details = Vec::new();
+    if wanted("P3") {
+        figures.extend(p3_migrate_vs_supabase_push()?);
+    }
+    if wanted("P4") {
+        figures.extend(p4_up_cold_and_warm()?);
+    }
+    if wanted("P8") {
+        figures.extend(p8_edge_functions()?);
+    }
+    if wanted("P5") {
+        figures.extend(p5_render_counter()?);
+    }
+    if wanted("P6") {
+        figures.extend(p6_audit_trigger_cost()?);
+    }
+    if wanted("P7") {
+        let (p7, plan) = p7_unified_inbox()?;
+        figures.extend(p7);
+        details.push(plan);
+    }
+    if wanted("P1") {
+        let (rls, rls_plans) = rls::p1_p2_audit()?;
+        figures.extend(rls);
+        details.push(rls_plans);
+    }
+    report(&figures, &details)
 }
 
 fn median(mut xs: Vec<Duration>) -> Duration {
@@ -352,9 +386,9 @@ fn p6_audit_trigger_cost() -> Result<Vec<Figure>> {
         for audited in [true, false] {
             c.batch_execute("truncate public.projects cascade")?;
             c.batch_execute(if audited {
-                "alter table public.projects enable trigger audit"
+                "alter table public.projects enable trigger audit_insert"
             } else {
-                "alter table public.projects disable trigger audit"
+                "alter table public.projects disable trigger audit_insert"
             })?;
             c.batch_execute("checkpoint").ok();
             let start = Instant::now();
@@ -367,7 +401,7 @@ fn p6_audit_trigger_cost() -> Result<Vec<Figure>> {
             }
         }
     }
-    c.batch_execute("alter table public.projects enable trigger audit")?;
+    c.batch_execute("alter table public.projects enable trigger audit_insert")?;
     let audit_rows: i64 = c
         .query_one(
             "select count(*) from public.audit_logs where table_name = 'public.projects' and action = 'insert'",

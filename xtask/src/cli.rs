@@ -60,7 +60,7 @@ enum Command {
     /// Print a signed access token for a persona or a user of the local stack.
     Token(crate::token::TokenArgs),
     /// Measure the speed targets (ratios in one run) and append them to docs/benchmarks.md.
-    Bench,
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -186,7 +186,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Functions(cmd) => crate::functions::run(cmd),
         Command::Deploy(args) => crate::deploy::run(&args),
         Command::Test => crate::prereq::run_test_suite(),
-        Command::Bench => crate::bench::run(),
+        Command::Bench(args) => crate::bench::run(args),
         Command::Token(args) => crate::token::run(&args),
     }
 }

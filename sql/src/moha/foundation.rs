@@ -111,6 +111,19 @@ pub fn release() -> Release {
         }));
     }
     changes.push(Change::CreateFunction(
+        Function::new(
+            private("audit_actor"),
+            Returns::Table(vec![
+                ("performed_by".into(), SqlType::Uuid),
+                ("actor_kind".into(), enum_type("actor_kind")),
+                ("actor_role".into(), SqlType::Text),
+            ]),
+            include_str!("sql/audit_actor.sql"),
+        )
+        .volatility(Volatility::Stable)
+        .comment("Who is acting: auth.uid(), human/agent/service/system, and the database role."),
+    ));
+    changes.push(Change::CreateFunction(
         Function::new(public("log_audit_action"), Returns::Type(SqlType::BigInt), include_str!("sql/log_audit_action.sql"))
             .arg(Arg::new("table_name", SqlType::Text))
             .arg(Arg::new("record_id", SqlType::Text))
@@ -123,9 +136,23 @@ pub fn release() -> Release {
             .comment("The one way rows enter audit_logs: the audit trigger and edge functions call it. Returns the new row's id."),
     ));
     changes.push(Change::CreateFunction(
-        Function::new(private("audit_row"), Returns::Trigger, include_str!("sql/audit_row.sql"))
+        Function::new(
+            private("redact"),
+            Returns::Type(SqlType::Jsonb),
+            include_str!("sql/redact.sql"),
+        )
+        .arg(Arg::new("row_values", SqlType::Jsonb))
+        .arg(Arg::new("secrets", SqlType::Array(Box::new(SqlType::Text))))
+        .language(Language::Sql)
+        .volatility(Volatility::Immutable)
+        .comment(
+            "The row with each named secret column that is not null replaced by \"[redacted]\".",
+        ),
+    ));
+    changes.push(Change::CreateFunction(
+        Function::new(private("audit_statement"), Returns::Trigger, include_str!("sql/audit_statement.sql"))
             .security_definer()
-            .comment("Row trigger on business tables: logs insert/update/delete; arguments name columns to redact."),
+            .comment("Statement trigger on business tables: logs every inserted, updated or deleted row with one insert per statement; arguments name columns to redact."),
     ));
     changes.push(Change::CreateTable(
         Table::new(public("error_logs"))

@@ -140,15 +140,23 @@ pub fn table(t: Table, audit: Audit) -> Vec<Change> {
         }));
     }
     if audit == Audit::Yes {
-        out.push(Change::CreateTrigger(Trigger {
-            name: "audit".into(),
-            table: name,
-            timing: Timing::After,
-            events: vec![Event::Insert, Event::Update, Event::Delete],
-            level: Level::Row,
-            function: private("audit_row"),
-            args: secrets,
-        }));
+        // Statement-level with transition tables: one audit insert per statement instead of a
+        // function call per row (benchmark P6). PostgreSQL allows one event per such trigger.
+        for (trigger, event) in [
+            ("audit_insert", Event::Insert),
+            ("audit_update", Event::Update),
+            ("audit_delete", Event::Delete),
+        ] {
+            out.push(Change::CreateTrigger(Trigger {
+                name: trigger.into(),
+                table: name.clone(),
+                timing: Timing::After,
+                events: vec![event],
+                level: Level::StatementWithRows,
+                function: private("audit_statement"),
+                args: secrets.clone(),
+            }));
+        }
     }
     out
 }
@@ -183,19 +191,30 @@ mod tests {
             "secrets",
         ];
         for t in &catalog.tables {
-            let audit = catalog
+            let audit: Vec<&Trigger> = catalog
                 .triggers
                 .iter()
-                .find(|tr| tr.table == t.name && tr.function == private("audit_row"));
+                .filter(|tr| tr.table == t.name && tr.function == private("audit_statement"))
+                .collect();
             if unaudited.contains(&t.name.name.as_str()) {
                 assert!(
-                    audit.is_none(),
+                    audit.is_empty(),
                     "{} is not business data and should not be audited",
                     t.name
                 );
             } else {
-                let audit = audit.unwrap_or_else(|| panic!("{} has no audit trigger", t.name));
-                assert_eq!(audit.args, t.secret_columns(), "{}", t.name);
+                let events: Vec<&Event> = audit.iter().flat_map(|tr| &tr.events).collect();
+                assert_eq!(
+                    events,
+                    [&Event::Insert, &Event::Update, &Event::Delete],
+                    "{} must audit insert, update and delete",
+                    t.name
+                );
+                for tr in audit {
+                    assert_eq!(tr.args, t.secret_columns(), "{}", t.name);
+                }
+                // The update audit pairs old and new rows by id.
+                assert!(t.find_column("id").is_some(), "{} has no id column", t.name);
             }
         }
     }

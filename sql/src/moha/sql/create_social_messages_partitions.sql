@@ -20,14 +20,16 @@ begin
        where n.nspname = 'private' and c.relname = v_name
     ) then
       -- Months are UTC months. Rows of this month that already landed in the default partition would violate the new
-      -- partition's bound: take them out, create the partition, and route them back in.
+      -- partition's bound: take them out, create the partition, and route them back in. Both moves go through the
+      -- parent (no partition covers the month yet, so the delete reaches only the default partition), so the parent's
+      -- audit triggers record them.
       lock table private.social_messages_default in access exclusive mode;
       execute pg_catalog.format(
         'create temporary table if not exists %I (like public.social_messages) on commit drop', v_moving);
       execute pg_catalog.format('delete from pg_temp.%I', v_moving);
       execute pg_catalog.format(
         'with moved as (
-           delete from private.social_messages_default d
+           delete from public.social_messages d
             where d.received_at >= $1 and d.received_at < $2
            returning d.*
          )
