@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use crate::access::{self, Access, Action, BucketAccess, Declared, Entry, Persona, TableAccess};
 use crate::catalog::Catalog;
+use crate::describe::{self, Style};
 use crate::model::*;
 use crate::render;
 use crate::Error;
@@ -431,59 +432,6 @@ pub fn mermaid_blocks(markdown: &str) -> Vec<String> {
     out
 }
 
-fn on_delete(a: OnDelete) -> &'static str {
-    match a {
-        OnDelete::NoAction => "no action",
-        OnDelete::Restrict => "restrict",
-        OnDelete::Cascade => "cascade",
-        OnDelete::SetNull => "set null",
-    }
-}
-
-fn constraint_text(c: &Constraint) -> Result<String, Error> {
-    Ok(match &c.kind {
-        ConstraintKind::PrimaryKey(cols) => format!("primary key ({})", cols.join(", ")),
-        ConstraintKind::Unique(cols) => format!("unique ({})", cols.join(", ")),
-        ConstraintKind::UniqueNullsNotDistinct(cols) => {
-            format!("unique nulls not distinct ({})", cols.join(", "))
-        }
-        ConstraintKind::ForeignKey {
-            columns,
-            references,
-            ref_columns,
-            on_delete: a,
-        } => format!(
-            "foreign key ({}) references {references} ({}) on delete {}",
-            columns.join(", "),
-            ref_columns.join(", "),
-            on_delete(*a)
-        ),
-        ConstraintKind::Check(e) => format!("check ({})", render::expr(e)?),
-    })
-}
-
-fn index_text(i: &Index) -> Result<String, Error> {
-    let keys: Vec<String> = i
-        .keys
-        .iter()
-        .map(|k| match k {
-            IndexKey::Column(c) => Ok(c.clone()),
-            IndexKey::Desc(c) => Ok(format!("{c} desc")),
-            IndexKey::Expr(e) => render::expr(e),
-        })
-        .collect::<Result<_, _>>()?;
-    let mut s = format!(
-        "{}{} ({})",
-        if i.unique { "unique " } else { "" },
-        i.method.as_str(),
-        keys.join(", ")
-    );
-    if let Some(p) = &i.predicate {
-        s.push_str(&format!(" where {}", render::expr(p)?));
-    }
-    Ok(s)
-}
-
 fn trigger_text(tr: &Trigger) -> String {
     let timing = match tr.timing {
         Timing::Before => "before",
@@ -579,10 +527,10 @@ fn table_reference(catalog: &Catalog, t: &Table, out: &mut String) -> Result<(),
     let _ = writeln!(out, "| column | type | null | default | notes |");
     let _ = writeln!(out, "|---|---|---|---|---|");
     for c in &t.columns {
-        let default = match (&c.default, c.identity) {
-            (_, true) => "generated always as identity".to_string(),
-            (Some(e), false) => code(&render::expr(e)?),
-            (None, false) => String::new(),
+        let default = if c.identity {
+            "generated always as identity".to_string()
+        } else {
+            describe::column_default(c)?.map_or(String::new(), |d| code(&d))
         };
         let mut notes: Vec<String> = keys(t, &c.name).iter().map(|k| k.to_string()).collect();
         for (_, columns, references) in foreign_keys(t) {
@@ -600,7 +548,7 @@ fn table_reference(catalog: &Catalog, t: &Table, out: &mut String) -> Result<(),
             out,
             "| `{}` | {} | {} | {default} | {} |",
             c.name,
-            code(&render::sql_type(&c.ty)?),
+            code(&describe::column_type(c)?),
             if c.not_null { "not null" } else { "null" },
             notes.join("; ")
         );
@@ -608,7 +556,12 @@ fn table_reference(catalog: &Catalog, t: &Table, out: &mut String) -> Result<(),
     out.push('\n');
     let _ = writeln!(out, "Constraints:\n");
     for c in &t.constraints {
-        let _ = writeln!(out, "- `{}`: `{}`", c.name, constraint_text(c)?);
+        let _ = writeln!(
+            out,
+            "- `{}`: `{}`",
+            c.name,
+            describe::constraint(&c.kind, Style::SQL)?
+        );
     }
     let indexes: Vec<&Index> = catalog
         .indexes
@@ -618,7 +571,7 @@ fn table_reference(catalog: &Catalog, t: &Table, out: &mut String) -> Result<(),
     if !indexes.is_empty() {
         let _ = writeln!(out, "\nIndexes:\n");
         for i in indexes {
-            let _ = writeln!(out, "- `{}`: `{}`", i.name, index_text(i)?);
+            let _ = writeln!(out, "- `{}`: `{}`", i.name, describe::index(i, Style::SQL)?);
         }
     }
     let triggers: Vec<&Trigger> = catalog
@@ -645,17 +598,7 @@ fn functions_section(catalog: &Catalog, out: &mut String) -> Result<(), Error> {
     let _ = writeln!(out, "| function | returns | security | execute | about |");
     let _ = writeln!(out, "|---|---|---|---|---|");
     for f in &catalog.functions {
-        let args: Vec<String> = f
-            .args
-            .iter()
-            .map(|a| {
-                let mut s = format!("{} {}", a.name, render::sql_type(&a.ty)?);
-                if let Some(d) = &a.default {
-                    s.push_str(&format!(" default {}", render::expr(d)?));
-                }
-                Ok(s)
-            })
-            .collect::<Result<_, Error>>()?;
+        let args = describe::arguments(f, true)?;
         let returns = match &f.returns {
             Returns::Type(t) => render::sql_type(t)?,
             Returns::Table(cols) => {
@@ -668,10 +611,7 @@ fn functions_section(catalog: &Catalog, out: &mut String) -> Result<(), Error> {
             Returns::Trigger => "trigger".into(),
             Returns::Void => "void".into(),
         };
-        let security = match f.security {
-            Security::Definer => "definer",
-            Security::Invoker => "invoker",
-        };
+        let security = describe::security(f.security);
         let execute = if f.execute.is_empty() {
             "—".to_string()
         } else {

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod describe;
 pub mod docs;
 pub mod generated;
 pub mod model;

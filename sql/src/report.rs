@@ -3,18 +3,15 @@
 use std::fmt::Write;
 
 use crate::catalog::Catalog;
+use crate::describe::{self, Style};
 use crate::model::*;
-use crate::render;
 use crate::Error;
 
-fn on_delete(a: OnDelete) -> &'static str {
-    match a {
-        OnDelete::NoAction => "no action",
-        OnDelete::Restrict => "restrict",
-        OnDelete::Cascade => "cascade",
-        OnDelete::SetNull => "set null",
-    }
-}
+/// References as an arrow, which reads faster in review.
+const ARROW: Style = Style {
+    references: "->",
+    ..Style::SQL
+};
 
 /// Every table with its columns, constraints, indexes, triggers, partitions and realtime
 /// membership; then enums and functions.
@@ -38,14 +35,7 @@ pub fn tables(catalog: &Catalog) -> Result<String, Error> {
         }
         let _ = writeln!(out, "columns:");
         for c in &t.columns {
-            let mut line = format!("  {:<22} {}", c.name, render::sql_type(&c.ty)?);
-            if c.identity {
-                line.push_str(" identity");
-            }
-            line.push_str(if c.not_null { " not null" } else { " null" });
-            if let Some(d) = &c.default {
-                line.push_str(&format!(" default {}", render::expr(d)?));
-            }
+            let mut line = format!("  {:<22} {}", c.name, describe::column(c)?);
             if c.secret {
                 line.push_str(" [secret: redacted in audit]");
             }
@@ -53,25 +43,7 @@ pub fn tables(catalog: &Catalog) -> Result<String, Error> {
         }
         let _ = writeln!(out, "constraints:");
         for c in &t.constraints {
-            let what = match &c.kind {
-                ConstraintKind::PrimaryKey(cols) => format!("primary key ({})", cols.join(", ")),
-                ConstraintKind::Unique(cols) => format!("unique ({})", cols.join(", ")),
-                ConstraintKind::UniqueNullsNotDistinct(cols) => {
-                    format!("unique nulls not distinct ({})", cols.join(", "))
-                }
-                ConstraintKind::ForeignKey {
-                    columns,
-                    references,
-                    ref_columns,
-                    on_delete: a,
-                } => format!(
-                    "foreign key ({}) -> {references} ({}) on delete {}",
-                    columns.join(", "),
-                    ref_columns.join(", "),
-                    on_delete(*a)
-                ),
-                ConstraintKind::Check(e) => format!("check ({})", render::expr(e)?),
-            };
+            let what = describe::constraint(&c.kind, ARROW)?;
             let _ = writeln!(out, "  {}: {what}", c.name);
         }
         let indexes: Vec<&Index> = catalog
@@ -82,26 +54,7 @@ pub fn tables(catalog: &Catalog) -> Result<String, Error> {
         if !indexes.is_empty() {
             let _ = writeln!(out, "indexes:");
             for i in indexes {
-                let keys: Vec<String> = i
-                    .keys
-                    .iter()
-                    .map(|k| match k {
-                        IndexKey::Column(c) => Ok(c.clone()),
-                        IndexKey::Desc(c) => Ok(format!("{c} desc")),
-                        IndexKey::Expr(e) => render::expr(e),
-                    })
-                    .collect::<Result<_, _>>()?;
-                let mut line = format!(
-                    "  {}: {}{} ({})",
-                    i.name,
-                    if i.unique { "unique " } else { "" },
-                    i.method.as_str(),
-                    keys.join(", ")
-                );
-                if let Some(p) = &i.predicate {
-                    line.push_str(&format!(" where {}", render::expr(p)?));
-                }
-                let _ = writeln!(out, "{line}");
+                let _ = writeln!(out, "  {}: {}", i.name, describe::index(i, Style::SQL)?);
             }
         }
         let triggers: Vec<&Trigger> = catalog
@@ -151,15 +104,8 @@ pub fn tables(catalog: &Catalog) -> Result<String, Error> {
     }
     let _ = writeln!(out, "\n## functions");
     for f in &catalog.functions {
-        let args: Vec<String> = f
-            .args
-            .iter()
-            .map(|a| Ok(format!("{} {}", a.name, render::sql_type(&a.ty)?)))
-            .collect::<Result<_, Error>>()?;
-        let security = match f.security {
-            Security::Definer => "definer",
-            Security::Invoker => "invoker",
-        };
+        let args = describe::arguments(f, false)?;
+        let security = describe::security(f.security);
         let execute = if f.execute.is_empty() {
             "nobody".to_string()
         } else {

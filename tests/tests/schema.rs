@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use moha_tests::cluster;
 use postgres::Client;
+use sql::describe::{self, Style};
 use sql::model::*;
 use sql::{render, Catalog};
 
@@ -14,15 +15,6 @@ const API_ROLES: &[&str] = &["anon", "authenticated", "service_role", "ai_agent"
 
 fn model() -> Catalog {
     Catalog::from_releases(&sql::moha::releases()).expect("the model folds")
-}
-
-fn on_delete(a: OnDelete) -> &'static str {
-    match a {
-        OnDelete::NoAction => "no action",
-        OnDelete::Restrict => "restrict",
-        OnDelete::Cascade => "cascade",
-        OnDelete::SetNull => "set null",
-    }
 }
 
 fn trigger_def(t: &Trigger) -> String {
@@ -97,43 +89,15 @@ fn model_facts(m: &Catalog) -> BTreeSet<String> {
             t.partition_by.is_some()
         ));
         for c in &t.columns {
-            let mut s = format!(
+            f.insert(format!(
                 "column {}.{}: {}",
                 t.name,
                 c.name,
-                render::sql_type(&c.ty).unwrap()
-            );
-            if c.not_null {
-                s.push_str(" not null");
-            }
-            if c.identity {
-                s.push_str(" identity");
-            }
-            if let Some(d) = &c.default {
-                s.push_str(&format!(" default {}", render::expr(d).unwrap()));
-            }
-            f.insert(s);
+                describe::column(c).unwrap()
+            ));
         }
         for c in &t.constraints {
-            let what = match &c.kind {
-                ConstraintKind::PrimaryKey(cols) => format!("primary key ({})", cols.join(", ")),
-                ConstraintKind::Unique(cols) => format!("unique ({})", cols.join(", ")),
-                ConstraintKind::UniqueNullsNotDistinct(cols) => {
-                    format!("unique nulls not distinct ({})", cols.join(", "))
-                }
-                ConstraintKind::ForeignKey {
-                    columns,
-                    references,
-                    ref_columns,
-                    on_delete: a,
-                } => format!(
-                    "foreign key ({}) references {references} ({}) on delete {}",
-                    columns.join(", "),
-                    ref_columns.join(", "),
-                    on_delete(*a)
-                ),
-                ConstraintKind::Check(_) => "check".to_string(),
-            };
+            let what = describe::constraint(&c.kind, Style::SHAPE).unwrap();
             f.insert(format!("constraint {}.{}: {what}", t.name, c.name));
         }
     }
@@ -148,22 +112,11 @@ fn model_facts(m: &Catalog) -> BTreeSet<String> {
         ));
     }
     for i in &m.indexes {
-        let keys: Vec<String> = i
-            .keys
-            .iter()
-            .map(|k| match k {
-                IndexKey::Column(c) => c.clone(),
-                IndexKey::Desc(c) => format!("{c} desc"),
-                IndexKey::Expr(_) => "(expression)".into(),
-            })
-            .collect();
         f.insert(format!(
-            "index {}.{}: {}{} ({}) partial={}",
+            "index {}.{}: {} partial={}",
             i.table.schema,
             i.name,
-            if i.unique { "unique " } else { "" },
-            i.method.as_str(),
-            keys.join(", "),
+            describe::index(i, Style::SHAPE).unwrap(),
             i.predicate.is_some()
         ));
     }
@@ -290,8 +243,8 @@ fn database_facts(db: &mut Client, m: &Catalog) -> BTreeSet<String> {
         db,
         &format!(
             "select 'column ' || a.attrelid::regclass::text || '.' || a.attname || ': ' || format_type(a.atttypid, a.atttypmod) \
-               || case when a.attnotnull then ' not null' else '' end \
                || case when a.attidentity <> '' then ' identity' else '' end \
+               || case when a.attnotnull then ' not null' else ' null' end \
                || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') \
              from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum \
              where a.attrelid in ({tables}) and a.attnum > 0 and not a.attisdropped"
