@@ -433,7 +433,8 @@ fn p6_audit_trigger_cost() -> Result<Vec<Figure>> {
 /// days, on 10M `social_messages` rows spread over 12 monthly partitions,
 /// 5 % unread. p50 of 200 runs of the statement PostgREST sends for
 /// `?account_id=in.(...)&status=eq.unread&received_at=gte...&order=received_at.desc&limit=50`,
-/// as `postgres` (RLS cost is P1's subject). Returns the figures and the query plan.
+/// as `postgres` (RLS cost is P1's subject), and of the `inbox` RPC that returns the same rows.
+/// Returns the figures and the query plan.
 fn p7_unified_inbox() -> Result<(Vec<Figure>, String)> {
     const ROWS: i64 = 10_000_000;
     const CHUNK: i64 = 1_000_000;
@@ -500,15 +501,10 @@ fn p7_unified_inbox() -> Result<(Vec<Figure>, String)> {
                   where account_id = any($1::text::uuid[]) and status = 'unread' \
                     and received_at >= now() - interval '30 days' \
                   order by received_at desc limit 50";
-    // The same answer as a query PostgREST cannot send (an RPC could): each account's own
-    // latest 50 through the partial index, then the newest 50 of those.
-    let per_account = "select m.* from unnest($1::text::uuid[]) a(id) cross join lateral ( \
-                         select id, account_id, message_type, content, sender_id, received_at \
-                           from public.social_messages \
-                          where account_id = a.id and status = 'unread' \
-                            and received_at >= now() - interval '30 days' \
-                          order by received_at desc limit 50) m \
-                       order by m.received_at desc limit 50";
+    // The same answer through the inbox RPC (`supabase.rpc('inbox', {account_ids})`): each
+    // account's own latest 50 through the partial index, then the newest 50 of those.
+    let per_account = "select id, account_id, message_type, content, sender_id, received_at \
+                         from public.inbox($1::text::uuid[])";
     let runs = inbox_runs(&mut c, inbox, &set)?;
     let lateral_runs = inbox_runs(&mut c, per_account, &set)?;
     let ids = |c: &mut postgres::Client, sql: &str| -> Result<String> {
@@ -550,7 +546,7 @@ fn p7_unified_inbox() -> Result<(Vec<Figure>, String)> {
             },
             Figure {
                 id: "P7",
-                what: "same answer, per-account latest 50 merged (lateral; needs an RPC), p50 of 200".into(),
+                what: "same answer through the `inbox` RPC (per-account latest 50, merged), p50 of 200".into(),
                 value: format!(
                     "{:.2} ms (p95 {:.2} ms)",
                     percentile(lateral_runs.clone(), 0.5).as_secs_f64() * 1e3,

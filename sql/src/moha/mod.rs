@@ -5,6 +5,7 @@ mod ai;
 mod blog;
 mod crm;
 mod foundation;
+mod inbox;
 pub mod personas;
 mod portfolio;
 mod rbac;
@@ -24,6 +25,7 @@ pub fn releases() -> Vec<Release> {
     let mut all = schema_releases();
     all.push(security::release());
     all.push(render_queue::release());
+    all.push(inbox::release());
     all
 }
 

@@ -1145,6 +1145,18 @@ export type Database = {
         Args: { from_month?: string; months_ahead?: number }
         Returns: number
       }
+      inbox: {
+        Args: { account_ids: string[]; max_rows?: number; since?: string }
+        Returns: {
+          id: string
+          account_id: string
+          message_type: Database["public"]["Enums"]["message_type"]
+          content: string
+          sender_id: string
+          received_at: string
+          status: Database["public"]["Enums"]["message_status"]
+        }[]
+      }
       increment_agent_counter: {
         Args: { agent: string; project_id?: string; user_id: string }
         Returns: number
