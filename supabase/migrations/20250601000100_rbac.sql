@@ -167,15 +167,17 @@ grant usage on schema authz to authenticated, service_role;
 
 create or replace function authz.current_role_name()
 returns text
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $body$
-  select r.name
-    from public.users u
-    join public.roles r on r.id = u.role_id
-   where u.id = (select auth.uid())
+begin
+  return (select r.name
+            from public.users u
+            join public.roles r on r.id = u.role_id
+           where u.id = (select auth.uid()));
+end
 $body$;
 revoke all on function authz.current_role_name() from public, anon, authenticated, service_role;
 grant execute on function authz.current_role_name() to authenticated, service_role;
@@ -183,12 +185,17 @@ comment on function authz.current_role_name() is 'The caller''s RBAC role name (
 
 create or replace function authz.is_admin()
 returns boolean
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $body$
-  select coalesce((select authz.current_role_name()) = 'Admin', false)
+begin
+  return coalesce((select r.name = 'Admin'
+                     from public.users u
+                     join public.roles r on r.id = u.role_id
+                    where u.id = (select auth.uid())), false);
+end
 $body$;
 revoke all on function authz.is_admin() from public, anon, authenticated, service_role;
 grant execute on function authz.is_admin() to authenticated, service_role;
@@ -198,12 +205,17 @@ create or replace function authz.has_role(
   role_name text
 )
 returns boolean
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $body$
-  select coalesce((select authz.current_role_name()) = has_role.role_name, false)
+begin
+  return coalesce((select r.name = has_role.role_name
+                     from public.users u
+                     join public.roles r on r.id = u.role_id
+                    where u.id = (select auth.uid())), false);
+end
 $body$;
 revoke all on function authz.has_role(text) from public, anon, authenticated, service_role;
 grant execute on function authz.has_role(text) to authenticated, service_role;
@@ -214,19 +226,21 @@ create or replace function authz.has_permission(
   action text
 )
 returns boolean
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $body$
-  select exists (
+begin
+  return exists (
     select 1
       from public.users u
       join public.permissions p on p.role_id = u.role_id
      where u.id = (select auth.uid())
        and p.resource = has_permission.resource
        and p.action = has_permission.action
-  )
+  );
+end
 $body$;
 revoke all on function authz.has_permission(text, text) from public, anon, authenticated, service_role;
 grant execute on function authz.has_permission(text, text) to authenticated, service_role;
