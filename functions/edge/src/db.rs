@@ -42,6 +42,8 @@ pub struct DbError {
     /// The SQLSTATE, when the server answered.
     pub sqlstate: Option<String>,
     pub message: String,
+    /// The server's HINT, e.g. the retry time `increment_agent_counter` gives with PT429.
+    pub hint: Option<String>,
 }
 
 impl DbError {
@@ -49,7 +51,13 @@ impl DbError {
         DbError {
             sqlstate: sqlstate.map(str::to_string),
             message: message.into(),
+            hint: None,
         }
+    }
+
+    pub fn with_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
     }
 
     pub fn is_permission_denied(&self) -> bool {

@@ -59,7 +59,7 @@ fn db_error(e: JsValue) -> DbError {
     let message = str_prop(&e, "message")
         .or_else(|| e.as_string())
         .unwrap_or_else(|| "database call failed".into());
-    DbError::new(str_prop(&e, "code").as_deref(), message)
+    DbError::new(str_prop(&e, "code").as_deref(), message).with_hint(str_prop(&e, "hint"))
 }
 
 pub struct WasmHost {

@@ -24,9 +24,9 @@ function db(): Promise<Sql> {
   return pool;
 }
 
-function dbError(e: unknown): { code?: string; message: string } {
-  const err = e as { code?: string; message?: string };
-  return { code: err?.code, message: err?.message ?? String(e) };
+function dbError(e: unknown): { code?: string; message: string; hint?: string } {
+  const err = e as { code?: string; message?: string; hint?: string };
+  return { code: err?.code, message: err?.message ?? String(e), hint: err?.hint };
 }
 
 const jsonReplacer = (_k: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);
