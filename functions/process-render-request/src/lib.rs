@@ -20,6 +20,7 @@ use moha_edge::ai::{cache_key, Gemini, GenerateRequest};
 use moha_edge::auth::{self, Caller};
 use moha_edge::db::{query_as, query_opt};
 use moha_edge::retry::{RetryPolicy, SplitMix64};
+use moha_edge::rows::RenderParametersRow;
 use moha_edge::storage::{Identity, Storage};
 use moha_edge::validate;
 use moha_edge::{DbRole, Env, Error, Host, Method, Request, Response, Result, Secret, Tx};
@@ -241,10 +242,8 @@ async fn render(
         return Ok(Rendered::Answer(queued(&job.id, retry_at)));
     }
 
-    let params: prompt::RenderParameters =
-        query_opt(tx, sql::LOAD_PARAMETERS, std::slice::from_ref(&id))
-            .await?
-            .unwrap_or_default();
+    let params: Option<RenderParametersRow> =
+        query_opt(tx, sql::LOAD_PARAMETERS, std::slice::from_ref(&id)).await?;
     let template: Option<String> =
         query_opt::<Value>(tx, sql::LOAD_TEMPLATE, &[json!(prompt::TEMPLATE_NAME)])
             .await?
@@ -255,7 +254,7 @@ async fn render(
             });
     let text = prompt::build_prompt(
         template.as_deref().unwrap_or(prompt::DEFAULT_TEMPLATE),
-        &params,
+        params.as_ref(),
     )
     .map_err(|e| Error::Internal(e.to_string()))?;
     let key = cache_key(

@@ -1,7 +1,7 @@
 //! What the job does, as plain decisions: the prompt from the parameters and a template, whether
 //! a job may start, and what happens when the provider fails.
 
-use serde::Deserialize;
+use moha_edge::rows::RenderParametersRow;
 
 /// The fallback template when `prompt_templates` has none (the plan's "default prompt
 /// templates").
@@ -13,16 +13,6 @@ pub const TEMPLATE_NAME: &str = "render.default";
 
 /// The longest value a parameter may contribute to a prompt.
 const MAX_VALUE_CHARS: usize = 200;
-
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-pub struct RenderParameters {
-    pub style: Option<String>,
-    pub furnishings: Option<String>,
-    pub lighting: Option<String>,
-    pub walls: Option<String>,
-    pub flooring: Option<String>,
-    pub exterior: Option<String>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PromptError {
@@ -58,8 +48,12 @@ fn clean(value: Option<&str>) -> String {
     }
 }
 
-/// Fills `{{name}}` placeholders of `template` from `p`.
-pub fn build_prompt(template: &str, p: &RenderParameters) -> Result<String, PromptError> {
+/// Fills `{{name}}` placeholders of `template` from `p` (none: every value is the designer's
+/// choice).
+pub fn build_prompt(
+    template: &str,
+    p: Option<&RenderParametersRow>,
+) -> Result<String, PromptError> {
     let mut out = String::with_capacity(template.len() + 128);
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -67,15 +61,15 @@ pub fn build_prompt(template: &str, p: &RenderParameters) -> Result<String, Prom
         let after = &rest[start + 2..];
         let end = after.find("}}").ok_or(PromptError::Unclosed)?;
         let value = match after[..end].trim() {
-            "style" => &p.style,
-            "furnishings" => &p.furnishings,
-            "lighting" => &p.lighting,
-            "walls" => &p.walls,
-            "flooring" => &p.flooring,
-            "exterior" => &p.exterior,
+            "style" => p.and_then(|p| p.style.as_deref()),
+            "furnishings" => p.and_then(|p| p.furnishings.as_deref()),
+            "lighting" => p.and_then(|p| p.lighting.as_deref()),
+            "walls" => p.and_then(|p| p.walls.as_deref()),
+            "flooring" => p.and_then(|p| p.flooring.as_deref()),
+            "exterior" => p.and_then(|p| p.exterior.as_deref()),
             other => return Err(PromptError::UnknownPlaceholder(other.to_string())),
         };
-        out.push_str(&clean(value.as_deref()));
+        out.push_str(&clean(value));
         rest = &after[end + 2..];
     }
     out.push_str(rest);
@@ -132,20 +126,23 @@ pub fn fallback(cached: Option<String>, now_ms: u64, failed_runs: u32) -> Fallba
 mod tests {
     use super::*;
 
-    fn params() -> RenderParameters {
-        RenderParameters {
+    fn params() -> RenderParametersRow {
+        RenderParametersRow {
+            id: "9a000000-0000-4000-a000-000000000001".into(),
+            request_id: "9b000000-0000-4000-a000-000000000001".into(),
             style: Some("Japandi".into()),
             furnishings: Some("low oak  sofa,\n linen".into()),
             lighting: Some("warm {{style}} evening".into()),
             walls: None,
             flooring: Some(String::new()),
             exterior: Some("garden".into()),
+            extra: serde_json::json!({}),
         }
     }
 
     #[test]
     fn prompt_fills_every_placeholder_and_cleans_values() {
-        let p = build_prompt(DEFAULT_TEMPLATE, &params()).unwrap();
+        let p = build_prompt(DEFAULT_TEMPLATE, Some(&params())).unwrap();
         assert_eq!(
             p,
             "Photorealistic interior render of the room in the image. Style: Japandi. \
@@ -157,19 +154,26 @@ mod tests {
 
     #[test]
     fn values_are_bounded_and_templates_checked() {
-        let long = RenderParameters {
+        let long = RenderParametersRow {
             style: Some("x".repeat(5_000)),
-            ..Default::default()
+            ..params()
         };
         assert_eq!(
-            build_prompt("{{ style }}", &long).unwrap().len(),
+            build_prompt("{{ style }}", Some(&long)).unwrap().len(),
             MAX_VALUE_CHARS
         );
         assert_eq!(
-            build_prompt("{{budget}}", &long),
+            build_prompt("{{budget}}", Some(&long)),
             Err(PromptError::UnknownPlaceholder("budget".into()))
         );
-        assert_eq!(build_prompt("{{style", &long), Err(PromptError::Unclosed));
+        assert_eq!(
+            build_prompt("{{budget}}", None),
+            Err(PromptError::UnknownPlaceholder("budget".into()))
+        );
+        assert_eq!(
+            build_prompt("{{style", Some(&long)),
+            Err(PromptError::Unclosed)
+        );
     }
 
     #[test]

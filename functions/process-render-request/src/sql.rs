@@ -33,7 +33,9 @@ pub const ROLLBACK_TO_SAVEPOINT: &str = "rollback to savepoint before_charge";
 pub const INCREMENT_RENDER_COUNTER: &str =
     "select public.increment_render_counter($1::uuid) as remaining";
 
-pub const LOAD_PARAMETERS: &str = "select style, furnishings, lighting, walls, flooring, exterior \
+/// A whole `RenderParametersRow`.
+pub const LOAD_PARAMETERS: &str = "select id::text as id, request_id::text as request_id, style, \
+     furnishings, lighting, walls, flooring, exterior, extra \
      from public.render_parameters where request_id = $1::uuid";
 
 /// The newest template of that name, else the agent's default.
@@ -80,3 +82,22 @@ pub const NOTIFY_USER: &str = "insert into public.notifications (user_id, kind, 
 
 pub const LOG_ERROR: &str = "insert into public.error_logs (service, error_message, context) \
      values ('process-render-request', $1, $2::text::jsonb)";
+
+#[cfg(test)]
+mod tests {
+    use super::LOAD_PARAMETERS;
+    use moha_edge::rows::RenderParametersRow;
+
+    #[test]
+    fn parameters_query_selects_the_generated_row() {
+        let list = LOAD_PARAMETERS
+            .strip_prefix("select ")
+            .and_then(|s| s.split(" from ").next())
+            .unwrap();
+        let names: Vec<&str> = list
+            .split(',')
+            .map(|item| item.rsplit(" as ").next().unwrap().trim())
+            .collect();
+        assert_eq!(names, RenderParametersRow::COLUMNS);
+    }
+}
