@@ -1,16 +1,11 @@
 //! The allow-list: each table that may be summarised, with its constant aggregate and sample
-//! statements (names from issue 3's schema).
+//! statements (names from issue 3's schema). Aggregates are ordered, so the same data gives the
+//! same prompt (and cache key) and the same template summary.
 
 use moha_edge::Error;
 use serde_json::Value;
 
 use crate::pii;
-
-pub const IS_ADMIN: &str = "select authz.is_admin() as is_admin";
-pub const CACHED: &str = "select response->>'summary' as summary from public.ai_cache \
-     where prompt_hash = $1 and model = $2";
-pub const STORE_CACHE: &str = "insert into public.ai_cache (prompt_hash, model, response) \
-     values ($1, $2, $3::text::jsonb) on conflict (prompt_hash, model) do nothing";
 
 pub const SYSTEM: &str = "You are an analyst for an interior-design studio. Summarise trends \
 in the aggregates in at most five short bullet points. Never guess personal data.";
@@ -56,17 +51,29 @@ impl InsightTable {
 
     pub fn aggregate_sql(self) -> &'static str {
         match self {
-            InsightTable::Leads => "select status::text as status, source::text as source, \
+            InsightTable::Leads => {
+                "select status::text as status, source::text as source, \
                 count(*) as leads, round(avg(score), 1) as avg_score \
-                from public.leads where created_at > now() - interval '90 days' group by 1, 2",
-            InsightTable::RenderRequests => "select status::text as status, model, count(*) as jobs \
-                from public.render_requests where created_at > now() - interval '90 days' group by 1, 2",
-            InsightTable::SocialMessages => "select message_type, status::text as status, \
+                from public.leads where created_at > now() - interval '90 days' \
+                group by 1, 2 order by 3 desc, 1, 2"
+            }
+            InsightTable::RenderRequests => {
+                "select status::text as status, model, count(*) as jobs \
+                from public.render_requests where created_at > now() - interval '90 days' \
+                group by 1, 2 order by 3 desc, 1, 2"
+            }
+            InsightTable::SocialMessages => {
+                "select message_type, status::text as status, \
                 date_trunc('week', received_at)::date::text as week, count(*) as messages \
-                from public.social_messages where received_at > now() - interval '90 days' group by 1, 2, 3",
-            InsightTable::SocialAnalytics => "select metric_type, \
+                from public.social_messages where received_at > now() - interval '90 days' \
+                group by 1, 2, 3 order by 3, 4 desc, 1, 2"
+            }
+            InsightTable::SocialAnalytics => {
+                "select metric_type, \
                 date_trunc('week', recorded_at)::date::text as week, sum(value) as total \
-                from public.social_analytics where recorded_at > now() - interval '90 days' group by 1, 2",
+                from public.social_analytics where recorded_at > now() - interval '90 days' \
+                group by 1, 2 order by 2, 1"
+            }
         }
     }
 
@@ -74,19 +81,19 @@ impl InsightTable {
         match self {
             InsightTable::Leads => {
                 "select status::text as status, source::text as source, score \
-                from public.leads order by created_at desc limit 20"
+                from public.leads order by created_at desc, id limit 20"
             }
             InsightTable::RenderRequests => {
                 "select status::text as status, model \
-                from public.render_requests order by created_at desc limit 20"
+                from public.render_requests order by created_at desc, id limit 20"
             }
             InsightTable::SocialMessages => {
                 "select message_type, left(content, 200) as content \
-                from public.social_messages order by received_at desc limit 20"
+                from public.social_messages order by received_at desc, id limit 20"
             }
             InsightTable::SocialAnalytics => {
                 "select metric_type, value, recorded_at::text as recorded_at \
-                from public.social_analytics order by recorded_at desc limit 20"
+                from public.social_analytics order by recorded_at desc, id limit 20"
             }
         }
     }
