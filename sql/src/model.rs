@@ -696,6 +696,9 @@ pub struct Role {
     pub login: bool,
     /// Roles that may `set role` to this one (e.g. `authenticator`).
     pub member_of_granted_to: Vec<String>,
+    /// Roles this one is a member of and inherits privileges and policies from (e.g. a business
+    /// role inherits `authenticated`).
+    pub inherits: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

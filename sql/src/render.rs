@@ -390,6 +390,13 @@ fn create_role(r: &Role) -> Result<String, Error> {
             ident(member)?
         ));
     }
+    for parent in &r.inherits {
+        s.push_str(&format!(
+            "grant {} to {};\n",
+            ident(parent)?,
+            ident(&r.name)?
+        ));
+    }
     Ok(s)
 }
 
@@ -719,6 +726,7 @@ mod tests {
             name: "ai_agent".into(),
             login: false,
             member_of_granted_to: vec!["authenticator".into()],
+            inherits: vec![],
         };
         assert_eq!(
             change(&Change::CreateRole(r)).unwrap(),

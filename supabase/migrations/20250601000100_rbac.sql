@@ -161,9 +161,53 @@ insert into public.permissions (role_id, resource, action) values
   ((select id from public.roles where name = 'Client'), 'render', 'create')
 on conflict (role_id, resource, action) do nothing;
 
+do $body$
+begin
+  if not exists (select from pg_catalog.pg_roles where rolname = 'moha_admin') then
+    create role moha_admin nologin;
+  end if;
+end
+$body$;
+grant moha_admin to authenticator;
+grant moha_admin to postgres;
+grant authenticated to moha_admin;
+
+do $body$
+begin
+  if not exists (select from pg_catalog.pg_roles where rolname = 'moha_designer') then
+    create role moha_designer nologin;
+  end if;
+end
+$body$;
+grant moha_designer to authenticator;
+grant moha_designer to postgres;
+grant authenticated to moha_designer;
+
+do $body$
+begin
+  if not exists (select from pg_catalog.pg_roles where rolname = 'moha_client') then
+    create role moha_client nologin;
+  end if;
+end
+$body$;
+grant moha_client to authenticator;
+grant moha_client to postgres;
+grant authenticated to moha_client;
+
+do $body$
+begin
+  if not exists (select from pg_catalog.pg_roles where rolname = 'moha_sales') then
+    create role moha_sales nologin;
+  end if;
+end
+$body$;
+grant moha_sales to authenticator;
+grant moha_sales to postgres;
+grant authenticated to moha_sales;
+
 create schema if not exists authz;
 
-grant usage on schema authz to authenticated, service_role;
+grant usage on schema authz to authenticated, service_role, supabase_auth_admin;
 
 create or replace function authz.current_role_name()
 returns text
@@ -246,6 +290,37 @@ revoke all on function authz.has_permission(text, text) from public, anon, authe
 grant execute on function authz.has_permission(text, text) to authenticated, service_role;
 comment on function authz.has_permission(text, text) is 'The caller''s role grants resource:action.';
 
+create or replace function authz.custom_access_token_hook(
+  event jsonb
+)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $body$
+declare
+  v_claims jsonb := custom_access_token_hook.event -> 'claims';
+  v_role text;
+begin
+  -- Only a signed-in user's token changes; anon and service tokens keep their role.
+  if v_claims ->> 'role' = 'authenticated' then
+    select 'moha_' || pg_catalog.lower(r.name) into v_role
+      from public.users u
+      join public.roles r on r.id = u.role_id
+     where u.id = (custom_access_token_hook.event ->> 'user_id')::uuid;
+    -- An RBAC role without a database role of its own keeps `authenticated`: less access, never more.
+    if v_role is not null and exists (select from pg_catalog.pg_roles where rolname = v_role) then
+      v_claims := pg_catalog.jsonb_set(v_claims, '{role}', pg_catalog.to_jsonb(v_role));
+    end if;
+  end if;
+  return pg_catalog.jsonb_set(custom_access_token_hook.event, '{claims}', v_claims);
+end
+$body$;
+revoke all on function authz.custom_access_token_hook(jsonb) from public, anon, authenticated, service_role;
+grant execute on function authz.custom_access_token_hook(jsonb) to supabase_auth_admin;
+comment on function authz.custom_access_token_hook(jsonb) is 'Supabase Auth''s custom access token hook: sets a signed-in user''s role claim to the database role of their RBAC role (moha_admin, ...), so their requests run under that role''s policies.';
+
 create or replace function private.guard_role_change()
 returns trigger
 language plpgsql
@@ -256,12 +331,17 @@ as $body$
 declare
   v_client uuid;
 begin
-  -- Migrations, maintenance (postgres) and the service role may set any role.
-  if current_user not in ('anon', 'authenticated', 'ai_agent') then
+  -- Migrations, maintenance (postgres, supabase_admin) and the service role may set any role.
+  -- Everything else is an API role (anon, authenticated and the business roles, ai_agent).
+  if current_user in ('postgres', 'supabase_admin', 'service_role') then
     return new;
   end if;
-  if current_user = 'authenticated' and authz.is_admin() then
-    return new;
+  -- An Admin by the database's own record, not by the token's role claim, which may predate a
+  -- demotion.
+  if current_user not in ('anon', 'ai_agent') then
+    if authz.is_admin() then
+      return new;
+    end if;
   end if;
   if tg_op = 'INSERT' then
     select r.id into v_client from public.roles r where r.name = 'Client';

@@ -45,7 +45,7 @@ create trigger audit_delete after delete on public.leads
   referencing old table as old_rows
   for each statement execute function private.audit_statement();
 
-create index leads_assigned_to_status_created_at_idx on public.leads (assigned_to, status, created_at desc);
+create index leads_assigned_to_created_at_idx on public.leads (assigned_to, created_at desc);
 
 create index leads_status_idx on public.leads (status);
 

@@ -8,7 +8,7 @@ grant usage on schema public to ai_agent;
 
 revoke all on table public.users from anon, authenticated, service_role, ai_agent;
 
-grant update (full_name, phone, role_id) on table public.users to authenticated;
+grant update (full_name, phone) on table public.users to authenticated;
 
 grant select on table public.users to authenticated;
 
@@ -16,14 +16,31 @@ create policy users_select_authenticated on public.users
   as permissive
   for select
   to authenticated
-  using ((id = (select auth.uid())) or ((select authz.is_admin())));
+  using (id = (select auth.uid()));
 
 create policy users_update_authenticated on public.users
   as permissive
   for update
   to authenticated
-  using ((id = (select auth.uid())) or ((select authz.is_admin())))
-  with check ((id = (select auth.uid())) or ((select authz.is_admin())));
+  using (id = (select auth.uid()))
+  with check (id = (select auth.uid()));
+
+grant update (full_name, phone, role_id) on table public.users to moha_admin;
+
+grant select on table public.users to moha_admin;
+
+create policy users_select_moha_admin on public.users
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy users_update_moha_admin on public.users
+  as permissive
+  for update
+  to moha_admin
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
 
 grant select on table public.users to ai_agent;
 
@@ -37,7 +54,7 @@ grant select, insert, update, delete on table public.users to service_role;
 
 revoke all on table public.roles from anon, authenticated, service_role, ai_agent;
 
-grant select, insert, update, delete on table public.roles to authenticated;
+grant select on table public.roles to authenticated;
 
 create policy roles_select_authenticated on public.roles
   as permissive
@@ -45,23 +62,25 @@ create policy roles_select_authenticated on public.roles
   to authenticated
   using (true);
 
-create policy roles_insert_authenticated on public.roles
+grant insert, update, delete on table public.roles to moha_admin;
+
+create policy roles_insert_moha_admin on public.roles
   as permissive
   for insert
-  to authenticated
+  to moha_admin
   with check ((select authz.is_admin()));
 
-create policy roles_update_authenticated on public.roles
+create policy roles_update_moha_admin on public.roles
   as permissive
   for update
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()))
   with check ((select authz.is_admin()));
 
-create policy roles_delete_authenticated on public.roles
+create policy roles_delete_moha_admin on public.roles
   as permissive
   for delete
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant select on table public.roles to ai_agent;
@@ -76,7 +95,7 @@ grant select, insert, update, delete on table public.roles to service_role;
 
 revoke all on table public.permissions from anon, authenticated, service_role, ai_agent;
 
-grant select, insert, update, delete on table public.permissions to authenticated;
+grant select on table public.permissions to authenticated;
 
 create policy permissions_select_authenticated on public.permissions
   as permissive
@@ -84,23 +103,25 @@ create policy permissions_select_authenticated on public.permissions
   to authenticated
   using (true);
 
-create policy permissions_insert_authenticated on public.permissions
+grant insert, update, delete on table public.permissions to moha_admin;
+
+create policy permissions_insert_moha_admin on public.permissions
   as permissive
   for insert
-  to authenticated
+  to moha_admin
   with check ((select authz.is_admin()));
 
-create policy permissions_update_authenticated on public.permissions
+create policy permissions_update_moha_admin on public.permissions
   as permissive
   for update
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()))
   with check ((select authz.is_admin()));
 
-create policy permissions_delete_authenticated on public.permissions
+create policy permissions_delete_moha_admin on public.permissions
   as permissive
   for delete
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant select, insert, update, delete on table public.permissions to service_role;
@@ -113,7 +134,7 @@ create policy user_sessions_select_authenticated on public.user_sessions
   as permissive
   for select
   to authenticated
-  using ((user_id = (select auth.uid())) or ((select authz.is_admin())));
+  using (user_id = (select auth.uid()));
 
 create policy user_sessions_insert_authenticated on public.user_sessions
   as permissive
@@ -134,35 +155,93 @@ create policy user_sessions_delete_authenticated on public.user_sessions
   to authenticated
   using (user_id = (select auth.uid()));
 
+grant select on table public.user_sessions to moha_admin;
+
+create policy user_sessions_select_moha_admin on public.user_sessions
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
 grant select, insert, update, delete on table public.user_sessions to service_role;
 
 revoke all on table public.clients from anon, authenticated, service_role, ai_agent;
 
-grant select, insert, update, delete on table public.clients to authenticated;
+grant select on table public.clients to moha_client;
 
-create policy clients_select_authenticated on public.clients
+create policy clients_select_moha_client on public.clients
   as permissive
   for select
-  to authenticated
-  using ((((select authz.has_role('Client'))) and (user_id = (select auth.uid()))) or ((select authz.has_role('Designer'))) or ((select authz.has_role('Sales'))) or ((select authz.is_admin())));
+  to moha_client
+  using (((select authz.has_role('Client'))) and (user_id = (select auth.uid())));
 
-create policy clients_insert_authenticated on public.clients
+grant select, insert, update on table public.clients to moha_designer;
+
+create policy clients_select_moha_designer on public.clients
+  as permissive
+  for select
+  to moha_designer
+  using ((select authz.has_role('Designer')));
+
+create policy clients_insert_moha_designer on public.clients
   as permissive
   for insert
-  to authenticated
-  with check (((select authz.has_role('Designer'))) or ((select authz.has_role('Sales'))) or ((select authz.is_admin())));
+  to moha_designer
+  with check ((select authz.has_role('Designer')));
 
-create policy clients_update_authenticated on public.clients
+create policy clients_update_moha_designer on public.clients
   as permissive
   for update
-  to authenticated
-  using (((select authz.has_role('Designer'))) or ((select authz.has_role('Sales'))) or ((select authz.is_admin())))
-  with check (((select authz.has_role('Designer'))) or ((select authz.has_role('Sales'))) or ((select authz.is_admin())));
+  to moha_designer
+  using ((select authz.has_role('Designer')))
+  with check ((select authz.has_role('Designer')));
 
-create policy clients_delete_authenticated on public.clients
+grant select, insert, update on table public.clients to moha_sales;
+
+create policy clients_select_moha_sales on public.clients
+  as permissive
+  for select
+  to moha_sales
+  using ((select authz.has_role('Sales')));
+
+create policy clients_insert_moha_sales on public.clients
+  as permissive
+  for insert
+  to moha_sales
+  with check ((select authz.has_role('Sales')));
+
+create policy clients_update_moha_sales on public.clients
+  as permissive
+  for update
+  to moha_sales
+  using ((select authz.has_role('Sales')))
+  with check ((select authz.has_role('Sales')));
+
+grant select, insert, update, delete on table public.clients to moha_admin;
+
+create policy clients_select_moha_admin on public.clients
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy clients_insert_moha_admin on public.clients
+  as permissive
+  for insert
+  to moha_admin
+  with check ((select authz.is_admin()));
+
+create policy clients_update_moha_admin on public.clients
+  as permissive
+  for update
+  to moha_admin
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
+
+create policy clients_delete_moha_admin on public.clients
   as permissive
   for delete
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant select, insert, update, delete on table public.clients to service_role;
@@ -177,32 +256,75 @@ create policy projects_select_anon on public.projects
   to anon
   using (is_published);
 
-grant select, insert, update, delete on table public.projects to authenticated;
+grant select on table public.projects to authenticated;
 
 create policy projects_select_authenticated on public.projects
   as permissive
   for select
   to authenticated
-  using ((is_published) or (((select authz.has_role('Client'))) and (client_id in (select c.id from public.clients c where c.user_id = (select auth.uid())))) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  using (is_published);
 
-create policy projects_insert_authenticated on public.projects
+grant select on table public.projects to moha_client;
+
+create policy projects_select_moha_client on public.projects
+  as permissive
+  for select
+  to moha_client
+  using (((select authz.has_role('Client'))) and (client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))));
+
+grant select, insert, update, delete on table public.projects to moha_designer;
+
+create policy projects_select_moha_designer on public.projects
+  as permissive
+  for select
+  to moha_designer
+  using ((select authz.has_role('Designer')));
+
+create policy projects_insert_moha_designer on public.projects
   as permissive
   for insert
-  to authenticated
-  with check (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  to moha_designer
+  with check ((select authz.has_role('Designer')));
 
-create policy projects_update_authenticated on public.projects
+create policy projects_update_moha_designer on public.projects
   as permissive
   for update
-  to authenticated
-  using (((select authz.has_role('Designer'))) or ((select authz.is_admin())))
-  with check (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  to moha_designer
+  using ((select authz.has_role('Designer')))
+  with check ((select authz.has_role('Designer')));
 
-create policy projects_delete_authenticated on public.projects
+create policy projects_delete_moha_designer on public.projects
   as permissive
   for delete
-  to authenticated
-  using (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  to moha_designer
+  using ((select authz.has_role('Designer')));
+
+grant select, insert, update, delete on table public.projects to moha_admin;
+
+create policy projects_select_moha_admin on public.projects
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy projects_insert_moha_admin on public.projects
+  as permissive
+  for insert
+  to moha_admin
+  with check ((select authz.is_admin()));
+
+create policy projects_update_moha_admin on public.projects
+  as permissive
+  for update
+  to moha_admin
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
+
+create policy projects_delete_moha_admin on public.projects
+  as permissive
+  for delete
+  to moha_admin
+  using ((select authz.is_admin()));
 
 grant select, insert, update, delete on table public.projects to service_role;
 
@@ -216,32 +338,75 @@ create policy project_images_select_anon on public.project_images
   to anon
   using (project_id in (select p.id from public.projects p where p.is_published));
 
-grant select, insert, update, delete on table public.project_images to authenticated;
+grant select on table public.project_images to authenticated;
 
 create policy project_images_select_authenticated on public.project_images
   as permissive
   for select
   to authenticated
-  using ((project_id in (select p.id from public.projects p where p.is_published)) or (((select authz.has_role('Client'))) and (project_id in (select p.id from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))))) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  using (project_id in (select p.id from public.projects p where p.is_published));
 
-create policy project_images_insert_authenticated on public.project_images
+grant select on table public.project_images to moha_client;
+
+create policy project_images_select_moha_client on public.project_images
+  as permissive
+  for select
+  to moha_client
+  using (((select authz.has_role('Client'))) and (project_id in (select p.id from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid())))));
+
+grant select, insert, update, delete on table public.project_images to moha_designer;
+
+create policy project_images_select_moha_designer on public.project_images
+  as permissive
+  for select
+  to moha_designer
+  using ((select authz.has_role('Designer')));
+
+create policy project_images_insert_moha_designer on public.project_images
   as permissive
   for insert
-  to authenticated
-  with check (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  to moha_designer
+  with check ((select authz.has_role('Designer')));
 
-create policy project_images_update_authenticated on public.project_images
+create policy project_images_update_moha_designer on public.project_images
   as permissive
   for update
-  to authenticated
-  using (((select authz.has_role('Designer'))) or ((select authz.is_admin())))
-  with check (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  to moha_designer
+  using ((select authz.has_role('Designer')))
+  with check ((select authz.has_role('Designer')));
 
-create policy project_images_delete_authenticated on public.project_images
+create policy project_images_delete_moha_designer on public.project_images
   as permissive
   for delete
-  to authenticated
-  using (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  to moha_designer
+  using ((select authz.has_role('Designer')));
+
+grant select, insert, update, delete on table public.project_images to moha_admin;
+
+create policy project_images_select_moha_admin on public.project_images
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy project_images_insert_moha_admin on public.project_images
+  as permissive
+  for insert
+  to moha_admin
+  with check ((select authz.is_admin()));
+
+create policy project_images_update_moha_admin on public.project_images
+  as permissive
+  for update
+  to moha_admin
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
+
+create policy project_images_delete_moha_admin on public.project_images
+  as permissive
+  for delete
+  to moha_admin
+  using ((select authz.is_admin()));
 
 grant select, insert, update, delete on table public.project_images to service_role;
 
@@ -255,32 +420,75 @@ create policy project_tags_select_anon on public.project_tags
   to anon
   using (project_id in (select p.id from public.projects p where p.is_published));
 
-grant select, insert, update, delete on table public.project_tags to authenticated;
+grant select on table public.project_tags to authenticated;
 
 create policy project_tags_select_authenticated on public.project_tags
   as permissive
   for select
   to authenticated
-  using ((project_id in (select p.id from public.projects p where p.is_published)) or (((select authz.has_role('Client'))) and (project_id in (select p.id from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))))) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  using (project_id in (select p.id from public.projects p where p.is_published));
 
-create policy project_tags_insert_authenticated on public.project_tags
+grant select on table public.project_tags to moha_client;
+
+create policy project_tags_select_moha_client on public.project_tags
+  as permissive
+  for select
+  to moha_client
+  using (((select authz.has_role('Client'))) and (project_id in (select p.id from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid())))));
+
+grant select, insert, update, delete on table public.project_tags to moha_designer;
+
+create policy project_tags_select_moha_designer on public.project_tags
+  as permissive
+  for select
+  to moha_designer
+  using ((select authz.has_role('Designer')));
+
+create policy project_tags_insert_moha_designer on public.project_tags
   as permissive
   for insert
-  to authenticated
-  with check (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  to moha_designer
+  with check ((select authz.has_role('Designer')));
 
-create policy project_tags_update_authenticated on public.project_tags
+create policy project_tags_update_moha_designer on public.project_tags
   as permissive
   for update
-  to authenticated
-  using (((select authz.has_role('Designer'))) or ((select authz.is_admin())))
-  with check (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  to moha_designer
+  using ((select authz.has_role('Designer')))
+  with check ((select authz.has_role('Designer')));
 
-create policy project_tags_delete_authenticated on public.project_tags
+create policy project_tags_delete_moha_designer on public.project_tags
   as permissive
   for delete
-  to authenticated
-  using (((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  to moha_designer
+  using ((select authz.has_role('Designer')));
+
+grant select, insert, update, delete on table public.project_tags to moha_admin;
+
+create policy project_tags_select_moha_admin on public.project_tags
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy project_tags_insert_moha_admin on public.project_tags
+  as permissive
+  for insert
+  to moha_admin
+  with check ((select authz.is_admin()));
+
+create policy project_tags_update_moha_admin on public.project_tags
+  as permissive
+  for update
+  to moha_admin
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
+
+create policy project_tags_delete_moha_admin on public.project_tags
+  as permissive
+  for delete
+  to moha_admin
+  using ((select authz.is_admin()));
 
 grant select, insert, update, delete on table public.project_tags to service_role;
 
@@ -294,7 +502,7 @@ create policy blog_categories_select_anon on public.blog_categories
   to anon
   using (true);
 
-grant select, insert, update, delete on table public.blog_categories to authenticated;
+grant select on table public.blog_categories to authenticated;
 
 create policy blog_categories_select_authenticated on public.blog_categories
   as permissive
@@ -302,23 +510,25 @@ create policy blog_categories_select_authenticated on public.blog_categories
   to authenticated
   using (true);
 
-create policy blog_categories_insert_authenticated on public.blog_categories
+grant insert, update, delete on table public.blog_categories to moha_admin;
+
+create policy blog_categories_insert_moha_admin on public.blog_categories
   as permissive
   for insert
-  to authenticated
+  to moha_admin
   with check ((select authz.is_admin()));
 
-create policy blog_categories_update_authenticated on public.blog_categories
+create policy blog_categories_update_moha_admin on public.blog_categories
   as permissive
   for update
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()))
   with check ((select authz.is_admin()));
 
-create policy blog_categories_delete_authenticated on public.blog_categories
+create policy blog_categories_delete_moha_admin on public.blog_categories
   as permissive
   for delete
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant select, insert, update, delete on table public.blog_categories to service_role;
@@ -333,31 +543,52 @@ create policy blog_posts_select_anon on public.blog_posts
   to anon
   using (status = 'published'::public.blog_status);
 
-grant select, insert, update, delete on table public.blog_posts to authenticated;
+grant select, insert, update on table public.blog_posts to authenticated;
 
 create policy blog_posts_select_authenticated on public.blog_posts
   as permissive
   for select
   to authenticated
-  using ((status = 'published'::public.blog_status) or (author_id = (select auth.uid())) or ((select authz.is_admin())));
+  using ((status = 'published'::public.blog_status) or (author_id = (select auth.uid())));
 
 create policy blog_posts_insert_authenticated on public.blog_posts
   as permissive
   for insert
   to authenticated
-  with check ((author_id = (select auth.uid()) and (select authz.has_permission('blog', 'create')) and (status <> 'published'::public.blog_status or (select authz.has_permission('blog', 'publish')))) or ((select authz.is_admin())));
+  with check (author_id = (select auth.uid()) and (select authz.has_permission('blog', 'create')) and (status <> 'published'::public.blog_status or (select authz.has_permission('blog', 'publish'))));
 
 create policy blog_posts_update_authenticated on public.blog_posts
   as permissive
   for update
   to authenticated
-  using ((author_id = (select auth.uid())) or ((select authz.is_admin())))
-  with check ((author_id = (select auth.uid()) and (status <> 'published'::public.blog_status or (select authz.has_permission('blog', 'publish')))) or ((select authz.is_admin())));
+  using (author_id = (select auth.uid()))
+  with check (author_id = (select auth.uid()) and (status <> 'published'::public.blog_status or (select authz.has_permission('blog', 'publish'))));
 
-create policy blog_posts_delete_authenticated on public.blog_posts
+grant select, insert, update, delete on table public.blog_posts to moha_admin;
+
+create policy blog_posts_select_moha_admin on public.blog_posts
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy blog_posts_insert_moha_admin on public.blog_posts
+  as permissive
+  for insert
+  to moha_admin
+  with check ((select authz.is_admin()));
+
+create policy blog_posts_update_moha_admin on public.blog_posts
+  as permissive
+  for update
+  to moha_admin
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
+
+create policy blog_posts_delete_moha_admin on public.blog_posts
   as permissive
   for delete
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant select, insert, update, delete on table public.blog_posts to service_role;
@@ -378,26 +609,53 @@ create policy blog_tags_select_authenticated on public.blog_tags
   as permissive
   for select
   to authenticated
-  using ((post_id in (select p.id from public.blog_posts p where p.status = 'published'::public.blog_status)) or (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
+  using ((post_id in (select p.id from public.blog_posts p where p.status = 'published'::public.blog_status)) or (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))));
 
 create policy blog_tags_insert_authenticated on public.blog_tags
   as permissive
   for insert
   to authenticated
-  with check ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
+  with check (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid())));
 
 create policy blog_tags_update_authenticated on public.blog_tags
   as permissive
   for update
   to authenticated
-  using ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))
-  with check ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
+  using (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid())))
+  with check (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid())));
 
 create policy blog_tags_delete_authenticated on public.blog_tags
   as permissive
   for delete
   to authenticated
-  using ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
+  using (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid())));
+
+grant select, insert, update, delete on table public.blog_tags to moha_admin;
+
+create policy blog_tags_select_moha_admin on public.blog_tags
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy blog_tags_insert_moha_admin on public.blog_tags
+  as permissive
+  for insert
+  to moha_admin
+  with check ((select authz.is_admin()));
+
+create policy blog_tags_update_moha_admin on public.blog_tags
+  as permissive
+  for update
+  to moha_admin
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
+
+create policy blog_tags_delete_moha_admin on public.blog_tags
+  as permissive
+  for delete
+  to moha_admin
+  using ((select authz.is_admin()));
 
 grant select, insert, update, delete on table public.blog_tags to service_role;
 
@@ -417,26 +675,53 @@ create policy blog_media_select_authenticated on public.blog_media
   as permissive
   for select
   to authenticated
-  using ((post_id in (select p.id from public.blog_posts p where p.status = 'published'::public.blog_status)) or (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
+  using ((post_id in (select p.id from public.blog_posts p where p.status = 'published'::public.blog_status)) or (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))));
 
 create policy blog_media_insert_authenticated on public.blog_media
   as permissive
   for insert
   to authenticated
-  with check ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
+  with check (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid())));
 
 create policy blog_media_update_authenticated on public.blog_media
   as permissive
   for update
   to authenticated
-  using ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))
-  with check ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
+  using (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid())))
+  with check (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid())));
 
 create policy blog_media_delete_authenticated on public.blog_media
   as permissive
   for delete
   to authenticated
-  using ((post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())));
+  using (post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid())));
+
+grant select, insert, update, delete on table public.blog_media to moha_admin;
+
+create policy blog_media_select_moha_admin on public.blog_media
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy blog_media_insert_moha_admin on public.blog_media
+  as permissive
+  for insert
+  to moha_admin
+  with check ((select authz.is_admin()));
+
+create policy blog_media_update_moha_admin on public.blog_media
+  as permissive
+  for update
+  to moha_admin
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
+
+create policy blog_media_delete_moha_admin on public.blog_media
+  as permissive
+  for delete
+  to moha_admin
+  using ((select authz.is_admin()));
 
 grant select, insert, update, delete on table public.blog_media to service_role;
 
@@ -444,31 +729,62 @@ revoke all on table public.render_requests from anon, authenticated, service_rol
 
 grant update (status) on table public.render_requests to authenticated;
 
-grant select, insert, delete on table public.render_requests to authenticated;
+grant select, insert on table public.render_requests to authenticated;
 
 create policy render_requests_select_authenticated on public.render_requests
   as permissive
   for select
   to authenticated
-  using ((user_id = (select auth.uid())) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  using (user_id = (select auth.uid()));
 
 create policy render_requests_insert_authenticated on public.render_requests
   as permissive
   for insert
   to authenticated
-  with check ((user_id = (select auth.uid()) and status = 'queued'::public.render_status and (select authz.has_permission('render', 'create'))) or ((select authz.is_admin())));
+  with check (user_id = (select auth.uid()) and status = 'queued'::public.render_status and (select authz.has_permission('render', 'create')));
 
 create policy render_requests_update_authenticated on public.render_requests
   as permissive
   for update
   to authenticated
-  using ((user_id = (select auth.uid()) and status in ('queued'::public.render_status, 'pending'::public.render_status, 'processing'::public.render_status)) or ((select authz.is_admin())))
-  with check ((user_id = (select auth.uid()) and status = 'cancelled'::public.render_status) or ((select authz.is_admin())));
+  using (user_id = (select auth.uid()) and status in ('queued'::public.render_status, 'pending'::public.render_status, 'processing'::public.render_status))
+  with check (user_id = (select auth.uid()) and status = 'cancelled'::public.render_status);
 
-create policy render_requests_delete_authenticated on public.render_requests
+grant select on table public.render_requests to moha_designer;
+
+create policy render_requests_select_moha_designer on public.render_requests
+  as permissive
+  for select
+  to moha_designer
+  using ((select authz.has_role('Designer')));
+
+grant update (status) on table public.render_requests to moha_admin;
+
+grant select, insert, delete on table public.render_requests to moha_admin;
+
+create policy render_requests_select_moha_admin on public.render_requests
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy render_requests_insert_moha_admin on public.render_requests
+  as permissive
+  for insert
+  to moha_admin
+  with check ((select authz.is_admin()));
+
+create policy render_requests_update_moha_admin on public.render_requests
+  as permissive
+  for update
+  to moha_admin
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
+
+create policy render_requests_delete_moha_admin on public.render_requests
   as permissive
   for delete
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant select, update on table public.render_requests to ai_agent;
@@ -496,13 +812,29 @@ create policy render_parameters_select_authenticated on public.render_parameters
   as permissive
   for select
   to authenticated
-  using ((request_id in (select r.id from public.render_requests r where r.user_id = (select auth.uid()))) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  using (request_id in (select r.id from public.render_requests r where r.user_id = (select auth.uid())));
 
 create policy render_parameters_insert_authenticated on public.render_parameters
   as permissive
   for insert
   to authenticated
   with check (request_id in (select r.id from public.render_requests r where r.user_id = (select auth.uid())));
+
+grant select on table public.render_parameters to moha_designer;
+
+create policy render_parameters_select_moha_designer on public.render_parameters
+  as permissive
+  for select
+  to moha_designer
+  using ((select authz.has_role('Designer')));
+
+grant select on table public.render_parameters to moha_admin;
+
+create policy render_parameters_select_moha_admin on public.render_parameters
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
 
 grant select on table public.render_parameters to ai_agent;
 
@@ -522,7 +854,23 @@ create policy render_results_select_authenticated on public.render_results
   as permissive
   for select
   to authenticated
-  using ((request_id in (select r.id from public.render_requests r where r.user_id = (select auth.uid()))) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())));
+  using (request_id in (select r.id from public.render_requests r where r.user_id = (select auth.uid())));
+
+grant select on table public.render_results to moha_designer;
+
+create policy render_results_select_moha_designer on public.render_results
+  as permissive
+  for select
+  to moha_designer
+  using ((select authz.has_role('Designer')));
+
+grant select on table public.render_results to moha_admin;
+
+create policy render_results_select_moha_admin on public.render_results
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
 
 grant select, insert on table public.render_results to ai_agent;
 
@@ -542,33 +890,50 @@ grant select, insert, update, delete on table public.render_results to service_r
 
 revoke all on table public.leads from anon, authenticated, service_role, ai_agent;
 
-grant update (client_name, email, phone, source, status, assigned_to) on table public.leads to authenticated;
+grant update (client_name, email, phone, source, status, assigned_to) on table public.leads to moha_sales;
 
-grant select, insert, delete on table public.leads to authenticated;
+grant select on table public.leads to moha_sales;
 
-create policy leads_select_authenticated on public.leads
+create policy leads_select_moha_sales on public.leads
   as permissive
   for select
-  to authenticated
-  using ((((select authz.has_role('Sales'))) and (assigned_to = (select auth.uid()))) or ((select authz.is_admin())));
+  to moha_sales
+  using (((select authz.has_role('Sales'))) and (assigned_to = (select auth.uid())));
 
-create policy leads_insert_authenticated on public.leads
-  as permissive
-  for insert
-  to authenticated
-  with check ((select authz.is_admin()));
-
-create policy leads_update_authenticated on public.leads
+create policy leads_update_moha_sales on public.leads
   as permissive
   for update
-  to authenticated
-  using ((((select authz.has_role('Sales'))) and (assigned_to = (select auth.uid()))) or ((select authz.is_admin())))
-  with check ((((select authz.has_role('Sales'))) and (assigned_to = (select auth.uid()))) or ((select authz.is_admin())));
+  to moha_sales
+  using (((select authz.has_role('Sales'))) and (assigned_to = (select auth.uid())))
+  with check (((select authz.has_role('Sales'))) and (assigned_to = (select auth.uid())));
 
-create policy leads_delete_authenticated on public.leads
+grant update (client_name, email, phone, source, status, assigned_to) on table public.leads to moha_admin;
+
+grant select, insert, delete on table public.leads to moha_admin;
+
+create policy leads_select_moha_admin on public.leads
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy leads_insert_moha_admin on public.leads
+  as permissive
+  for insert
+  to moha_admin
+  with check ((select authz.is_admin()));
+
+create policy leads_update_moha_admin on public.leads
+  as permissive
+  for update
+  to moha_admin
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
+
+create policy leads_delete_moha_admin on public.leads
   as permissive
   for delete
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant select, update on table public.leads to ai_agent;
@@ -590,24 +955,38 @@ grant select, insert, update, delete on table public.leads to service_role;
 
 revoke all on table public.lead_notes from anon, authenticated, service_role, ai_agent;
 
-grant select, insert, delete on table public.lead_notes to authenticated;
+grant select, insert on table public.lead_notes to moha_sales;
 
-create policy lead_notes_select_authenticated on public.lead_notes
+create policy lead_notes_select_moha_sales on public.lead_notes
   as permissive
   for select
-  to authenticated
-  using ((((select authz.has_role('Sales'))) and (lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid())))) or ((select authz.is_admin())));
+  to moha_sales
+  using (((select authz.has_role('Sales'))) and (lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid()))));
 
-create policy lead_notes_insert_authenticated on public.lead_notes
+create policy lead_notes_insert_moha_sales on public.lead_notes
   as permissive
   for insert
-  to authenticated
-  with check ((((select authz.has_role('Sales'))) and (created_by = (select auth.uid()) and lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid())))) or ((select authz.is_admin())));
+  to moha_sales
+  with check (((select authz.has_role('Sales'))) and (created_by = (select auth.uid()) and lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid()))));
 
-create policy lead_notes_delete_authenticated on public.lead_notes
+grant select, insert, delete on table public.lead_notes to moha_admin;
+
+create policy lead_notes_select_moha_admin on public.lead_notes
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy lead_notes_insert_moha_admin on public.lead_notes
+  as permissive
+  for insert
+  to moha_admin
+  with check ((select authz.is_admin()));
+
+create policy lead_notes_delete_moha_admin on public.lead_notes
   as permissive
   for delete
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant select, insert on table public.lead_notes to ai_agent;
@@ -628,13 +1007,21 @@ grant select, insert, update, delete on table public.lead_notes to service_role;
 
 revoke all on table public.lead_scoring from anon, authenticated, service_role, ai_agent;
 
-grant select on table public.lead_scoring to authenticated;
+grant select on table public.lead_scoring to moha_sales;
 
-create policy lead_scoring_select_authenticated on public.lead_scoring
+create policy lead_scoring_select_moha_sales on public.lead_scoring
   as permissive
   for select
-  to authenticated
-  using ((((select authz.has_role('Sales'))) and (lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid())))) or ((select authz.is_admin())));
+  to moha_sales
+  using (((select authz.has_role('Sales'))) and (lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid()))));
+
+grant select on table public.lead_scoring to moha_admin;
+
+create policy lead_scoring_select_moha_admin on public.lead_scoring
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
 
 grant select, insert on table public.lead_scoring to ai_agent;
 
@@ -654,37 +1041,45 @@ grant select, insert, update, delete on table public.lead_scoring to service_rol
 
 revoke all on table public.social_accounts from anon, authenticated, service_role, ai_agent;
 
-grant select (id, platform, username, token_updated_at, connected_by, created_at, updated_at) on table public.social_accounts to authenticated;
+grant select (id, platform, username, token_updated_at, connected_by, created_at, updated_at) on table public.social_accounts to moha_sales;
 
-grant insert (id, platform, username, token_updated_at, connected_by, created_at, updated_at) on table public.social_accounts to authenticated;
-
-grant update (id, platform, username, token_updated_at, connected_by, created_at, updated_at) on table public.social_accounts to authenticated;
-
-grant delete on table public.social_accounts to authenticated;
-
-create policy social_accounts_select_authenticated on public.social_accounts
+create policy social_accounts_select_moha_sales on public.social_accounts
   as permissive
   for select
-  to authenticated
-  using (((select authz.has_role('Sales'))) or ((select authz.is_admin())));
+  to moha_sales
+  using ((select authz.has_role('Sales')));
 
-create policy social_accounts_insert_authenticated on public.social_accounts
+grant select (id, platform, username, token_updated_at, connected_by, created_at, updated_at) on table public.social_accounts to moha_admin;
+
+grant insert (id, platform, username, token_updated_at, connected_by, created_at, updated_at) on table public.social_accounts to moha_admin;
+
+grant update (id, platform, username, token_updated_at, connected_by, created_at, updated_at) on table public.social_accounts to moha_admin;
+
+grant delete on table public.social_accounts to moha_admin;
+
+create policy social_accounts_select_moha_admin on public.social_accounts
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy social_accounts_insert_moha_admin on public.social_accounts
   as permissive
   for insert
-  to authenticated
+  to moha_admin
   with check ((select authz.is_admin()));
 
-create policy social_accounts_update_authenticated on public.social_accounts
+create policy social_accounts_update_moha_admin on public.social_accounts
   as permissive
   for update
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()))
   with check ((select authz.is_admin()));
 
-create policy social_accounts_delete_authenticated on public.social_accounts
+create policy social_accounts_delete_moha_admin on public.social_accounts
   as permissive
   for delete
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant select (id, platform, username, token_updated_at, connected_by, created_at, updated_at) on table public.social_accounts to ai_agent;
@@ -705,22 +1100,39 @@ grant delete on table public.social_accounts to service_role;
 
 revoke all on table public.social_messages from anon, authenticated, service_role, ai_agent;
 
-grant update (status) on table public.social_messages to authenticated;
+grant update (status) on table public.social_messages to moha_sales;
 
-grant select on table public.social_messages to authenticated;
+grant select on table public.social_messages to moha_sales;
 
-create policy social_messages_select_authenticated on public.social_messages
+create policy social_messages_select_moha_sales on public.social_messages
   as permissive
   for select
-  to authenticated
-  using (((select authz.has_role('Sales'))) or ((select authz.is_admin())));
+  to moha_sales
+  using ((select authz.has_role('Sales')));
 
-create policy social_messages_update_authenticated on public.social_messages
+create policy social_messages_update_moha_sales on public.social_messages
   as permissive
   for update
-  to authenticated
-  using (((select authz.has_role('Sales'))) or ((select authz.is_admin())))
-  with check (((select authz.has_role('Sales'))) or ((select authz.is_admin())));
+  to moha_sales
+  using ((select authz.has_role('Sales')))
+  with check ((select authz.has_role('Sales')));
+
+grant update (status) on table public.social_messages to moha_admin;
+
+grant select on table public.social_messages to moha_admin;
+
+create policy social_messages_select_moha_admin on public.social_messages
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy social_messages_update_moha_admin on public.social_messages
+  as permissive
+  for update
+  to moha_admin
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
 
 grant select, insert, update on table public.social_messages to ai_agent;
 
@@ -747,13 +1159,21 @@ grant select, insert, update, delete on table public.social_messages to service_
 
 revoke all on table public.social_analytics from anon, authenticated, service_role, ai_agent;
 
-grant select on table public.social_analytics to authenticated;
+grant select on table public.social_analytics to moha_sales;
 
-create policy social_analytics_select_authenticated on public.social_analytics
+create policy social_analytics_select_moha_sales on public.social_analytics
   as permissive
   for select
-  to authenticated
-  using (((select authz.has_role('Sales'))) or ((select authz.is_admin())));
+  to moha_sales
+  using ((select authz.has_role('Sales')));
+
+grant select on table public.social_analytics to moha_admin;
+
+create policy social_analytics_select_moha_admin on public.social_analytics
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
 
 grant select, insert on table public.social_analytics to ai_agent;
 
@@ -773,13 +1193,21 @@ grant select, insert, update, delete on table public.social_analytics to service
 
 revoke all on table public.social_sentiment from anon, authenticated, service_role, ai_agent;
 
-grant select on table public.social_sentiment to authenticated;
+grant select on table public.social_sentiment to moha_sales;
 
-create policy social_sentiment_select_authenticated on public.social_sentiment
+create policy social_sentiment_select_moha_sales on public.social_sentiment
   as permissive
   for select
-  to authenticated
-  using (((select authz.has_role('Sales'))) or ((select authz.is_admin())));
+  to moha_sales
+  using ((select authz.has_role('Sales')));
+
+grant select on table public.social_sentiment to moha_admin;
+
+create policy social_sentiment_select_moha_admin on public.social_sentiment
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
 
 grant select, insert on table public.social_sentiment to ai_agent;
 
@@ -828,24 +1256,24 @@ grant select, insert, update, delete on table public.notifications to service_ro
 
 revoke all on table public.audit_logs from anon, authenticated, service_role, ai_agent;
 
-grant select on table public.audit_logs to authenticated;
+grant select on table public.audit_logs to moha_admin;
 
-create policy audit_logs_select_authenticated on public.audit_logs
+create policy audit_logs_select_moha_admin on public.audit_logs
   as permissive
   for select
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant select on table public.audit_logs to service_role;
 
 revoke all on table public.error_logs from anon, authenticated, service_role, ai_agent;
 
-grant select on table public.error_logs to authenticated;
+grant select on table public.error_logs to moha_admin;
 
-create policy error_logs_select_authenticated on public.error_logs
+create policy error_logs_select_moha_admin on public.error_logs
   as permissive
   for select
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant insert on table public.error_logs to ai_agent;
@@ -860,12 +1288,12 @@ grant select, insert on table public.error_logs to service_role;
 
 revoke all on table public.agent_usage from anon, authenticated, service_role, ai_agent;
 
-grant select on table public.agent_usage to authenticated;
+grant select on table public.agent_usage to moha_admin;
 
-create policy agent_usage_select_authenticated on public.agent_usage
+create policy agent_usage_select_moha_admin on public.agent_usage
   as permissive
   for select
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant select, insert, update on table public.agent_usage to ai_agent;
@@ -893,31 +1321,31 @@ grant select, insert, update, delete on table public.agent_usage to service_role
 
 revoke all on table public.agent_limits from anon, authenticated, service_role, ai_agent;
 
-grant select, insert, update, delete on table public.agent_limits to authenticated;
+grant select, insert, update, delete on table public.agent_limits to moha_admin;
 
-create policy agent_limits_select_authenticated on public.agent_limits
+create policy agent_limits_select_moha_admin on public.agent_limits
   as permissive
   for select
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
-create policy agent_limits_insert_authenticated on public.agent_limits
+create policy agent_limits_insert_moha_admin on public.agent_limits
   as permissive
   for insert
-  to authenticated
+  to moha_admin
   with check ((select authz.is_admin()));
 
-create policy agent_limits_update_authenticated on public.agent_limits
+create policy agent_limits_update_moha_admin on public.agent_limits
   as permissive
   for update
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()))
   with check ((select authz.is_admin()));
 
-create policy agent_limits_delete_authenticated on public.agent_limits
+create policy agent_limits_delete_moha_admin on public.agent_limits
   as permissive
   for delete
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant select on table public.agent_limits to ai_agent;
@@ -932,18 +1360,18 @@ grant select, insert, update, delete on table public.agent_limits to service_rol
 
 revoke all on table public.ai_cache from anon, authenticated, service_role, ai_agent;
 
-grant select, insert on table public.ai_cache to authenticated;
+grant select, insert on table public.ai_cache to moha_admin;
 
-create policy ai_cache_select_authenticated on public.ai_cache
+create policy ai_cache_select_moha_admin on public.ai_cache
   as permissive
   for select
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
-create policy ai_cache_insert_authenticated on public.ai_cache
+create policy ai_cache_insert_moha_admin on public.ai_cache
   as permissive
   for insert
-  to authenticated
+  to moha_admin
   with check ((select authz.is_admin()));
 
 grant select, insert, update on table public.ai_cache to ai_agent;
@@ -971,31 +1399,31 @@ grant select, insert, update, delete on table public.ai_cache to service_role;
 
 revoke all on table public.prompt_templates from anon, authenticated, service_role, ai_agent;
 
-grant select, insert, update, delete on table public.prompt_templates to authenticated;
+grant select, insert, update, delete on table public.prompt_templates to moha_admin;
 
-create policy prompt_templates_select_authenticated on public.prompt_templates
+create policy prompt_templates_select_moha_admin on public.prompt_templates
   as permissive
   for select
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
-create policy prompt_templates_insert_authenticated on public.prompt_templates
+create policy prompt_templates_insert_moha_admin on public.prompt_templates
   as permissive
   for insert
-  to authenticated
+  to moha_admin
   with check ((select authz.is_admin()));
 
-create policy prompt_templates_update_authenticated on public.prompt_templates
+create policy prompt_templates_update_moha_admin on public.prompt_templates
   as permissive
   for update
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()))
   with check ((select authz.is_admin()));
 
-create policy prompt_templates_delete_authenticated on public.prompt_templates
+create policy prompt_templates_delete_moha_admin on public.prompt_templates
   as permissive
   for delete
-  to authenticated
+  to moha_admin
   using ((select authz.is_admin()));
 
 grant select on table public.prompt_templates to ai_agent;
@@ -1034,26 +1462,94 @@ create policy objects_select_authenticated on storage.objects
   as permissive
   for select
   to authenticated
-  using (((bucket_id = 'project-media') and (((storage.foldername(name))[1] in (select p.id::text from public.projects p where p.is_published)) or (((select authz.has_role('Client'))) and ((storage.foldername(name))[1] in (select p.id::text from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))))) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())))) or ((bucket_id = 'blog-media') and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.status = 'published'::public.blog_status)) or ((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))) or ((bucket_id = 'renders') and (((storage.foldername(name))[1] = (select auth.uid())::text) or ((select authz.has_role('Designer'))) or ((select authz.is_admin())))) or ((bucket_id = 'social-uploads') and (((select authz.has_role('Sales'))) or ((select authz.is_admin())))));
+  using (((bucket_id = 'project-media') and ((storage.foldername(name))[1] in (select p.id::text from public.projects p where p.is_published))) or ((bucket_id = 'blog-media') and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.status = 'published'::public.blog_status)) or ((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))))) or ((bucket_id = 'renders') and ((storage.foldername(name))[1] = (select auth.uid())::text)));
 
 create policy objects_insert_authenticated on storage.objects
   as permissive
   for insert
   to authenticated
-  with check (((bucket_id = 'project-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((select authz.has_role('Designer'))) or ((select authz.is_admin())))) or ((bucket_id = 'blog-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))) or ((bucket_id = 'renders') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((storage.foldername(name))[1] = (select auth.uid())::text) or ((select authz.is_admin())))) or ((bucket_id = 'social-uploads') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((select authz.has_role('Sales'))) or ((select authz.is_admin())))));
+  with check (((bucket_id = 'blog-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid())))) or ((bucket_id = 'renders') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((storage.foldername(name))[1] = (select auth.uid())::text)));
 
 create policy objects_update_authenticated on storage.objects
   as permissive
   for update
   to authenticated
-  using (((bucket_id = 'project-media') and (((select authz.has_role('Designer'))) or ((select authz.is_admin())))) or ((bucket_id = 'blog-media') and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))) or ((bucket_id = 'renders') and ((select authz.is_admin()))) or ((bucket_id = 'social-uploads') and ((select authz.is_admin()))))
-  with check (((bucket_id = 'project-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((select authz.has_role('Designer'))) or ((select authz.is_admin())))) or ((bucket_id = 'blog-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))) or ((bucket_id = 'renders') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.is_admin()))) or ((bucket_id = 'social-uploads') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.is_admin()))));
+  using ((bucket_id = 'blog-media') and ((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))))
+  with check ((bucket_id = 'blog-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))));
 
 create policy objects_delete_authenticated on storage.objects
   as permissive
   for delete
   to authenticated
-  using (((bucket_id = 'project-media') and (((select authz.has_role('Designer'))) or ((select authz.is_admin())))) or ((bucket_id = 'blog-media') and (((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))) or ((select authz.is_admin())))) or ((bucket_id = 'renders') and (((storage.foldername(name))[1] = (select auth.uid())::text) or ((select authz.is_admin())))) or ((bucket_id = 'social-uploads') and ((select authz.is_admin()))));
+  using (((bucket_id = 'blog-media') and ((storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid())))) or ((bucket_id = 'renders') and ((storage.foldername(name))[1] = (select auth.uid())::text)));
+
+grant usage on schema storage to moha_client;
+
+grant select on table storage.objects to moha_client;
+
+create policy objects_select_moha_client on storage.objects
+  as permissive
+  for select
+  to moha_client
+  using ((bucket_id = 'project-media') and (((select authz.has_role('Client'))) and ((storage.foldername(name))[1] in (select p.id::text from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))))));
+
+grant usage on schema storage to moha_designer;
+
+grant select, insert, update, delete on table storage.objects to moha_designer;
+
+create policy objects_select_moha_designer on storage.objects
+  as permissive
+  for select
+  to moha_designer
+  using (((bucket_id = 'project-media') and ((select authz.has_role('Designer')))) or ((bucket_id = 'renders') and ((select authz.has_role('Designer')))));
+
+create policy objects_insert_moha_designer on storage.objects
+  as permissive
+  for insert
+  to moha_designer
+  with check ((bucket_id = 'project-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.has_role('Designer'))));
+
+create policy objects_update_moha_designer on storage.objects
+  as permissive
+  for update
+  to moha_designer
+  using ((bucket_id = 'project-media') and ((select authz.has_role('Designer'))))
+  with check ((bucket_id = 'project-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.has_role('Designer'))));
+
+create policy objects_delete_moha_designer on storage.objects
+  as permissive
+  for delete
+  to moha_designer
+  using ((bucket_id = 'project-media') and ((select authz.has_role('Designer'))));
+
+grant usage on schema storage to moha_admin;
+
+grant select, insert, update, delete on table storage.objects to moha_admin;
+
+create policy objects_select_moha_admin on storage.objects
+  as permissive
+  for select
+  to moha_admin
+  using (((bucket_id = 'project-media') and ((select authz.is_admin()))) or ((bucket_id = 'blog-media') and ((select authz.is_admin()))) or ((bucket_id = 'renders') and ((select authz.is_admin()))) or ((bucket_id = 'social-uploads') and ((select authz.is_admin()))));
+
+create policy objects_insert_moha_admin on storage.objects
+  as permissive
+  for insert
+  to moha_admin
+  with check (((bucket_id = 'project-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.is_admin()))) or ((bucket_id = 'blog-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.is_admin()))) or ((bucket_id = 'renders') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.is_admin()))) or ((bucket_id = 'social-uploads') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.is_admin()))));
+
+create policy objects_update_moha_admin on storage.objects
+  as permissive
+  for update
+  to moha_admin
+  using (((bucket_id = 'project-media') and ((select authz.is_admin()))) or ((bucket_id = 'blog-media') and ((select authz.is_admin()))) or ((bucket_id = 'renders') and ((select authz.is_admin()))) or ((bucket_id = 'social-uploads') and ((select authz.is_admin()))))
+  with check (((bucket_id = 'project-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.is_admin()))) or ((bucket_id = 'blog-media') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.is_admin()))) or ((bucket_id = 'renders') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.is_admin()))) or ((bucket_id = 'social-uploads') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.is_admin()))));
+
+create policy objects_delete_moha_admin on storage.objects
+  as permissive
+  for delete
+  to moha_admin
+  using (((bucket_id = 'project-media') and ((select authz.is_admin()))) or ((bucket_id = 'blog-media') and ((select authz.is_admin()))) or ((bucket_id = 'renders') and ((select authz.is_admin()))) or ((bucket_id = 'social-uploads') and ((select authz.is_admin()))));
 
 grant usage on schema storage to ai_agent;
 
@@ -1070,3 +1566,19 @@ create policy objects_insert_ai_agent on storage.objects
   for insert
   to ai_agent
   with check (((bucket_id = 'renders') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1)) or ((bucket_id = 'social-uploads') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1)));
+
+grant usage on schema storage to moha_sales;
+
+grant select, insert on table storage.objects to moha_sales;
+
+create policy objects_select_moha_sales on storage.objects
+  as permissive
+  for select
+  to moha_sales
+  using ((bucket_id = 'social-uploads') and ((select authz.has_role('Sales'))));
+
+create policy objects_insert_moha_sales on storage.objects
+  as permissive
+  for insert
+  to moha_sales
+  with check ((bucket_id = 'social-uploads') and (name !~ '(^/|//|\\|%|(^|/)\.\.?(/|$)|[[:cntrl:]])' and pg_catalog.array_length(storage.foldername(name), 1) >= 1) and ((select authz.has_role('Sales'))));

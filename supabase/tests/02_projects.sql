@@ -18,9 +18,10 @@ insert into public.project_images (project_id, file_path, order_index) values
   ('5c000000-0000-4000-a000-000000000003', 'tap published image', 0);
 
 -- Client a (the sign-up trigger made them a Client).
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"5a000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}', true);
+-- Sign in as Supabase Auth would: its access token hook picks the role, PostgREST switches to it.
+select set_config('request.jwt.claims', (authz.custom_access_token_hook(pg_catalog.jsonb_build_object(
+  'user_id', '5a000000-0000-4000-a000-000000000001', 'claims', '{"sub":"5a000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}'::jsonb)) -> 'claims')::text, true);
+select set_config('role', current_setting('request.jwt.claims')::jsonb ->> 'role', true);
 select set_eq(
   'select title from public.projects',
   array['tap a private', 'tap published'],

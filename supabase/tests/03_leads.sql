@@ -12,9 +12,10 @@ insert into public.leads (id, client_name, source, assigned_to, status) values
   ('5e000000-0000-4000-a000-000000000002', 'tap lead of b', 'website', '5d000000-0000-4000-a000-000000000002', 'new'),
   ('5e000000-0000-4000-a000-000000000003', 'tap unassigned', 'website', null, 'new');
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"5d000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}', true);
+-- Sign in as Supabase Auth would: its access token hook picks the role, PostgREST switches to it.
+select set_config('request.jwt.claims', (authz.custom_access_token_hook(pg_catalog.jsonb_build_object(
+  'user_id', '5d000000-0000-4000-a000-000000000001', 'claims', '{"sub":"5d000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}'::jsonb)) -> 'claims')::text, true);
+select set_config('role', current_setting('request.jwt.claims')::jsonb ->> 'role', true);
 select set_eq(
   'select client_name from public.leads',
   array['tap lead of a'],

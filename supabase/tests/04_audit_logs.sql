@@ -9,9 +9,10 @@ insert into auth.users (id, aud, role, email) values
 update public.users set role_id = (select id from public.roles where name = 'Admin')
  where id = '5f000000-0000-4000-a000-000000000001';
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"5f000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}', true);
+-- Sign in as Supabase Auth would: its access token hook picks the role, PostgREST switches to it.
+select set_config('request.jwt.claims', (authz.custom_access_token_hook(pg_catalog.jsonb_build_object(
+  'user_id', '5f000000-0000-4000-a000-000000000001', 'claims', '{"sub":"5f000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}'::jsonb)) -> 'claims')::text, true);
+select set_config('role', current_setting('request.jwt.claims')::jsonb ->> 'role', true);
 select isnt_empty('select 1 from public.audit_logs', 'an Admin reads the audit trail');
 select throws_ok('update public.audit_logs set action = action', '42501', null,
   'an Admin cannot update audit rows');
@@ -26,10 +27,12 @@ select throws_ok('delete from public.audit_logs', '42501', null,
   'service_role cannot delete audit rows either');
 reset role;
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"5f000000-0000-4000-a000-000000000002","role":"authenticated","aud":"authenticated"}', true);
-select is_empty('select 1 from public.audit_logs', 'a client reads no audit rows');
+-- Sign in as Supabase Auth would: its access token hook picks the role, PostgREST switches to it.
+select set_config('request.jwt.claims', (authz.custom_access_token_hook(pg_catalog.jsonb_build_object(
+  'user_id', '5f000000-0000-4000-a000-000000000002', 'claims', '{"sub":"5f000000-0000-4000-a000-000000000002","role":"authenticated","aud":"authenticated"}'::jsonb)) -> 'claims')::text, true);
+select set_config('role', current_setting('request.jwt.claims')::jsonb ->> 'role', true);
+select throws_ok('select 1 from public.audit_logs', '42501', null,
+  'a client''s role has no privilege on the audit trail');
 reset role;
 
 set local role anon;

@@ -10,9 +10,10 @@ update public.users set role_id = (select id from public.roles where name = 'Adm
 insert into public.social_accounts (id, platform, username) values
   ('61000000-0000-4000-a000-000000000001', 'instagram', 'tap.account');
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"60000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}', true);
+-- Sign in as Supabase Auth would: its access token hook picks the role, PostgREST switches to it.
+select set_config('request.jwt.claims', (authz.custom_access_token_hook(pg_catalog.jsonb_build_object(
+  'user_id', '60000000-0000-4000-a000-000000000001', 'claims', '{"sub":"60000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}'::jsonb)) -> 'claims')::text, true);
+select set_config('role', current_setting('request.jwt.claims')::jsonb ->> 'role', true);
 select is(
   (select username from public.social_accounts where id = '61000000-0000-4000-a000-000000000001'),
   'tap.account',

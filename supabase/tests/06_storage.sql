@@ -15,9 +15,10 @@ insert into storage.objects (bucket_id, name) values
   ('project-media', '64000000-0000-4000-a000-000000000002/published.jpg'),
   ('renders', '62000000-0000-4000-a000-000000000002/b.png');
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"62000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}', true);
+-- Sign in as Supabase Auth would: its access token hook picks the role, PostgREST switches to it.
+select set_config('request.jwt.claims', (authz.custom_access_token_hook(pg_catalog.jsonb_build_object(
+  'user_id', '62000000-0000-4000-a000-000000000001', 'claims', '{"sub":"62000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}'::jsonb)) -> 'claims')::text, true);
+select set_config('role', current_setting('request.jwt.claims')::jsonb ->> 'role', true);
 select lives_ok(
   $$ insert into storage.objects (bucket_id, name) values ('renders', '62000000-0000-4000-a000-000000000001/a.png') $$,
   'a user uploads a render into their own folder'

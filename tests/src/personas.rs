@@ -53,11 +53,13 @@ pub fn id(persona: &str) -> &'static str {
 
 /// The JWT claims PostgREST would see for `persona`, as Supabase Auth issues them: role and
 /// subject, `app_metadata` (server-set) and an empty `user_metadata` (user-set, never trusted).
+/// The role is the one `authz.custom_access_token_hook` gives the user's token.
 pub fn claims(persona: &Persona) -> Value {
     match user(persona.name) {
         Some(u) => json!({
             "sub": u.id,
-            "role": "authenticated",
+            // What the access token hook sets: the database role of the user's RBAC role.
+            "role": persona.db_role,
             "aud": "authenticated",
             "email": u.email,
             "app_metadata": { "provider": "email", "providers": ["email"] },

@@ -572,13 +572,13 @@ fn social_updates_are_pulled_paged_deduplicated_and_scored() {
     );
     assert_eq!(f.stub.calls(Api::Anthropic).len(), anthropic);
 
-    // Clients may not pull the inbox; tokens and input are checked.
+    // Clients may not pull the inbox (their role has no privilege on it); tokens and input are checked.
     let r = invoke(
         "fetch-social-updates",
         Some(&token("client")),
         &json!({"account_id": ig}),
     );
-    assert_eq!(r.status, 404);
+    assert_eq!(r.status, 403);
     let r = invoke("fetch-social-updates", None, &json!({"account_id": ig}));
     assert_eq!(
         (r.status, r.json()["code"].clone()),

@@ -71,13 +71,10 @@ fn inbox_equals_the_table_query_and_respects_rls() {
         .unwrap()
         .get(0);
     assert_eq!(all.len() as i64, expected);
-    // Runs as the caller: clients and designers have no inbox, anon may not call it.
+    // Runs as the caller: clients' and designers' database roles may not read messages at
+    // all, and anon may not call it.
     for who in ["client", "designer"] {
-        assert_eq!(
-            as_persona(&mut c, who, &rpc).unwrap(),
-            Vec::<String>::new(),
-            "{who}"
-        );
+        assert_eq!(as_persona(&mut c, who, &rpc).unwrap_err(), "42501", "{who}");
     }
     assert_eq!(as_persona(&mut c, "anon", &rpc).unwrap_err(), "42501");
 }

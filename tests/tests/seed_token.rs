@@ -62,7 +62,13 @@ fn verify(c: &mut Client, token: &str) -> Value {
 /// The lead names `claims` sees, run as PostgREST would (`set local role` from the `role` claim).
 fn leads_seen(c: &mut Client, claims: &Value) -> Vec<String> {
     let role = claims["role"].as_str().unwrap();
-    assert!(["anon", "authenticated"].contains(&role), "{role}");
+    // Only roles the token may name: never the superuser's or an owner's.
+    assert!(
+        sql::moha::security::PERSONAS
+            .iter()
+            .any(|p| p.db_role == role && role != "service_role"),
+        "{role}"
+    );
     let mut tx = c.transaction().unwrap();
     tx.batch_execute(&format!("set local role {role}")).unwrap();
     tx.execute(
@@ -107,8 +113,10 @@ fn persona_tokens_verify_and_see_what_the_persona_may() {
         leads_seen(&mut c, &admin),
         ["lead of sales_a", "lead of sales_b", "unassigned lead"]
     );
+    // Clients' database role holds no privilege on leads at all.
     let client = verify(&mut c, &token(&["--persona", "client"]));
-    assert!(leads_seen(&mut c, &client).is_empty());
+    assert_eq!(client["role"], "moha_client");
+    assert_eq!(leads_seen(&mut c, &client), ["error 42501"]);
     let anon = verify(&mut c, &token(&["--persona", "anon"]));
     assert_eq!(leads_seen(&mut c, &anon), ["error 42501"]);
 }
@@ -123,6 +131,8 @@ fn user_tokens_come_from_auth_users() {
     assert_eq!(claims["sub"], personas::id("sales_b"));
     assert_eq!(claims["user_metadata"]["full_name"], "Sol Sales");
     assert_eq!(claims["app_metadata"]["provider"], "email");
+    // The stack's access token hook ran: a Sales user's token names the Sales database role.
+    assert_eq!(claims["role"], "moha_sales");
     assert_eq!(leads_seen(&mut c, &claims), ["lead of sales_b"]);
 
     let out = Command::new(env!("CARGO_BIN_EXE_xtask-cli"))
@@ -133,4 +143,70 @@ fn user_tokens_come_from_auth_users() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no user nobody@moha.test"), "{err}");
     assert!(!err.contains(":postgres@"), "the password leaked: {err}");
+}
+
+/// The hook Supabase Auth calls (`[auth.hook.custom_access_token]` in config.toml), called as
+/// Auth calls it: each seeded user's token gets their business role's database role; anon and
+/// service tokens keep theirs; an RBAC role without a database role keeps `authenticated`; the
+/// rest of the event and claims pass through unchanged; and only supabase_auth_admin may call it.
+#[test]
+fn the_access_token_hook_sets_the_business_role() {
+    let (_db, mut c) = seeded();
+    let hook = |c: &mut Client, event: &Value| -> Value {
+        let out: String = c
+            .query_one(
+                "select authz.custom_access_token_hook($1::text::jsonb)::text",
+                &[&event.to_string()],
+            )
+            .unwrap()
+            .get(0);
+        serde_json::from_str(&out).unwrap()
+    };
+    c.batch_execute("set role supabase_auth_admin").unwrap();
+    for u in personas::USERS {
+        let event = serde_json::json!({
+            "user_id": u.id,
+            "authentication_method": "password",
+            "claims": { "sub": u.id, "role": "authenticated", "aud": "authenticated", "email": u.email },
+        });
+        let out = hook(&mut c, &event);
+        let persona = personas::persona(u.persona);
+        assert_eq!(out["claims"]["role"], persona.db_role, "{}", u.persona);
+        assert_eq!(out["claims"]["email"], u.email);
+        assert_eq!(out["authentication_method"], "password");
+    }
+    let service = serde_json::json!({
+        "user_id": personas::id("admin"),
+        "claims": { "sub": personas::id("admin"), "role": "service_role" },
+    });
+    assert_eq!(hook(&mut c, &service)["claims"]["role"], "service_role");
+    c.batch_execute("reset role").unwrap();
+
+    // A role added to RBAC without a database role: less access, never an error.
+    c.batch_execute(
+        "insert into public.roles (name) values ('Freelancer'); \
+         update public.users set role_id = (select id from public.roles where name = 'Freelancer') \
+          where email = 'sales.a@moha.test'",
+    )
+    .unwrap();
+    let event = serde_json::json!({
+        "user_id": personas::id("sales_a"),
+        "claims": { "sub": personas::id("sales_a"), "role": "authenticated" },
+    });
+    c.batch_execute("set role supabase_auth_admin").unwrap();
+    assert_eq!(hook(&mut c, &event)["claims"]["role"], "authenticated");
+    c.batch_execute("reset role").unwrap();
+
+    for role in ["anon", "authenticated", "service_role", "moha_admin"] {
+        c.batch_execute(&format!("set role {role}")).unwrap();
+        let e = c
+            .query_one("select authz.custom_access_token_hook('{}'::jsonb)", &[])
+            .unwrap_err();
+        assert_eq!(
+            e.code().map(|s| s.code()),
+            Some("42501"),
+            "{role} may call the hook: {e}"
+        );
+        c.batch_execute("reset role").unwrap();
+    }
 }

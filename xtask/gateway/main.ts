@@ -32,6 +32,8 @@ type Config = {
   function_env: Record<string, string>;
   /** Stop when the process that started the gateway is gone (tests; `up` detaches instead). */
   exit_with_parent: boolean;
+  /** The business roles signed-in users' tokens may name (sql::moha::BUSINESS_ROLES). */
+  user_roles: string[];
 };
 
 const config: Config = JSON.parse(await Deno.readTextFile(Deno.args[0]));
@@ -209,8 +211,10 @@ async function invoke(req: Request, name: string, rest: string, search: string) 
 const sql = postgres(config.db_url, { max: 8, prepare: false, onnotice: () => {} });
 /** Storage's own default limit (`[storage] file_size_limit`). */
 const GLOBAL_FILE_LIMIT = 50 * 1024 * 1024;
-/** The roles Storage switches to on hosted (those granted to supabase_storage_admin). */
-const STORAGE_ROLES = new Set(["anon", "authenticated", "service_role"]);
+/** The roles Storage switches to: Supabase's API roles and the business roles the access token
+ * hook puts in users' tokens (granted to `authenticator`, as Supabase's custom-roles guide for
+ * Storage asks). */
+const STORAGE_ROLES = new Set(["anon", "authenticated", "service_role", ...config.user_roles]);
 
 class StorageError extends Error {
   constructor(readonly status: number, readonly error: string, message: string) {

@@ -34,12 +34,14 @@ const IDS: &[&str] = &["P1", "P3", "P4", "P5", "P6", "P7", "P8"];
 
 pub fn run(args: BenchArgs) -> Result<()> {
     let only: Vec<String> = args.only.iter().map(|s| s.trim().to_uppercase()).collect();
-    if let Some(bad) = only.iter().find(|id| !IDS.contains(&id.as_str()) && *id != "P2") {
+    if let Some(bad) = only
+        .iter()
+        .find(|id| !IDS.contains(&id.as_str()) && *id != "P2")
+    {
         bail!("unknown benchmark {bad}: choose from {}", IDS.join(", "));
     }
-    let wanted = |id: &str| {
-        only.is_empty() || only.iter().any(|o| o == id || (id == "P1" && o == "P2"))
-    };
+    let wanted =
+        |id: &str| only.is_empty() || only.iter().any(|o| o == id || (id == "P1" && o == "P2"));
     prereq::ensure_apt(true)?;
     prereq::ensure_node_modules()?;
     let mut figures = Vec::new();

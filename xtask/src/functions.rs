@@ -398,7 +398,7 @@ pub fn bench_p8(rate: u32, seconds: u32) -> Result<P8> {
         .and_then(|p| p.parse().ok())
         .context("gateway url has no port")?;
     let token = jwt::sign_hs256(
-        &serde_json::json!({"sub": admin, "role": "authenticated", "aud": "authenticated",
+        &serde_json::json!({"sub": admin, "role": "moha_admin", "aud": "authenticated",
                             "exp": chrono::Utc::now().timestamp() + 3600}),
         jwt::LOCAL_JWT_SECRET,
     );

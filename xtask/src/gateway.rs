@@ -143,6 +143,7 @@ struct GatewayConfig<'a> {
     functions: Vec<FunctionSpec>,
     function_env: &'a BTreeMap<String, String>,
     exit_with_parent: bool,
+    user_roles: Vec<&'static str>,
 }
 
 /// A started gateway. Dropping it stops the gateway and its functions.
@@ -207,6 +208,7 @@ pub fn start(opts: &Options) -> Result<Gateway> {
         functions: specs,
         function_env: &opts.secrets,
         exit_with_parent: opts.exit_with_parent,
+        user_roles: sql::moha::BUSINESS_ROLES.iter().map(|(_, r)| *r).collect(),
     };
     // The file holds keys and the database password: readable by its owner only.
     let config_path = opts.state_dir.join("gateway.json");

@@ -54,7 +54,7 @@ pub fn run(args: &TokenArgs) -> Result<()> {
                 None => crate::stack::ensure_running_url()?,
             };
             let user = lookup(&url, email)?;
-            user_claims(&user, now, args.expires_in)
+            access_token_hook(&url, &user.id, user_claims(&user, now, args.expires_in))?
         }
         (None, None) => bail!("pass --persona NAME or --user EMAIL"),
     };
@@ -66,7 +66,7 @@ pub fn run(args: &TokenArgs) -> Result<()> {
 /// personas that are database roles (`anon`, `service_role`, `ai_agent`).
 pub fn persona_claims(name: &str, now: i64, expires_in: i64) -> Result<Value> {
     if let Some(u) = USERS.iter().find(|u| u.persona == name) {
-        return Ok(user_claims(
+        let mut claims = user_claims(
             &AuthUser {
                 id: u.id.into(),
                 email: Some(u.email.into()),
@@ -77,7 +77,13 @@ pub fn persona_claims(name: &str, now: i64, expires_in: i64) -> Result<Value> {
             },
             now,
             expires_in,
-        ));
+        );
+        // What `authz.custom_access_token_hook` sets for the persona's RBAC role (a unit test
+        // in `sql` keeps the personas and the hook's rule in step; `--user` runs the hook).
+        if let Some(p) = PERSONAS.iter().find(|p| p.name == name) {
+            claims["role"] = json!(p.db_role);
+        }
+        return Ok(claims);
     }
     match PERSONAS.iter().find(|p| p.name == name) {
         Some(p) => Ok(json!({
@@ -111,6 +117,26 @@ pub fn user_claims(u: &AuthUser, now: i64, expires_in: i64) -> Value {
         "session_id": session_id(&u.id, now),
         "is_anonymous": u.is_anonymous,
     })
+}
+
+/// Runs the project's custom access token hook on `claims` in the database at `url`, as
+/// Supabase Auth does before it signs a token: the user's role claim becomes their business
+/// role's database role.
+pub fn access_token_hook(url: &str, user_id: &str, claims: Value) -> Result<Value> {
+    let mut c = db::connect(url)?;
+    let event =
+        json!({ "user_id": user_id, "claims": claims, "authentication_method": "password" });
+    let out: String = c
+        .query_one(
+            "select authz.custom_access_token_hook($1::text::jsonb)::text",
+            &[&event.to_string()],
+        )
+        .context("authz.custom_access_token_hook failed; is the database migrated?")?
+        .get(0);
+    let out: Value = serde_json::from_str(&out)?;
+    out.get("claims")
+        .cloned()
+        .context("the access token hook returned no claims")
 }
 
 /// A UUID-shaped session id, distinct per user and second (no session row exists behind it).

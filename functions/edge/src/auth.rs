@@ -283,7 +283,7 @@ fn check_claims(claims: Value, audience: &str, now_s: i64) -> Result<Caller, Jwt
         // Supabase's service key carries no audience.
         ("service_role", None | Some(true)) => Ok(Caller::Service { claims }),
         (_, Some(false)) => Err(JwtError::Audience(audience.to_string())),
-        ("authenticated", Some(true)) => {
+        (r, Some(true)) if crate::db::USER_ROLES.contains(&r) => {
             let id = claims
                 .get("sub")
                 .and_then(Value::as_str)
@@ -291,7 +291,9 @@ fn check_claims(claims: Value, audience: &str, now_s: i64) -> Result<Caller, Jwt
                 .ok_or(JwtError::NotAUser)?;
             Ok(Caller::User { id, claims })
         }
-        (_, None) if role == "authenticated" => Err(JwtError::Audience(audience.to_string())),
+        (_, None) if crate::db::USER_ROLES.contains(&role) => {
+            Err(JwtError::Audience(audience.to_string()))
+        }
         _ => Err(JwtError::NotAUser),
     }
 }
@@ -468,6 +470,24 @@ pub(crate) mod tests {
     fn hs256_user_token_is_accepted() {
         let caller = verify(&hs256(&user_claims(), SECRET), &config(), &[], NOW).unwrap();
         assert!(matches!(caller, Caller::User { id, .. } if id.to_string() == USER));
+    }
+
+    /// Tokens issued through the access token hook name the user's business role.
+    #[test]
+    fn business_role_tokens_are_users_and_other_roles_are_not() {
+        let mut sales = user_claims();
+        sales["role"] = json!("moha_sales");
+        let caller = verify(&hs256(&sales, SECRET), &config(), &[], NOW).unwrap();
+        assert!(matches!(caller, Caller::User { id, .. } if id.to_string() == USER));
+        for role in ["ai_agent", "postgres", "anon"] {
+            let mut other = user_claims();
+            other["role"] = json!(role);
+            assert_eq!(
+                verify(&hs256(&other, SECRET), &config(), &[], NOW),
+                Err(JwtError::NotAUser),
+                "{role}"
+            );
+        }
     }
 
     #[test]

@@ -14,10 +14,22 @@ use serde_json::Value;
 /// A result row, by column name.
 pub type Row = serde_json::Map<String, Value>;
 
+/// The roles a signed-in user's token may name: `authenticated`, and the database role of each
+/// RBAC role, which the project's access token hook puts in the token (`sql::moha::BUSINESS_ROLES`;
+/// a test in moha-tests keeps the two lists equal).
+pub const USER_ROLES: &[&str] = &[
+    "authenticated",
+    "moha_admin",
+    "moha_designer",
+    "moha_client",
+    "moha_sales",
+];
+
 /// The database role a transaction runs as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbRole {
-    /// The caller, with their JWT claims in `request.jwt.claims`: RLS decides what they see.
+    /// The caller, as the role their verified token names (one of [`USER_ROLES`]), with their
+    /// claims in `request.jwt.claims`: their business role's policies decide what they see.
     Authenticated,
     /// The AI agent's own role for the writes only agents may make.
     AiAgent,
@@ -27,9 +39,19 @@ pub enum DbRole {
 }
 
 impl DbRole {
-    pub fn as_str(self) -> &'static str {
+    /// The role to `set local role` to. For the caller it is the token's role when that is one
+    /// of [`USER_ROLES`] (the token was verified before); anything else falls back to
+    /// `authenticated`, the least a signed-in user gets.
+    pub fn name(self, claims: &Value) -> &'static str {
         match self {
-            DbRole::Authenticated => "authenticated",
+            DbRole::Authenticated => {
+                let role = claims.get("role").and_then(Value::as_str);
+                USER_ROLES
+                    .iter()
+                    .find(|r| Some(**r) == role)
+                    .copied()
+                    .unwrap_or("authenticated")
+            }
             DbRole::AiAgent => "ai_agent",
             DbRole::ServiceRole => "service_role",
         }
@@ -111,4 +133,41 @@ pub async fn query_opt<T: DeserializeOwned>(
     params: &[Value],
 ) -> Result<Option<T>, DbError> {
     Ok(query_as(tx, sql, params).await?.into_iter().next())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn user_roles_are_authenticated_and_the_business_roles_of_the_model() {
+        let mut model: Vec<&str> = sql::moha::BUSINESS_ROLES.iter().map(|(_, r)| *r).collect();
+        model.insert(0, "authenticated");
+        model.sort();
+        let mut ours = USER_ROLES.to_vec();
+        ours.sort();
+        assert_eq!(ours, model);
+    }
+
+    #[test]
+    fn the_caller_runs_as_their_tokens_role_and_nothing_else() {
+        let role = |r: &str| DbRole::Authenticated.name(&json!({ "role": r }));
+        assert_eq!(role("moha_sales"), "moha_sales");
+        assert_eq!(role("authenticated"), "authenticated");
+        // Never a role outside the list, whatever the claims say.
+        for other in [
+            "service_role",
+            "postgres",
+            "ai_agent",
+            "moha_sales; drop table x",
+        ] {
+            assert_eq!(role(other), "authenticated", "{other}");
+        }
+        assert_eq!(DbRole::Authenticated.name(&json!({})), "authenticated");
+        assert_eq!(
+            DbRole::AiAgent.name(&json!({ "role": "moha_admin" })),
+            "ai_agent"
+        );
+    }
 }

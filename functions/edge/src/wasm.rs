@@ -78,7 +78,7 @@ impl Db for WasmHost {
     async fn begin(&self, role: DbRole, claims: &Value) -> Result<WasmTx, DbError> {
         let id = self
             .js
-            .js_begin(role.as_str().to_string(), claims.to_string())
+            .js_begin(role.name(claims).to_string(), claims.to_string())
             .await
             .map_err(db_error)?
             .as_f64()

@@ -24,6 +24,7 @@ pub fn release() -> Release {
             // `authenticator` switches to it for edge functions' AI work; `postgres` for tests
             // and maintenance, as it can for the other API roles.
             member_of_granted_to: vec!["authenticator".into(), "postgres".into()],
+            inherits: vec![],
         }),
         create_enum("actor_kind", &["human", "agent", "service", "system"]),
         Change::CreateFunction(

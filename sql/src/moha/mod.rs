@@ -51,6 +51,19 @@ pub const PRIVATE: &str = "private";
 /// them as RPCs (splinter lint 0029); only `authenticated` and `service_role` have usage.
 pub const AUTHZ: &str = "authz";
 
+/// The database role of each RBAC role. A signed-in user's access token carries it as its `role`
+/// claim (set by `authz.custom_access_token_hook` when Supabase Auth issues the token), so
+/// PostgREST, Storage and the edge functions switch to it, and each business role has its own
+/// policies: a Sales user's lead list is the index condition `assigned_to = uid`, not an OR
+/// with the Admin case (benchmark P1). Each inherits `authenticated`, so what every signed-in
+/// user may do is granted once. The hook's rule is `moha_` + the lowercased RBAC name.
+pub const BUSINESS_ROLES: &[(&str, &str)] = &[
+    ("Admin", "moha_admin"),
+    ("Designer", "moha_designer"),
+    ("Client", "moha_client"),
+    ("Sales", "moha_sales"),
+];
+
 /// The database role edge functions use for AI work (created here, granted by the security
 /// model).
 pub const AI_AGENT: &str = "ai_agent";
@@ -221,6 +234,36 @@ mod tests {
         }
     }
 
+    /// The hook derives a user's database role as `moha_` + the lowercased RBAC role name; every
+    /// business audience of the matrix uses one of these roles, and each exists in the model.
+    #[test]
+    fn business_roles_follow_the_hook_rule() {
+        let catalog = crate::Catalog::from_releases(&releases()).unwrap();
+        for (rbac, db_role) in BUSINESS_ROLES {
+            assert_eq!(*db_role, format!("moha_{}", rbac.to_lowercase()));
+            let role = catalog
+                .roles
+                .iter()
+                .find(|r| r.name == *db_role)
+                .unwrap_or_else(|| panic!("no role {db_role}"));
+            assert_eq!(role.inherits, ["authenticated"]);
+            assert!(!role.login);
+        }
+        for a in [
+            security::CLIENT,
+            security::DESIGNER,
+            security::SALES,
+            security::ADMIN,
+        ] {
+            assert!(
+                BUSINESS_ROLES.contains(&(a.name, a.db_role)),
+                "{} runs as {}",
+                a.name,
+                a.db_role
+            );
+        }
+    }
+
     #[test]
     fn every_function_is_locked_down() {
         let catalog = crate::Catalog::from_releases(&releases()).unwrap();
@@ -235,7 +278,10 @@ mod tests {
             }
             // Policy helpers answer questions about the caller only: stable, definer (they read
             // users/roles past RLS) and outside the exposed schemas.
-            if f.name.schema == AUTHZ {
+            if f.name == authz("custom_access_token_hook") {
+                // Supabase Auth calls it as supabase_auth_admin, and nobody else may.
+                assert_eq!(f.execute, ["supabase_auth_admin"]);
+            } else if f.name.schema == AUTHZ {
                 assert_eq!(f.execute, ["authenticated", "service_role"], "{}", f.name);
                 assert_eq!(f.security, Security::Definer, "{}", f.name);
                 assert_eq!(f.volatility, Volatility::Stable, "{}", f.name);

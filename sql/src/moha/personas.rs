@@ -76,7 +76,12 @@ mod tests {
                 .iter()
                 .find(|p| p.name == u.persona)
                 .unwrap_or_else(|| panic!("{} is not a persona", u.persona));
-            assert_eq!(p.db_role, "authenticated", "{}", u.persona);
+            // The role the access token hook gives this user's token.
+            let db_role = crate::moha::BUSINESS_ROLES
+                .iter()
+                .find(|(rbac, _)| *rbac == u.role)
+                .map(|(_, r)| *r);
+            assert_eq!(Some(p.db_role), db_role, "{}", u.persona);
         }
     }
 }

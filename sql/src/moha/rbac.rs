@@ -170,11 +170,25 @@ pub fn release() -> Release {
         conflict_target: vec!["role_id".into(), "resource".into(), "action".into()],
     }));
 
+    for (_, db_role) in BUSINESS_ROLES {
+        changes.push(Change::CreateRole(Role {
+            name: db_role.to_string(),
+            login: false,
+            // PostgREST (`authenticator`) switches to it from the token's role claim; `postgres`
+            // for tests and maintenance, as for the other API roles.
+            member_of_granted_to: vec!["authenticator".into(), "postgres".into()],
+            inherits: vec!["authenticated".into()],
+        }));
+    }
     changes.push(Change::CreateSchema(AUTHZ.into()));
     changes.push(Change::Grant(Grant {
         privileges: vec![Privilege::Usage],
         object: GrantObject::Schema(AUTHZ.into()),
-        roles: vec!["authenticated".into(), "service_role".into()],
+        roles: vec![
+            "authenticated".into(),
+            "service_role".into(),
+            "supabase_auth_admin".into(),
+        ],
         revoke: false,
     }));
     changes.push(Change::CreateFunction(helper(
@@ -209,6 +223,18 @@ pub fn release() -> Release {
         .arg(Arg::new("action", SqlType::Text)),
     ));
 
+    changes.push(Change::CreateFunction(
+        Function::new(
+            authz("custom_access_token_hook"),
+            Returns::Type(SqlType::Jsonb),
+            include_str!("sql/custom_access_token_hook.sql"),
+        )
+        .arg(Arg::new("event", SqlType::Jsonb))
+        .volatility(Volatility::Stable)
+        .security_definer()
+        .execute(&["supabase_auth_admin"])
+        .comment("Supabase Auth's custom access token hook: sets a signed-in user's role claim to the database role of their RBAC role (moha_admin, ...), so their requests run under that role's policies."),
+    ));
     changes.push(Change::CreateFunction(
         Function::new(
             private("guard_role_change"),

@@ -20,22 +20,22 @@ pub const SIGNED_IN: Audience = Audience {
 };
 pub const CLIENT: Audience = Audience {
     name: "Client",
-    db_role: "authenticated",
+    db_role: "moha_client",
     guard: Some("(select authz.has_role('Client'))"),
 };
 pub const DESIGNER: Audience = Audience {
     name: "Designer",
-    db_role: "authenticated",
+    db_role: "moha_designer",
     guard: Some("(select authz.has_role('Designer'))"),
 };
 pub const SALES: Audience = Audience {
     name: "Sales",
-    db_role: "authenticated",
+    db_role: "moha_sales",
     guard: Some("(select authz.has_role('Sales'))"),
 };
 pub const ADMIN: Audience = Audience {
     name: "Admin",
-    db_role: "authenticated",
+    db_role: "moha_admin",
     guard: Some("(select authz.is_admin())"),
 };
 /// Edge functions doing AI work (`set role ai_agent`).
@@ -60,32 +60,32 @@ pub const PERSONAS: &[Persona] = &[
     },
     Persona {
         name: "client",
-        db_role: "authenticated",
+        db_role: "moha_client",
         audiences: &[SIGNED_IN, CLIENT],
     },
     Persona {
         name: "client2",
-        db_role: "authenticated",
+        db_role: "moha_client",
         audiences: &[SIGNED_IN, CLIENT],
     },
     Persona {
         name: "designer",
-        db_role: "authenticated",
+        db_role: "moha_designer",
         audiences: &[SIGNED_IN, DESIGNER],
     },
     Persona {
         name: "sales_a",
-        db_role: "authenticated",
+        db_role: "moha_sales",
         audiences: &[SIGNED_IN, SALES],
     },
     Persona {
         name: "sales_b",
-        db_role: "authenticated",
+        db_role: "moha_sales",
         audiences: &[SIGNED_IN, SALES],
     },
     Persona {
         name: "admin",
-        db_role: "authenticated",
+        db_role: "moha_admin",
         audiences: &[SIGNED_IN, ADMIN],
     },
     Persona {
@@ -257,9 +257,12 @@ pub fn matrix() -> Vec<TableAccess> {
             service(),
         ],
     );
-    // `role_id` is updatable so an Admin can change roles; the `guard_role_change` trigger
-    // refuses it for everyone else. Email comes from Auth.
-    users.columns.updatable = vec![("authenticated", vec!["full_name", "phone", "role_id"])];
+    // Only an Admin may change `role_id` (the `guard_role_change` trigger also checks the
+    // database's own record, for a token issued before a demotion). Email comes from Auth.
+    users.columns.updatable = vec![
+        ("authenticated", vec!["full_name", "phone"]),
+        ("moha_admin", vec!["full_name", "phone", "role_id"]),
+    ];
 
     let mut render_requests = t(
         "render_requests",
@@ -273,7 +276,10 @@ pub fn matrix() -> Vec<TableAccess> {
             service(),
         ],
     );
-    render_requests.columns.updatable = vec![("authenticated", vec!["status"])];
+    render_requests.columns.updatable = vec![
+        ("authenticated", vec!["status"]),
+        ("moha_admin", vec!["status"]),
+    ];
 
     let mut leads = t(
         "leads",
@@ -285,17 +291,18 @@ pub fn matrix() -> Vec<TableAccess> {
         ],
     );
     // The score is the AI's and update_lead_score's.
-    leads.columns.updatable = vec![(
-        "authenticated",
-        vec![
-            "client_name",
-            "email",
-            "phone",
-            "source",
-            "status",
-            "assigned_to",
-        ],
-    )];
+    let lead_fields = vec![
+        "client_name",
+        "email",
+        "phone",
+        "source",
+        "status",
+        "assigned_to",
+    ];
+    leads.columns.updatable = vec![
+        ("moha_sales", lead_fields.clone()),
+        ("moha_admin", lead_fields),
+    ];
 
     let mut social_accounts = t(
         "social_accounts",
@@ -317,7 +324,10 @@ pub fn matrix() -> Vec<TableAccess> {
             service(),
         ],
     );
-    social_messages.columns.updatable = vec![("authenticated", vec!["status"])];
+    social_messages.columns.updatable = vec![
+        ("moha_sales", vec!["status"]),
+        ("moha_admin", vec!["status"]),
+    ];
 
     let mut notifications = t(
         "notifications",

@@ -8,9 +8,18 @@ type Conn = {
 };
 type Sql = { reserve: () => Promise<Conn> };
 
-// Only these roles may be asked for; the role name is never taken from input. service_role is
-// for the one statement that needs it (decrypting a social account's token).
-const ROLES = new Set(["authenticated", "ai_agent", "service_role"]);
+// Only these roles may be asked for; the role name is never taken from input (a caller's role
+// comes from their verified token and must be one of moha_edge::db::USER_ROLES). service_role
+// is for the one statement that needs it (decrypting a social account's token).
+const ROLES = new Set([
+  "authenticated",
+  "moha_admin",
+  "moha_designer",
+  "moha_client",
+  "moha_sales",
+  "ai_agent",
+  "service_role",
+]);
 
 let pool: Promise<Sql> | undefined;
 

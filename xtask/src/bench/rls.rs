@@ -63,9 +63,9 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
         )?
         .get(0);
 
-    let mut as_sales = session(&url, "authenticated", &claims(&sales))?;
-    let mut as_service = session(&url, "service_role", r#"{"role":"service_role"}"#)?;
-    let mut as_admin = session(&url, "authenticated", &claims(&admin))?;
+    let mut as_sales = session(&url, &signed_in(&url, &sales, "moha_sales")?)?;
+    let mut as_service = session(&url, &serde_json::json!({ "role": "service_role" }))?;
+    let mut as_admin = session(&url, &signed_in(&url, &admin, "moha_admin")?)?;
 
     let rls_sql = page("public.leads", "");
     let explicit_sql = page(
@@ -171,18 +171,34 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
     ))
 }
 
-fn claims(user: &str) -> String {
-    serde_json::json!({ "sub": user, "role": "authenticated", "aud": "authenticated" }).to_string()
+/// The claims of `user`'s access token, through the project's access token hook as Supabase
+/// Auth issues them; the hook must give the role `expected`.
+fn signed_in(url: &str, user: &str, expected: &str) -> Result<serde_json::Value> {
+    let claims = crate::token::access_token_hook(
+        url,
+        user,
+        serde_json::json!({ "sub": user, "role": "authenticated", "aud": "authenticated" }),
+    )?;
+    ensure!(
+        claims["role"] == expected,
+        "the access token hook gave {user} the role {}, not {expected}",
+        claims["role"]
+    );
+    Ok(claims)
 }
 
-/// A session that runs everything as `role` with `claims`, as PostgREST does per request.
-fn session(url: &str, role: &str, claims: &str) -> Result<Client> {
+/// A session that runs everything as the claims' role with the claims, as PostgREST does per
+/// request.
+fn session(url: &str, claims: &serde_json::Value) -> Result<Client> {
     let mut c = db::connect(url)?;
-    // The role is one of this file's constants.
-    c.batch_execute(&format!("set role {role}"))?;
+    // `set_config('role', ...)` is `set role` with the name as a bound value, as PostgREST does.
+    c.execute(
+        "select pg_catalog.set_config('role', $1, false)",
+        &[&claims["role"].as_str().unwrap_or_default()],
+    )?;
     c.execute(
         "select pg_catalog.set_config('request.jwt.claims', $1, false)",
-        &[&claims],
+        &[&claims.to_string()],
     )?;
     Ok(c)
 }

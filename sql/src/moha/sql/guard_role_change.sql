@@ -2,12 +2,17 @@
 declare
   v_client uuid;
 begin
-  -- Migrations, maintenance (postgres) and the service role may set any role.
-  if current_user not in ('anon', 'authenticated', 'ai_agent') then
+  -- Migrations, maintenance (postgres, supabase_admin) and the service role may set any role.
+  -- Everything else is an API role (anon, authenticated and the business roles, ai_agent).
+  if current_user in ('postgres', 'supabase_admin', 'service_role') then
     return new;
   end if;
-  if current_user = 'authenticated' and authz.is_admin() then
-    return new;
+  -- An Admin by the database's own record, not by the token's role claim, which may predate a
+  -- demotion.
+  if current_user not in ('anon', 'ai_agent') then
+    if authz.is_admin() then
+      return new;
+    end if;
   end if;
   if tg_op = 'INSERT' then
     select r.id into v_client from public.roles r where r.name = 'Client';
