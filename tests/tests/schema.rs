@@ -78,6 +78,9 @@ fn model_facts(m: &Catalog) -> BTreeSet<String> {
         for g in &r.member_of_granted_to {
             f.insert(format!("role {} granted to {g}", r.name));
         }
+        for parent in &r.inherits {
+            f.insert(format!("role {} inherits {parent}", r.name));
+        }
     }
     for e in &m.enums {
         f.insert(format!("enum {}: {}", e.name, e.values.join(", ")));
@@ -214,11 +217,30 @@ fn database_facts(db: &mut Client, m: &Catalog) -> BTreeSet<String> {
             ext_names.join(", ")
         ),
     ));
-    add(strings(db, "select 'role ' || rolname || ' login=' || rolcanlogin from pg_roles where rolname = 'ai_agent'"));
+    // The model's roles: whether they log in, who may switch to them, what they inherit.
+    let roles = m
+        .roles
+        .iter()
+        .map(|r| sql::quote::literal(&r.name).unwrap())
+        .collect::<Vec<_>>()
+        .join(", ");
     add(strings(
         db,
-        "select 'role ai_agent granted to ' || m.rolname from pg_auth_members a join pg_roles r on r.oid = a.roleid \
-         join pg_roles m on m.oid = a.member where r.rolname = 'ai_agent'",
+        &format!("select 'role ' || rolname || ' login=' || rolcanlogin from pg_roles where rolname in ({roles})"),
+    ));
+    add(strings(
+        db,
+        &format!(
+            "select 'role ' || r.rolname || ' granted to ' || m.rolname from pg_auth_members a join pg_roles r on r.oid = a.roleid \
+             join pg_roles m on m.oid = a.member where r.rolname in ({roles})"
+        ),
+    ));
+    add(strings(
+        db,
+        &format!(
+            "select 'role ' || m.rolname || ' inherits ' || r.rolname from pg_auth_members a join pg_roles r on r.oid = a.roleid \
+             join pg_roles m on m.oid = a.member where m.rolname in ({roles})"
+        ),
     ));
     add(strings(
         db,

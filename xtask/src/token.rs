@@ -192,7 +192,8 @@ mod tests {
     fn a_persona_token_carries_what_supabase_auth_issues() {
         let c = persona_claims("sales_a", 1_000, 3600).unwrap();
         assert_eq!(c["sub"], "00000000-0000-4000-a000-000000000a51");
-        assert_eq!(c["role"], "authenticated");
+        // The role the access token hook gives a Sales user.
+        assert_eq!(c["role"], "moha_sales");
         assert_eq!(c["aud"], "authenticated");
         assert_eq!(c["email"], "sales.a@moha.test");
         assert_eq!(c["exp"], 4_600);
