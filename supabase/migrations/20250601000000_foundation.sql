@@ -65,7 +65,7 @@ create index audit_logs_table_name_record_id_idx on public.audit_logs (table_nam
 
 create index audit_logs_timestamp_idx on public.audit_logs ("timestamp" desc);
 
-create index audit_logs_performed_by_idx on public.audit_logs (performed_by);
+create index audit_logs_performed_by_idx on public.audit_logs (performed_by) where performed_by is not null;
 
 create or replace function private.forbid_change()
 returns trigger
