@@ -12,32 +12,26 @@ pub struct Pricing {
     pub output_per_mtok: f64,
 }
 
-pub const INPUT_PRICE_VAR: &str = "INSIGHTS_USD_PER_MTOK_INPUT";
-pub const OUTPUT_PRICE_VAR: &str = "INSIGHTS_USD_PER_MTOK_OUTPUT";
-
 impl Pricing {
     pub const DEFAULT: Pricing = Pricing {
         input_per_mtok: 3.0,
         output_per_mtok: 15.0,
     };
 
+    /// `INSIGHTS_USD_PER_MTOK_INPUT` and `_OUTPUT`, each defaulting to [`Pricing::DEFAULT`]. The
+    /// names are literal so the check against `.env.example` sees them.
     pub fn from_env(env: &Env) -> Result<Pricing, Error> {
-        let price = |name: &str, default: f64| match env.var(name) {
-            Err(_) => Ok(default),
-            Ok(v) => v
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|p| p.is_finite() && *p >= 0.0)
-                .ok_or_else(|| {
-                    Error::Internal(format!(
-                        "{name} must be a non-negative number of US dollars per million tokens"
-                    ))
-                }),
-        };
         Ok(Pricing {
-            input_per_mtok: price(INPUT_PRICE_VAR, Self::DEFAULT.input_per_mtok)?,
-            output_per_mtok: price(OUTPUT_PRICE_VAR, Self::DEFAULT.output_per_mtok)?,
+            input_per_mtok: price(
+                "INSIGHTS_USD_PER_MTOK_INPUT",
+                env.var("INSIGHTS_USD_PER_MTOK_INPUT").ok(),
+                Self::DEFAULT.input_per_mtok,
+            )?,
+            output_per_mtok: price(
+                "INSIGHTS_USD_PER_MTOK_OUTPUT",
+                env.var("INSIGHTS_USD_PER_MTOK_OUTPUT").ok(),
+                Self::DEFAULT.output_per_mtok,
+            )?,
         })
     }
 
@@ -49,6 +43,23 @@ impl Pricing {
             / 1_000_000.0;
         format!("{usd:.6}")
     }
+}
+
+/// A price from the environment: unset is the default, anything but a non-negative number an
+/// error naming the variable.
+fn price(name: &str, value: Option<&str>, default: f64) -> Result<f64, Error> {
+    let Some(v) = value else {
+        return Ok(default);
+    };
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|p| p.is_finite() && *p >= 0.0)
+        .ok_or_else(|| {
+            Error::Internal(format!(
+                "{name} must be a non-negative number of US dollars per million tokens"
+            ))
+        })
 }
 
 /// The timestamp of `increment_agent_counter`'s PT429 hint (`try again after <timestamptz>`),
@@ -76,7 +87,10 @@ mod tests {
         // 120 × $3/M + 40 × $15/M = $0.00036 + $0.0006
         assert_eq!(Pricing::DEFAULT.cost_usd(usage), "0.000960");
         assert_eq!(Pricing::DEFAULT.cost_usd(Usage::default()), "0.000000");
-        let env = Env::from_pairs([(INPUT_PRICE_VAR, "0.8"), (OUTPUT_PRICE_VAR, "4")]);
+        let env = Env::from_pairs([
+            ("INSIGHTS_USD_PER_MTOK_INPUT", "0.8"),
+            ("INSIGHTS_USD_PER_MTOK_OUTPUT", "4"),
+        ]);
         let haiku = Pricing::from_env(&env).unwrap();
         assert_eq!(haiku.cost_usd(usage), "0.000256");
         assert_eq!(
@@ -88,9 +102,12 @@ mod tests {
     #[test]
     fn bad_prices_are_configuration_errors_naming_the_variable() {
         for bad in ["-1", "cheap", "NaN", "inf"] {
-            let env = Env::from_pairs([(OUTPUT_PRICE_VAR, bad)]);
+            let env = Env::from_pairs([("INSIGHTS_USD_PER_MTOK_OUTPUT", bad)]);
             let e = Pricing::from_env(&env).unwrap_err();
-            assert!(e.to_string().contains(OUTPUT_PRICE_VAR), "{bad}: {e}");
+            assert!(
+                e.to_string().contains("INSIGHTS_USD_PER_MTOK_OUTPUT"),
+                "{bad}: {e}"
+            );
         }
     }
 
