@@ -723,6 +723,7 @@ pub struct Insert {
     pub table: Name,
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Expr>>,
+    /// Columns of the unique constraint whose conflicts skip a row; empty: any conflict does.
     pub conflict_target: Vec<String>,
 }
 

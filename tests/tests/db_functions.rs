@@ -596,3 +596,27 @@ fn archive_old_projects_is_idempotent_and_audited() {
         ]
     );
 }
+
+/// The fallback template of generate-ai-insights ships with the migrations (production needs
+/// it), as the one default of its agent.
+#[test]
+fn the_migrations_ship_the_default_insights_template() {
+    let db = cluster().migrated_db();
+    let mut c = db.connect();
+    let rows: Vec<(String, bool)> = c
+        .query(
+            "select template, is_default from public.prompt_templates where agent = 'insights'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        rows,
+        [(
+            sql::moha::default_prompts::INSIGHTS_TEMPLATE.to_string(),
+            true
+        )]
+    );
+}

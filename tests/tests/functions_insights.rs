@@ -17,9 +17,8 @@ use serde_json::{json, Value};
 
 const FUNCTION: &str = "generate-ai-insights";
 
-/// The row `supabase/seed.sql` should carry: the insights agent's default template.
-const TEMPLATE: &str = "Summary of {{table}} for the {{period}} ({{groups}} groups; \
-written from the figures without a model):\n{{aggregates}}";
+/// The insights agent's default template, as the `default_prompts` migration ships it.
+const TEMPLATE: &str = sql::moha::default_prompts::INSIGHTS_TEMPLATE;
 
 fn turn() -> MutexGuard<'static, ()> {
     let guard = moha_tests::gateway::turn();

@@ -4,6 +4,7 @@
 mod ai;
 mod blog;
 mod crm;
+pub mod default_prompts;
 mod foundation;
 mod inbox;
 pub mod personas;
@@ -26,6 +27,7 @@ pub fn releases() -> Vec<Release> {
     all.push(security::release());
     all.push(render_queue::release());
     all.push(inbox::release());
+    all.push(default_prompts::release());
     all
 }
 
