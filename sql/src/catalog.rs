@@ -43,6 +43,16 @@ fn unknown(kind: &'static str, name: impl ToString) -> Error {
 }
 
 impl Catalog {
+    /// The indexes on `table`, in creation order.
+    pub fn indexes_on(&self, table: &Name) -> Vec<&Index> {
+        self.indexes.iter().filter(|i| &i.table == table).collect()
+    }
+
+    /// The triggers on `table`, in creation order.
+    pub fn triggers_on(&self, table: &Name) -> Vec<&Trigger> {
+        self.triggers.iter().filter(|t| &t.table == table).collect()
+    }
+
     /// Folds releases in order, checking each one.
     pub fn from_releases(releases: &[Release]) -> Result<Catalog, Error> {
         let mut catalog = Catalog::default();

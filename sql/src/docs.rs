@@ -563,22 +563,14 @@ fn table_reference(catalog: &Catalog, t: &Table, out: &mut String) -> Result<(),
             describe::constraint(&c.kind, Style::SQL)?
         );
     }
-    let indexes: Vec<&Index> = catalog
-        .indexes
-        .iter()
-        .filter(|i| i.table == t.name)
-        .collect();
+    let indexes = catalog.indexes_on(&t.name);
     if !indexes.is_empty() {
         let _ = writeln!(out, "\nIndexes:\n");
         for i in indexes {
             let _ = writeln!(out, "- `{}`: `{}`", i.name, describe::index(i, Style::SQL)?);
         }
     }
-    let triggers: Vec<&Trigger> = catalog
-        .triggers
-        .iter()
-        .filter(|tr| tr.table == t.name)
-        .collect();
+    let triggers = catalog.triggers_on(&t.name);
     if !triggers.is_empty() {
         let _ = writeln!(out, "\nTriggers:\n");
         for tr in triggers {

@@ -46,22 +46,14 @@ pub fn tables(catalog: &Catalog) -> Result<String, Error> {
             let what = describe::constraint(&c.kind, ARROW)?;
             let _ = writeln!(out, "  {}: {what}", c.name);
         }
-        let indexes: Vec<&Index> = catalog
-            .indexes
-            .iter()
-            .filter(|i| i.table == t.name)
-            .collect();
+        let indexes = catalog.indexes_on(&t.name);
         if !indexes.is_empty() {
             let _ = writeln!(out, "indexes:");
             for i in indexes {
                 let _ = writeln!(out, "  {}: {}", i.name, describe::index(i, Style::SQL)?);
             }
         }
-        let triggers: Vec<&Trigger> = catalog
-            .triggers
-            .iter()
-            .filter(|tr| tr.table == t.name)
-            .collect();
+        let triggers = catalog.triggers_on(&t.name);
         if !triggers.is_empty() {
             let _ = writeln!(out, "triggers:");
             for tr in triggers {
