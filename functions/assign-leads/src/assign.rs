@@ -21,23 +21,12 @@ pub fn workload(load: &SalesLoad) -> u32 {
         .sum()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// Already assigned: nothing changes (repeated calls are harmless).
-    Keep(Uuid),
-    Assign(Uuid),
-    /// No Sales user exists; the lead stays unassigned.
-    NoSalesUser,
-}
-
-pub fn decide(current: Option<Uuid>, loads: &[SalesLoad]) -> Decision {
-    if let Some(owner) = current {
-        return Decision::Keep(owner);
-    }
+/// The Sales user to assign a lead to; `None` when there is none.
+pub fn choose(loads: &[SalesLoad]) -> Option<Uuid> {
     loads
         .iter()
         .min_by_key(|l| (workload(l), l.user_id))
-        .map_or(Decision::NoSalesUser, |l| Decision::Assign(l.user_id))
+        .map(|l| l.user_id)
 }
 
 #[cfg(test)]
@@ -59,7 +48,7 @@ mod tests {
     fn lowest_weighted_workload_wins() {
         // Two cold leads (200 + 0) outweigh one hot lead (100 + 90): user 2 wins.
         let loads = [load(1, &[0, 0]), load(2, &[90]), load(3, &[50, 60])];
-        assert_eq!(decide(None, &loads), Decision::Assign(id(2)));
+        assert_eq!(choose(&loads), Some(id(2)));
     }
 
     #[test]
@@ -67,14 +56,13 @@ mod tests {
         let a = [load(9, &[10]), load(4, &[10]), load(7, &[10])];
         let mut b = a.clone();
         b.reverse();
-        assert_eq!(decide(None, &a), Decision::Assign(id(4)));
-        assert_eq!(decide(None, &b), Decision::Assign(id(4)));
+        assert_eq!(choose(&a), Some(id(4)));
+        assert_eq!(choose(&b), Some(id(4)));
     }
 
     #[test]
-    fn assigned_leads_are_kept_and_no_sales_user_is_reported() {
-        assert_eq!(decide(Some(id(5)), &[load(1, &[])]), Decision::Keep(id(5)));
-        assert_eq!(decide(None, &[]), Decision::NoSalesUser);
+    fn no_sales_user_means_no_choice() {
+        assert_eq!(choose(&[]), None);
     }
 
     #[test]

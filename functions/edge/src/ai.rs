@@ -65,7 +65,9 @@ impl From<ProviderError> for Error {
     }
 }
 
-fn transport(provider: &'static str, e: HttpError) -> ProviderError {
+/// A transport failure as the provider's error, for callers that send a built request
+/// themselves (with their own timeout).
+pub fn transport(provider: &'static str, e: HttpError) -> ProviderError {
     match e {
         HttpError::Timeout => ProviderError::Timeout { provider },
         HttpError::Network(message) => ProviderError::Network { provider, message },
@@ -130,6 +132,58 @@ pub struct InlineImage {
 pub struct Usage {
     pub input_tokens: u64,
     pub output_tokens: u64,
+}
+
+/// US dollars per million tokens, as providers price them, for `agent_usage.cost`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pricing {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+}
+
+impl Pricing {
+    /// Anthropic's list prices.
+    pub const CLAUDE_HAIKU_4_5: Pricing = Pricing {
+        input_per_mtok: 1.0,
+        output_per_mtok: 5.0,
+    };
+    pub const CLAUDE_SONNET_4_5: Pricing = Pricing {
+        input_per_mtok: 3.0,
+        output_per_mtok: 15.0,
+    };
+
+    /// `<PREFIX>_USD_PER_MTOK_INPUT` and `<PREFIX>_USD_PER_MTOK_OUTPUT` when set (a deployment
+    /// that changes the model sets both), else `default`.
+    pub fn from_env(env: &Env, prefix: &str, default: Pricing) -> Result<Pricing, Error> {
+        let price = |suffix: &str, default: f64| {
+            let name = format!("{prefix}_USD_PER_MTOK_{suffix}");
+            match env.var(&name) {
+                Err(_) => Ok(default),
+                Ok(v) => v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|p| p.is_finite() && *p >= 0.0)
+                    .ok_or_else(|| {
+                        Error::Internal(format!(
+                            "{name} must be a non-negative number of US dollars per million tokens"
+                        ))
+                    }),
+            }
+        };
+        Ok(Pricing {
+            input_per_mtok: price("INPUT", default.input_per_mtok)?,
+            output_per_mtok: price("OUTPUT", default.output_per_mtok)?,
+        })
+    }
+
+    /// The cost of one call in US dollars, with the six decimal places of `agent_usage.cost`.
+    pub fn cost_usd(&self, usage: Usage) -> String {
+        let usd = (usage.input_tokens as f64 * self.input_per_mtok
+            + usage.output_tokens as f64 * self.output_per_mtok)
+            / 1_000_000.0;
+        format!("{usd:.6}")
+    }
 }
 
 // ---------------------------------------------------------------- Anthropic Messages API
@@ -625,6 +679,32 @@ mod tests {
             json!({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}),
         );
         assert!(Gemini::parse(&unavailable).unwrap_err().is_retryable());
+    }
+
+    #[test]
+    fn cost_follows_the_prices_and_the_environment_overrides_them() {
+        let usage = Usage {
+            input_tokens: 120,
+            output_tokens: 40,
+        };
+        // 120 × $1/M + 40 × $5/M
+        assert_eq!(Pricing::CLAUDE_HAIKU_4_5.cost_usd(usage), "0.000320");
+        let env = Env::from_pairs([
+            ("LEADS_USD_PER_MTOK_INPUT", "3"),
+            ("LEADS_USD_PER_MTOK_OUTPUT", "15"),
+        ]);
+        let p = Pricing::from_env(&env, "LEADS", Pricing::CLAUDE_HAIKU_4_5).unwrap();
+        assert_eq!(p, Pricing::CLAUDE_SONNET_4_5);
+        let p = Pricing::from_env(&env, "SOCIAL", Pricing::CLAUDE_HAIKU_4_5).unwrap();
+        assert_eq!(p, Pricing::CLAUDE_HAIKU_4_5);
+        for bad in ["-1", "cheap", "NaN", "inf"] {
+            let env = Env::from_pairs([("LEADS_USD_PER_MTOK_OUTPUT", bad)]);
+            let e = Pricing::from_env(&env, "LEADS", Pricing::CLAUDE_HAIKU_4_5).unwrap_err();
+            assert!(
+                e.to_string().contains("LEADS_USD_PER_MTOK_OUTPUT"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]
