@@ -7,13 +7,13 @@
 //! own; it is only ever put in an `Authorization` header. Writes run as `ai_agent` under a
 //! per-account lock, deduplicated by the platform's id, so repeated and concurrent runs store
 //! each message once. Messages the model has not scored yet (new ones, or ones left over when
-//! it was down) are scored into `social_sentiment`.
+//! it was down or the `social` agent was over its limit) are scored into `social_sentiment`, one
+//! model call (and one count against the limits) per batch.
 
 pub mod platforms;
 pub mod sql;
 
-use moha_edge::ai::Anthropic;
-use moha_edge::ai::MessagesRequest;
+use moha_edge::ai::{Anthropic, MessagesRequest, Pricing};
 use moha_edge::auth::{self, Caller};
 use moha_edge::db::{query_as, query_opt};
 use moha_edge::retry::{RetryPolicy, Retryable, SplitMix64};
@@ -291,30 +291,63 @@ async fn store(
             .await?;
         new_metrics += rows.len();
     }
-    let scored = score(tx, env, host, account).await?;
+    let (scored, deferred) = match score(tx, env, host, account).await? {
+        Sentiment::Scored(n) => (n, None),
+        Sentiment::Deferred(why) => (0, Some(why)),
+    };
     Ok(Response::json(
         200,
         &json!({
             "account_id": account.id, "platform": account.platform,
             "messages_seen": items.len(), "messages_new": new_messages,
-            "metrics_new": new_metrics, "sentiment_scored": scored.0,
-            "sentiment_fallback": scored.1,
+            "metrics_new": new_metrics, "sentiment_scored": scored,
+            "sentiment_fallback": deferred.is_some(),
+            "sentiment_deferred": deferred.map(Deferred::as_str),
         }),
     ))
 }
 
-/// Scores the account's unscored messages. With the model unavailable nothing is scored and
-/// the messages wait for the next run (the fallback); returns (scored, fell back).
-async fn score(
-    tx: &impl Tx,
-    env: &Env,
-    host: &impl Host,
-    account: &Account,
-) -> Result<(usize, bool)> {
+/// What scoring did this run.
+enum Sentiment {
+    Scored(usize),
+    /// Nothing was scored; the messages wait for the next run.
+    Deferred(Deferred),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Deferred {
+    /// `increment_agent_counter('social', ...)` refused the call.
+    OverLimit,
+    /// The model failed after the retries.
+    ModelUnavailable,
+}
+
+impl Deferred {
+    fn as_str(self) -> &'static str {
+        match self {
+            Deferred::OverLimit => "over_limit",
+            Deferred::ModelUnavailable => "model_unavailable",
+        }
+    }
+}
+
+/// Scores the account's unscored messages in one model call (a batch of at most
+/// [`SCORE_BATCH`]). The call is counted against the `social` agent's limits first, so the quota
+/// is one unit per call, whatever the batch's size. Over the limit, or with the model down,
+/// nothing is scored or charged and the messages wait for the next run (the fallback).
+async fn score(tx: &impl Tx, env: &Env, host: &impl Host, account: &Account) -> Result<Sentiment> {
     let todo: Vec<Unscored> =
         query_as(tx, sql::UNSCORED, &[json!(account.id), json!(SCORE_BATCH)]).await?;
     if todo.is_empty() {
-        return Ok((0, false));
+        return Ok(Sentiment::Scored(0));
+    }
+    tx.query(sql::SAVEPOINT, &[]).await?;
+    if let Err(e) = tx.query(sql::COUNT_CALL, &[]).await {
+        if e.sqlstate.as_deref() != Some(sql::OVER_LIMIT) {
+            return Err(e.into());
+        }
+        tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
+        return Ok(Sentiment::Deferred(Deferred::OverLimit));
     }
     let model = SENTIMENT_MODEL.to_string();
     let list: Vec<Value> = todo
@@ -336,12 +369,23 @@ async fn score(
     {
         Ok(a) => a,
         Err((e, attempts)) => {
+            // Not charged: the call gave nothing.
+            tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
             let context = json!({ "account_id": account.id, "attempts": attempts }).to_string();
             tx.query(sql::LOG_ERROR, &[json!(e.to_string()), json!(context)])
                 .await?;
-            return Ok((0, true));
+            return Ok(Sentiment::Deferred(Deferred::ModelUnavailable));
         }
     };
+    let pricing = Pricing::from_env(env, "SOCIAL", Pricing::CLAUDE_HAIKU_4_5)?;
+    tx.query(
+        sql::LOG_USAGE,
+        &[
+            json!(answer.usage.input_tokens + answer.usage.output_tokens),
+            json!(pricing.cost_usd(answer.usage)),
+        ],
+    )
+    .await?;
     let scores: Vec<Value> = answer
         .text
         .find('[')
@@ -369,5 +413,5 @@ async fn score(
         .await?;
         scored += 1;
     }
-    Ok((scored, false))
+    Ok(Sentiment::Scored(scored))
 }

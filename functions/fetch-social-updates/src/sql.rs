@@ -46,5 +46,25 @@ pub const INSERT_METRIC: &str = "with v as (select $1::uuid as account_id, $2::t
        and a.recorded_at = v.recorded_at) \
      returning id::text as id";
 
+/// SQLSTATE `increment_agent_counter` raises when a limit is reached.
+pub const OVER_LIMIT: &str = "PT429";
+
+pub const SAVEPOINT: &str = "savepoint before_charge";
+pub const ROLLBACK_TO_SAVEPOINT: &str = "rollback to savepoint before_charge";
+
+/// Counts one sentiment call (a batch) against `agent_limits`; a scheduled job has no user, and
+/// a run for a user is the studio's inbox, not theirs, so only project and global limits apply.
+/// Raises PT429 over the limit.
+pub const COUNT_CALL: &str =
+    "select public.increment_agent_counter('social', null, null) as remaining";
+
+/// Adds the call's tokens and cost to the agent's usage of the day (no user: see COUNT_CALL).
+pub const LOG_USAGE: &str = "insert into public.agent_usage as u \
+     (agent, user_id, project_id, window_start, request_count, tokens, cost) \
+     values ('social', null, null, date_trunc('day', now()), 0, $1::bigint, $2::numeric) \
+     on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key \
+     do update set tokens = u.tokens + excluded.tokens, cost = u.cost + excluded.cost, \
+     updated_at = now()";
+
 pub const LOG_ERROR: &str = "insert into public.error_logs (service, error_message, context) \
      values ('fetch-social-updates', $1, $2::text::jsonb)";
