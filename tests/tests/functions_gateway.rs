@@ -615,6 +615,7 @@ fn tiktok_comments_are_pulled_and_scoring_waits_while_the_model_is_down() {
         ),
         (json!(0), json!(true))
     );
+    assert_eq!(out["sentiment_deferred"], "model_unavailable");
     // Two pages of comments (cursor and has_more).
     let pages = f
         .stub
@@ -720,4 +721,96 @@ fn gateway_and_function_glue_type_check() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Removes the `social` agent's limits when a test ends, however it ends.
+struct SocialLimits;
+
+impl Drop for SocialLimits {
+    fn drop(&mut self) {
+        execute("delete from public.agent_limits where agent = 'social'");
+    }
+}
+
+#[test]
+fn sentiment_waits_while_the_social_agent_is_over_its_limit_then_is_scored() {
+    let _turn = turn();
+    let f = fixture();
+    f.stub.set_social(fixture_social());
+    let ig = social_account("instagram", "moha.quota", "ig-quota-token");
+    let _limits = SocialLimits;
+    execute(
+        "insert into public.agent_limits (agent, scope, max_requests) values ('social', 'global', 0)",
+    );
+    let usage = || {
+        let row = query_one(
+            "select coalesce(sum(request_count), 0)::bigint, coalesce(sum(tokens), 0)::bigint \
+             from public.agent_usage where agent = 'social'",
+            &[],
+        );
+        (row.get::<_, i64>(0), row.get::<_, i64>(1))
+    };
+    let admin = token("admin");
+    let run = || {
+        let r = invoke(
+            "fetch-social-updates",
+            Some(&admin),
+            &json!({"account_id": ig}),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()
+    };
+    let scored = "select count(*) from public.social_sentiment s join public.social_messages m \
+         on m.id = s.message_id where m.account_id = $1::text::uuid";
+
+    // Over the limit: the messages are stored, none is scored, the model is not called.
+    let before = usage();
+    let out = run();
+    assert_eq!(out["messages_new"], 6, "{out}");
+    assert_eq!(
+        (
+            out["sentiment_scored"].clone(),
+            out["sentiment_fallback"].clone(),
+            out["sentiment_deferred"].clone()
+        ),
+        (json!(0), json!(true), json!("over_limit"))
+    );
+    assert!(f.stub.calls(Api::Anthropic).is_empty());
+    assert_eq!(
+        count(
+            "select count(*) from public.social_messages where account_id = $1::text::uuid",
+            &ig
+        ),
+        6
+    );
+    assert_eq!(count(scored, &ig), 0);
+    assert_eq!(usage(), before, "nothing counted");
+
+    // The limit allows one call: the next run scores all six in that one call (one batch, one
+    // count) and logs its tokens.
+    execute("update public.agent_limits set max_requests = 1 where agent = 'social'");
+    let out = run();
+    assert_eq!(
+        (
+            out["messages_new"].clone(),
+            out["sentiment_scored"].clone(),
+            out["sentiment_deferred"].clone()
+        ),
+        (json!(0), json!(6), Value::Null)
+    );
+    assert_eq!(f.stub.calls(Api::Anthropic).len(), 1);
+    assert_eq!(count(scored, &ig), 6);
+    let after = usage();
+    assert_eq!((after.0 - before.0, after.1 - before.1), (1, 160));
+
+    // Nothing is left to score, so no call is made and the spent limit does not matter.
+    let out = run();
+    assert_eq!(
+        (
+            out["sentiment_scored"].clone(),
+            out["sentiment_fallback"].clone()
+        ),
+        (json!(0), json!(false))
+    );
+    assert_eq!(f.stub.calls(Api::Anthropic).len(), 1);
 }
