@@ -197,13 +197,53 @@ async function invoke(req: Request, name: string, rest: string, search: string) 
   }
   if (!w.child) start(w);
   await w.ready;
+  // Function requests and answers are small JSON: read whole, each goes out in one write with a
+  // content-length instead of as a chunked stream. A body over the functions' own 1 MiB limit
+  // (or of unknown length) is streamed on, so the gateway never holds a large one in memory.
+  const length = Number(req.headers.get("content-length") ?? NaN);
+  const body = req.method === "GET" || req.method === "HEAD"
+    ? undefined
+    : length <= FUNCTION_BODY_LIMIT
+    ? new Uint8Array(await req.arrayBuffer())
+    : req.body;
   const res = await fetch(`http://127.0.0.1:${w.port}/${name}${rest}${search}`, {
     method: req.method,
-    headers: req.headers,
-    body: req.body,
+    headers: endToEnd(req.headers),
+    body,
     redirect: "manual",
   });
-  return new Response(res.body, { status: res.status, headers: res.headers });
+  const answer = await res.arrayBuffer();
+  return new Response(answer, { status: res.status, headers: endToEnd(res.headers) });
+}
+
+/** The largest body a function accepts (moha_edge::validate::MAX_BODY_BYTES). */
+const FUNCTION_BODY_LIMIT = 1 << 20;
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and the framing the new message sets itself. */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "content-length",
+  "host",
+]);
+
+/**
+ * The headers a proxy passes on. A client's `connection: close` in particular must not reach
+ * the function: it would close the kept-alive connection to the function after every request,
+ * so each call would pay for a new TCP connection.
+ */
+function endToEnd(headers: Headers): Headers {
+  const named = (headers.get("connection") ?? "").split(",").map((h) => h.trim().toLowerCase());
+  const out = new Headers();
+  for (const [k, v] of headers) {
+    if (!HOP_BY_HOP.has(k) && !named.includes(k)) out.append(k, v);
+  }
+  return out;
 }
 
 // --------------------------------------------------------------------------------- storage

@@ -49,9 +49,18 @@ export class Host {
     let conn: Conn | undefined;
     try {
       conn = await (await db()).reserve();
-      await conn.unsafe("begin");
-      await conn.unsafe(`set local role ${role}`);
-      await conn.unsafe("select pg_catalog.set_config('request.jwt.claims', $1, true)", [claims]);
+      const c = conn;
+      // Sent together: postgres.js pipelines statements issued before the first answer, so
+      // the three cost two round trips (the parameterised one is described first, as every
+      // one is with `prepare: false`) instead of four. allSettled, so none is still running
+      // at rollback.
+      const setup = await Promise.allSettled([
+        c.unsafe("begin"),
+        c.unsafe(`set local role ${role}`),
+        c.unsafe("select pg_catalog.set_config('request.jwt.claims', $1, true)", [claims]),
+      ]);
+      const failed = setup.find((r) => r.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
     } catch (e) {
       if (conn) {
         await conn.unsafe("rollback").catch(() => {});

@@ -39,12 +39,15 @@ export function serveWasm(fn: WasmFunction, wasm: URL): void {
   // PORT and HOST let a local runner choose where to listen; Supabase's runtime ignores them.
   const port = Number(Deno.env.get("PORT") ?? 8000);
   const hostname = Deno.env.get("HOST") ?? "0.0.0.0";
+  // A function's environment is fixed for the life of its process: serialised once, not per
+  // request.
+  const env = JSON.stringify(Deno.env.toObject());
   Deno.serve({ port, hostname }, async (req) => {
     const meta = JSON.stringify({ method: req.method, url: req.url, headers: [...req.headers] });
     const host = new Host();
     try {
       const out = JSON.parse(
-        await fn.handle(meta, await readBody(req), JSON.stringify(Deno.env.toObject()), host),
+        await fn.handle(meta, await readBody(req), env, host),
       ) as { status: number; headers: [string, string][]; body: string };
       return new Response(out.body, { status: out.status, headers: out.headers });
     } finally {
