@@ -181,7 +181,19 @@ async fn explain(
     let model = env
         .var_or("LEADS_MODEL", rationale::DEFAULT_MODEL)
         .to_string();
-    let pricing = Pricing::from_env(env, "LEADS", Pricing::CLAUDE_HAIKU_4_5)?;
+    let default = Pricing::CLAUDE_HAIKU_4_5;
+    let pricing = Pricing {
+        input_per_mtok: Pricing::price(
+            "LEADS_USD_PER_MTOK_INPUT",
+            env.var("LEADS_USD_PER_MTOK_INPUT").ok(),
+            default.input_per_mtok,
+        )?,
+        output_per_mtok: Pricing::price(
+            "LEADS_USD_PER_MTOK_OUTPUT",
+            env.var("LEADS_USD_PER_MTOK_OUTPUT").ok(),
+            default.output_per_mtok,
+        )?,
+    };
     let request = Anthropic::from_env(env)?.build(&MessagesRequest {
         model: model.clone(),
         max_tokens: rationale::MAX_TOKENS,

@@ -152,29 +152,22 @@ impl Pricing {
         output_per_mtok: 15.0,
     };
 
-    /// `<PREFIX>_USD_PER_MTOK_INPUT` and `<PREFIX>_USD_PER_MTOK_OUTPUT` when set (a deployment
-    /// that changes the model sets both), else `default`.
-    pub fn from_env(env: &Env, prefix: &str, default: Pricing) -> Result<Pricing, Error> {
-        let price = |suffix: &str, default: f64| {
-            let name = format!("{prefix}_USD_PER_MTOK_{suffix}");
-            match env.var(&name) {
-                Err(_) => Ok(default),
-                Ok(v) => v
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|p| p.is_finite() && *p >= 0.0)
-                    .ok_or_else(|| {
-                        Error::Internal(format!(
-                            "{name} must be a non-negative number of US dollars per million tokens"
-                        ))
-                    }),
-            }
-        };
-        Ok(Pricing {
-            input_per_mtok: price("INPUT", default.input_per_mtok)?,
-            output_per_mtok: price("OUTPUT", default.output_per_mtok)?,
-        })
+    /// A price from a deployment's variable (`None` when unset: `default`). Callers read the
+    /// variable by its literal name, so the check against `.env.example` sees it.
+    pub fn price(name: &str, value: Option<&str>, default: f64) -> Result<f64, Error> {
+        match value {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|p| p.is_finite() && *p >= 0.0)
+                .ok_or_else(|| {
+                    Error::Internal(format!(
+                        "{name} must be a non-negative number of US dollars per million tokens"
+                    ))
+                }),
+        }
     }
 
     /// The cost of one call in US dollars, with the six decimal places of `agent_usage.cost`.
@@ -682,24 +675,18 @@ mod tests {
     }
 
     #[test]
-    fn cost_follows_the_prices_and_the_environment_overrides_them() {
+    fn cost_follows_the_prices_and_bad_prices_name_their_variable() {
         let usage = Usage {
             input_tokens: 120,
             output_tokens: 40,
         };
         // 120 × $1/M + 40 × $5/M
         assert_eq!(Pricing::CLAUDE_HAIKU_4_5.cost_usd(usage), "0.000320");
-        let env = Env::from_pairs([
-            ("LEADS_USD_PER_MTOK_INPUT", "3"),
-            ("LEADS_USD_PER_MTOK_OUTPUT", "15"),
-        ]);
-        let p = Pricing::from_env(&env, "LEADS", Pricing::CLAUDE_HAIKU_4_5).unwrap();
-        assert_eq!(p, Pricing::CLAUDE_SONNET_4_5);
-        let p = Pricing::from_env(&env, "SOCIAL", Pricing::CLAUDE_HAIKU_4_5).unwrap();
-        assert_eq!(p, Pricing::CLAUDE_HAIKU_4_5);
+        assert_eq!(Pricing::CLAUDE_SONNET_4_5.cost_usd(usage), "0.000960");
+        assert_eq!(Pricing::price("X", None, 1.0).unwrap(), 1.0);
+        assert_eq!(Pricing::price("X", Some(" 0.8 "), 1.0).unwrap(), 0.8);
         for bad in ["-1", "cheap", "NaN", "inf"] {
-            let env = Env::from_pairs([("LEADS_USD_PER_MTOK_OUTPUT", bad)]);
-            let e = Pricing::from_env(&env, "LEADS", Pricing::CLAUDE_HAIKU_4_5).unwrap_err();
+            let e = Pricing::price("LEADS_USD_PER_MTOK_OUTPUT", Some(bad), 5.0).unwrap_err();
             assert!(
                 e.to_string().contains("LEADS_USD_PER_MTOK_OUTPUT"),
                 "{bad}: {e}"

@@ -377,7 +377,19 @@ async fn score(tx: &impl Tx, env: &Env, host: &impl Host, account: &Account) -> 
             return Ok(Sentiment::Deferred(Deferred::ModelUnavailable));
         }
     };
-    let pricing = Pricing::from_env(env, "SOCIAL", Pricing::CLAUDE_HAIKU_4_5)?;
+    let default = Pricing::CLAUDE_HAIKU_4_5;
+    let pricing = Pricing {
+        input_per_mtok: Pricing::price(
+            "SOCIAL_USD_PER_MTOK_INPUT",
+            env.var("SOCIAL_USD_PER_MTOK_INPUT").ok(),
+            default.input_per_mtok,
+        )?,
+        output_per_mtok: Pricing::price(
+            "SOCIAL_USD_PER_MTOK_OUTPUT",
+            env.var("SOCIAL_USD_PER_MTOK_OUTPUT").ok(),
+            default.output_per_mtok,
+        )?,
+    };
     tx.query(
         sql::LOG_USAGE,
         &[
