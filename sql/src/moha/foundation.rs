@@ -83,8 +83,7 @@ pub fn release() -> Release {
     // Partial: rows without an actor (migrations, maintenance, bulk loads) are never looked up
     // by actor, and skipping them keeps bulk statements' audit cheaper (benchmark P6).
     changes.push(Change::CreateIndex(
-        Index::on(&audit_logs(), &["performed_by"])
-            .r#where(Expr::Sql("performed_by is not null")),
+        Index::on(&audit_logs(), &["performed_by"]).r#where(Expr::Sql("performed_by is not null")),
     ));
     changes.push(Change::CreateFunction(
         Function::new(
