@@ -313,6 +313,13 @@ impl Catalog {
                 self.require_schema(&f.name)?;
                 for a in &f.args {
                     self.require_type(&a.ty)?;
+                    // PostgreSQL drops an argument's precision: the catalog would not match.
+                    if matches!(a.ty, SqlType::Numeric { .. }) {
+                        return Err(Error::Invalid {
+                            what: format!("{} argument {}", f.name, a.name),
+                            reason: "PostgreSQL ignores an argument's precision; use SqlType::AnyNumeric",
+                        });
+                    }
                 }
                 let sig = f.signature();
                 match self.functions.iter_mut().find(|x| x.name == f.name && x.signature() == sig) {

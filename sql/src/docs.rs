@@ -246,7 +246,7 @@ fn mermaid_type(ty: &SqlType) -> String {
         SqlType::BigInt => "bigint".into(),
         SqlType::SmallInt => "smallint".into(),
         SqlType::Boolean => "boolean".into(),
-        SqlType::Numeric { .. } => "numeric".into(),
+        SqlType::Numeric { .. } | SqlType::AnyNumeric => "numeric".into(),
         SqlType::Timestamptz => "timestamptz".into(),
         SqlType::Date => "date".into(),
         SqlType::Interval => "interval".into(),

@@ -63,6 +63,8 @@ pub enum SqlType {
         precision: u8,
         scale: u8,
     },
+    /// `numeric` without precision: for function arguments, whose precision PostgreSQL ignores.
+    AnyNumeric,
     Timestamptz,
     Date,
     Interval,

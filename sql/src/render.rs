@@ -44,6 +44,7 @@ pub fn sql_type(ty: &SqlType) -> Result<String, Error> {
         SqlType::SmallInt => "smallint".into(),
         SqlType::Boolean => "boolean".into(),
         SqlType::Numeric { precision, scale } => format!("numeric({precision},{scale})"),
+        SqlType::AnyNumeric => "numeric".into(),
         SqlType::Timestamptz => "timestamp with time zone".into(),
         SqlType::Date => "date".into(),
         SqlType::Interval => "interval".into(),

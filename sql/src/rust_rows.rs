@@ -61,7 +61,7 @@ fn rust_type(ty: &SqlType) -> (String, Decode) {
         SqlType::Integer => ("i32".into(), Decode::Plain),
         SqlType::SmallInt => ("i16".into(), Decode::Plain),
         SqlType::BigInt => ("i64".into(), Decode::Number),
-        SqlType::Numeric { .. } => ("f64".into(), Decode::Number),
+        SqlType::Numeric { .. } | SqlType::AnyNumeric => ("f64".into(), Decode::Number),
         SqlType::Boolean => ("bool".into(), Decode::Plain),
         // Drivers disagree on these encodings (GeoJSON or EWKB hex, `\x` hex or a byte list), so
         // they stay JSON.

@@ -250,9 +250,11 @@ impl Ts<'_> {
     fn ty(&self, ty: &SqlType) -> Result<String, Error> {
         Ok(match ty {
             SqlType::Boolean => "boolean".into(),
-            SqlType::Integer | SqlType::BigInt | SqlType::SmallInt | SqlType::Numeric { .. } => {
-                "number".into()
-            }
+            SqlType::Integer
+            | SqlType::BigInt
+            | SqlType::SmallInt
+            | SqlType::Numeric { .. }
+            | SqlType::AnyNumeric => "number".into(),
             SqlType::Uuid
             | SqlType::Text
             | SqlType::Timestamptz

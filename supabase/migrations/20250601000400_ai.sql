@@ -235,6 +235,41 @@ create trigger audit_delete after delete on public.render_parameters
   referencing old table as old_rows
   for each statement execute function private.audit_statement();
 
+create or replace function private.agent_limit_windows(
+  agent text,
+  user_id uuid,
+  project_id uuid,
+  at timestamp with time zone
+)
+returns table (scope public.agent_scope, max_requests integer, max_tokens bigint, window_seconds integer, window_start timestamp with time zone, key_user uuid, key_project uuid)
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $body$
+begin
+  -- At most one limit per scope applies: a row naming this user (project) wins over the scope's
+  -- default row. Rows come in enum order (user, project, global), so every caller locks counter
+  -- rows in the same order: no deadlocks.
+  return query
+    select distinct on (l.scope) l.scope, l.max_requests, l.max_tokens, l.window_seconds,
+           pg_catalog.to_timestamp(
+             pg_catalog.floor(extract(epoch from agent_limit_windows.at) / l.window_seconds) * l.window_seconds),
+           case when l.scope = 'user' then agent_limit_windows.user_id end,
+           case when l.scope = 'project' then agent_limit_windows.project_id end
+      from public.agent_limits l
+     where l.agent = agent_limit_windows.agent
+       and (l.scope = 'global'
+         or (l.scope = 'user' and agent_limit_windows.user_id is not null
+             and (l.user_id = agent_limit_windows.user_id or l.user_id is null))
+         or (l.scope = 'project' and agent_limit_windows.project_id is not null
+             and (l.project_id = agent_limit_windows.project_id or l.project_id is null)))
+     order by l.scope, (l.user_id is null and l.project_id is null);
+end
+$body$;
+revoke all on function private.agent_limit_windows(text, uuid, uuid, timestamp with time zone) from public, anon, authenticated, service_role;
+comment on function private.agent_limit_windows(text, uuid, uuid, timestamp with time zone) is 'The limits of agent_limits that apply to a call, one per scope, with the counter row (window start, user, project) each counts in.';
+
 create or replace function public.increment_agent_counter(
   agent text,
   user_id uuid,
@@ -249,9 +284,6 @@ as $body$
 declare
   v_now timestamptz := pg_catalog.now();
   v_limit record;
-  v_window timestamptz;
-  v_key_user uuid;
-  v_key_project uuid;
   v_count integer;
   v_remaining integer;
   v_limited boolean := false;
@@ -266,33 +298,21 @@ begin
       using errcode = 'P0002';
   end if;
 
-  -- At most one limit per scope applies: a row naming this user (project) wins over the scope's
-  -- default row. Every session walks the scopes in the same order (enum order: user, project,
-  -- global), so the counter rows are always locked in the same order: no deadlocks.
   for v_limit in
-    select distinct on (l.scope) l.scope, l.max_requests, l.max_tokens, l.window_seconds
-      from public.agent_limits l
-     where l.agent = increment_agent_counter.agent
-       and (l.scope = 'global'
-         or (l.scope = 'user' and increment_agent_counter.user_id is not null
-             and (l.user_id = increment_agent_counter.user_id or l.user_id is null))
-         or (l.scope = 'project' and increment_agent_counter.project_id is not null
-             and (l.project_id = increment_agent_counter.project_id or l.project_id is null)))
-     order by l.scope, (l.user_id is null and l.project_id is null)
+    select * from private.agent_limit_windows(increment_agent_counter.agent,
+                                              increment_agent_counter.user_id,
+                                              increment_agent_counter.project_id, v_now)
   loop
     v_limited := true;
     if v_limit.max_requests < 1 or v_limit.max_tokens < 1 then
       raise exception '% limit reached: the % limit allows nothing', increment_agent_counter.agent, v_limit.scope
         using errcode = 'PT429';
     end if;
-    v_window := pg_catalog.to_timestamp(
-      pg_catalog.floor(extract(epoch from v_now) / v_limit.window_seconds) * v_limit.window_seconds);
-    v_key_user := case when v_limit.scope = 'user' then increment_agent_counter.user_id end;
-    v_key_project := case when v_limit.scope = 'project' then increment_agent_counter.project_id end;
     -- The upsert locks the counter row and re-checks the limit on its latest version, so
-    -- concurrent callers serialise here and never admit more than max_requests.
+    -- concurrent callers serialise here and never admit more than max_requests. Tokens are
+    -- added to the same rows by record_agent_usage after the call.
     insert into public.agent_usage as u (agent, user_id, project_id, window_start, request_count)
-    values (increment_agent_counter.agent, v_key_user, v_key_project, v_window, 1)
+    values (increment_agent_counter.agent, v_limit.key_user, v_limit.key_project, v_limit.window_start, 1)
     on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key do update
       set request_count = u.request_count + 1, updated_at = v_now
       where u.request_count < v_limit.max_requests
@@ -302,7 +322,7 @@ begin
       raise exception '% limit reached for this % (% per % seconds)',
         increment_agent_counter.agent, v_limit.scope, v_limit.max_requests, v_limit.window_seconds
         using errcode = 'PT429',
-              hint = 'try again after ' || (v_window + pg_catalog.make_interval(secs => v_limit.window_seconds))::text;
+              hint = 'try again after ' || (v_limit.window_start + pg_catalog.make_interval(secs => v_limit.window_seconds))::text;
     end if;
     v_remaining := least(coalesce(v_remaining, v_limit.max_requests - v_count), v_limit.max_requests - v_count);
     v_count := null;
@@ -321,6 +341,56 @@ $body$;
 revoke all on function public.increment_agent_counter(text, uuid, uuid) from public, anon, authenticated, service_role;
 grant execute on function public.increment_agent_counter(text, uuid, uuid) to service_role, ai_agent;
 comment on function public.increment_agent_counter(text, uuid, uuid) is 'Counts one call of an agent (render, insights, leads, social) against agent_limits for the current window; returns the remaining allowance (null: unlimited) or fails with SQLSTATE PT429. user_id may be null for scheduled jobs.';
+
+create or replace function public.record_agent_usage(
+  agent text,
+  user_id uuid,
+  project_id uuid,
+  tokens bigint,
+  cost numeric default 0
+)
+returns void
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $body$
+declare
+  v_now timestamptz := pg_catalog.now();
+  v_limit record;
+  v_limited boolean := false;
+begin
+  if record_agent_usage.agent is null or record_agent_usage.agent = '' then
+    raise exception 'record_agent_usage: agent is required' using errcode = '22004';
+  end if;
+  if coalesce(record_agent_usage.tokens, 0) < 0 or coalesce(record_agent_usage.cost, 0) < 0 then
+    raise exception 'record_agent_usage: tokens and cost must not be negative' using errcode = '22023';
+  end if;
+  -- The same counter rows increment_agent_counter counted the call in, so a max_tokens limit
+  -- sees the tokens of its own scope and window.
+  for v_limit in
+    select * from private.agent_limit_windows(record_agent_usage.agent, record_agent_usage.user_id,
+                                              record_agent_usage.project_id, v_now)
+  loop
+    v_limited := true;
+    insert into public.agent_usage as u (agent, user_id, project_id, window_start, request_count, tokens, cost)
+    values (record_agent_usage.agent, v_limit.key_user, v_limit.key_project, v_limit.window_start, 0,
+            coalesce(record_agent_usage.tokens, 0), coalesce(record_agent_usage.cost, 0))
+    on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key do update
+      set tokens = u.tokens + excluded.tokens, cost = u.cost + excluded.cost, updated_at = v_now;
+  end loop;
+  if not v_limited then
+    insert into public.agent_usage as u (agent, user_id, project_id, window_start, request_count, tokens, cost)
+    values (record_agent_usage.agent, record_agent_usage.user_id, null, pg_catalog.date_trunc('day', v_now), 0,
+            coalesce(record_agent_usage.tokens, 0), coalesce(record_agent_usage.cost, 0))
+    on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key do update
+      set tokens = u.tokens + excluded.tokens, cost = u.cost + excluded.cost, updated_at = v_now;
+  end if;
+end
+$body$;
+revoke all on function public.record_agent_usage(text, uuid, uuid, bigint, numeric) from public, anon, authenticated, service_role;
+grant execute on function public.record_agent_usage(text, uuid, uuid, bigint, numeric) to service_role, ai_agent;
+comment on function public.record_agent_usage(text, uuid, uuid, bigint, numeric) is 'Adds a finished call''s tokens and cost to the counter rows increment_agent_counter counted it in, so max_tokens limits see them.';
 
 create or replace function public.increment_render_counter(
   user_id uuid,

@@ -519,6 +519,19 @@ fn lead_score_is_deterministic_and_uses_the_latest_ai_score() {
     assert_eq!(score(&mut c), 50);
     assert_eq!(score(&mut c), 50);
     c.batch_execute("reset role").unwrap();
+    // The same score for the same reasons is recorded once, and the lead is not rewritten.
+    let history = |c: &mut Client| -> (i64, i64) {
+        let row = c
+            .query_one(
+                "select (select count(*) from public.lead_scoring where lead_id = $1::text::uuid), \
+                        (select count(*) from public.audit_logs where table_name = 'public.leads' \
+                           and record_id = $1 and action = 'update')",
+                &[&lead],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(history(&mut c), (1, 1));
     c.execute("insert into public.lead_scoring (lead_id, score, model) values ($1::text::uuid, 80, 'claude')", &[&lead]).unwrap();
     c.execute(
         "insert into public.lead_notes (lead_id, note) values ($1::text::uuid, 'called')",
@@ -529,6 +542,8 @@ fn lead_score_is_deterministic_and_uses_the_latest_ai_score() {
     // + 1 recent note (5) + 30% of the AI score 80 (24).
     assert_eq!(score(&mut c), 79);
     c.batch_execute("reset role").unwrap();
+    // A new rules-v1 row (the AI row is the test's own): the factors changed.
+    assert_eq!(history(&mut c), (3, 2));
     let stored: i16 = c
         .query_one(
             "select score from public.leads where id = $1::text::uuid",
@@ -619,4 +634,63 @@ fn the_migrations_ship_the_default_insights_template() {
             true
         )]
     );
+}
+
+/// Tokens land in the counter rows the calls were counted in, so a `max_tokens` limit refuses
+/// the next call once the window's tokens reach it; without a limit they go to the day's row.
+#[test]
+fn record_agent_usage_feeds_token_limits() {
+    let db = cluster().migrated_db();
+    let mut c = db.connect();
+    sign_up(&mut c, USER, "tokens@example.com");
+    c.batch_execute(
+        "insert into public.agent_limits (agent, scope, max_requests, max_tokens, window_seconds) \
+         values ('insights', 'global', 100, 1000, 3600)",
+    )
+    .unwrap();
+    as_service_role(&mut c);
+    let count = |c: &mut Client| {
+        c.query_one(
+            "select public.increment_agent_counter('insights', $1::text::uuid)",
+            &[&USER],
+        )
+    };
+    let record = |c: &mut Client, agent: &str, tokens: i64| {
+        c.execute(
+            "select public.record_agent_usage($1, $2::text::uuid, null, $3, 0.5)",
+            &[&agent, &USER, &tokens],
+        )
+        .unwrap();
+    };
+    count(&mut c).unwrap();
+    record(&mut c, "insights", 600);
+    count(&mut c).unwrap();
+    record(&mut c, "insights", 600);
+    let e = count(&mut c).unwrap_err();
+    assert_eq!(sqlstate(&e), "PT429");
+    // No limit for renders: the day's row of the user.
+    record(&mut c, "render", 42);
+    let rows: Vec<(String, bool, i64, String)> = c
+        .query(
+            "select agent, user_id is null, tokens, cost::text from public.agent_usage order by agent",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("insights".to_string(), true, 1200, "1.000000".to_string()),
+            ("render".to_string(), false, 42, "0.500000".to_string()),
+        ]
+    );
+    let e = c
+        .execute(
+            "select public.record_agent_usage('insights', null, null, -1)",
+            &[],
+        )
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "22023");
 }

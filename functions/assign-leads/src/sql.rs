@@ -47,14 +47,10 @@ pub const ROLLBACK_TO_SAVEPOINT: &str = "rollback to savepoint before_charge";
 pub const COUNT_CALL: &str =
     "select public.increment_agent_counter('leads', $1::uuid, null) as remaining";
 
-/// Adds the call's tokens and cost to the caller's usage of the day (the call itself was
-/// counted by `increment_agent_counter`).
-pub const LOG_USAGE: &str = "insert into public.agent_usage as u \
-     (agent, user_id, project_id, window_start, request_count, tokens, cost) \
-     values ('leads', $1::uuid, null, date_trunc('day', now()), 0, $2::bigint, $3::numeric) \
-     on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key \
-     do update set tokens = u.tokens + excluded.tokens, cost = u.cost + excluded.cost, \
-     updated_at = now()";
+/// Adds the call's tokens and cost to the counter rows `increment_agent_counter` counted the
+/// call in, so token limits see them.
+pub const LOG_USAGE: &str =
+    "select public.record_agent_usage('leads', $1::uuid, null, $2::bigint, $3::numeric)";
 
 pub const LOG_ERROR: &str = "insert into public.error_logs (service, error_message, context) \
      values ('assign-leads', $1, $2::text::jsonb)";

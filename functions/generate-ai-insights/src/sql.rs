@@ -30,14 +30,10 @@ pub const STORE_CACHE: &str =
 pub const AUDIT: &str = "select public.log_audit_action('public.ai_cache', $1::text, 'summarise', \
      $2::uuid, null, $3::text::jsonb) as id";
 
-/// Adds the call's tokens and cost to the caller's usage of the day (the call itself was
-/// counted by `increment_agent_counter`).
-pub const LOG_USAGE: &str = "insert into public.agent_usage as u \
-     (agent, user_id, project_id, window_start, request_count, tokens, cost) \
-     values ('insights', $1::uuid, null, date_trunc('day', now()), 0, $2::bigint, $3::numeric) \
-     on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key \
-     do update set tokens = u.tokens + excluded.tokens, cost = u.cost + excluded.cost, \
-     updated_at = now()";
+/// Adds the call's tokens and cost to the counter rows `increment_agent_counter` counted the
+/// call in, so token limits see them.
+pub const LOG_USAGE: &str =
+    "select public.record_agent_usage('insights', $1::uuid, null, $2::bigint, $3::numeric)";
 
 /// The newest unexpired summary of the table: the same prompt's first, else the latest one.
 pub const CACHED_SUMMARY: &str = "select id::text as id, response->>'summary' as summary, \

@@ -58,13 +58,10 @@ pub const INSERT_RESULT: &str = "insert into public.render_results \
      (request_id, output_file_path, cost_tokens, model_used, is_fallback) \
      values ($1::uuid, $2, $3, $4, $5)";
 
-/// Adds the tokens to the owner's usage of the day (the request itself was counted by
-/// `increment_render_counter`).
-pub const LOG_TOKENS: &str = "insert into public.agent_usage as u \
-     (agent, user_id, project_id, window_start, request_count, tokens) \
-     values ('render', $1::uuid, null, date_trunc('day', now()), 0, $2) \
-     on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key \
-     do update set tokens = u.tokens + excluded.tokens, updated_at = now()";
+/// Adds the tokens to the counter rows `increment_render_counter` counted the request in, so
+/// token limits see them.
+pub const LOG_TOKENS: &str =
+    "select public.record_agent_usage('render', $1::uuid, null, $2::bigint)";
 
 pub const FINISH_REQUEST: &str = "update public.render_requests \
      set status = 'succeeded', completed_at = now(), retry_at = null, error_message = null \

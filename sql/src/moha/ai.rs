@@ -243,6 +243,27 @@ pub fn release() -> Release {
     ));
     changes.push(Change::CreateFunction(
         Function::new(
+            private("agent_limit_windows"),
+            Returns::Table(vec![
+                ("scope".into(), enum_type("agent_scope")),
+                ("max_requests".into(), SqlType::Integer),
+                ("max_tokens".into(), SqlType::BigInt),
+                ("window_seconds".into(), SqlType::Integer),
+                ("window_start".into(), SqlType::Timestamptz),
+                ("key_user".into(), SqlType::Uuid),
+                ("key_project".into(), SqlType::Uuid),
+            ]),
+            include_str!("sql/agent_limit_windows.sql"),
+        )
+        .arg(Arg::new("agent", SqlType::Text))
+        .arg(Arg::new("user_id", SqlType::Uuid))
+        .arg(Arg::new("project_id", SqlType::Uuid))
+        .arg(Arg::new("at", SqlType::Timestamptz))
+        .volatility(Volatility::Stable)
+        .comment("The limits of agent_limits that apply to a call, one per scope, with the counter row (window start, user, project) each counts in."),
+    ));
+    changes.push(Change::CreateFunction(
+        Function::new(
             public("increment_agent_counter"),
             Returns::Type(SqlType::Integer),
             include_str!("sql/increment_agent_counter.sql"),
@@ -253,6 +274,21 @@ pub fn release() -> Release {
         .security_definer()
         .execute(&["service_role", AI_AGENT])
         .comment("Counts one call of an agent (render, insights, leads, social) against agent_limits for the current window; returns the remaining allowance (null: unlimited) or fails with SQLSTATE PT429. user_id may be null for scheduled jobs."),
+    ));
+    changes.push(Change::CreateFunction(
+        Function::new(
+            public("record_agent_usage"),
+            Returns::Void,
+            include_str!("sql/record_agent_usage.sql"),
+        )
+        .arg(Arg::new("agent", SqlType::Text))
+        .arg(Arg::new("user_id", SqlType::Uuid))
+        .arg(Arg::new("project_id", SqlType::Uuid))
+        .arg(Arg::new("tokens", SqlType::BigInt))
+        .arg(Arg::new("cost", SqlType::AnyNumeric).default(Expr::Int(0)))
+        .security_definer()
+        .execute(&["service_role", AI_AGENT])
+        .comment("Adds a finished call's tokens and cost to the counter rows increment_agent_counter counted it in, so max_tokens limits see them."),
     ));
     changes.push(Change::CreateFunction(
         Function::new(

@@ -111,6 +111,17 @@ pub fn release() -> Release {
         Audit::Yes,
     ));
     changes.push(index(&public("lead_scoring"), &["lead_id", "created_at"]));
+    // update_lead_score's "latest AI score": without the predicate it would walk every
+    // rules-v1 row of the lead first.
+    changes.push(Change::CreateIndex(
+        Index::on(&public("lead_scoring"), &["lead_id", "created_at"])
+            .named("lead_scoring_ai_idx")
+            .keys(vec![
+                IndexKey::Column("lead_id".into()),
+                IndexKey::Desc("created_at".into()),
+            ])
+            .r#where(Expr::Sql("model <> 'rules-v1'")),
+    ));
     changes.push(Change::CreateFunction(
         Function::new(public("update_lead_score"), Returns::Type(SqlType::SmallInt), include_str!("sql/update_lead_score.sql"))
             .arg(Arg::new("lead_id", SqlType::Uuid))

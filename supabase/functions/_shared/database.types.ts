@@ -1176,6 +1176,16 @@ export type Database = {
         }
         Returns: number
       }
+      record_agent_usage: {
+        Args: {
+          agent: string
+          cost?: number
+          project_id: string
+          tokens: number
+          user_id: string
+        }
+        Returns: undefined
+      }
       set_social_account_token: {
         Args: { account_id: string; token: string }
         Returns: undefined

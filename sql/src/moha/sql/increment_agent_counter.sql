@@ -2,9 +2,6 @@
 declare
   v_now timestamptz := pg_catalog.now();
   v_limit record;
-  v_window timestamptz;
-  v_key_user uuid;
-  v_key_project uuid;
   v_count integer;
   v_remaining integer;
   v_limited boolean := false;
@@ -19,33 +16,21 @@ begin
       using errcode = 'P0002';
   end if;
 
-  -- At most one limit per scope applies: a row naming this user (project) wins over the scope's
-  -- default row. Every session walks the scopes in the same order (enum order: user, project,
-  -- global), so the counter rows are always locked in the same order: no deadlocks.
   for v_limit in
-    select distinct on (l.scope) l.scope, l.max_requests, l.max_tokens, l.window_seconds
-      from public.agent_limits l
-     where l.agent = increment_agent_counter.agent
-       and (l.scope = 'global'
-         or (l.scope = 'user' and increment_agent_counter.user_id is not null
-             and (l.user_id = increment_agent_counter.user_id or l.user_id is null))
-         or (l.scope = 'project' and increment_agent_counter.project_id is not null
-             and (l.project_id = increment_agent_counter.project_id or l.project_id is null)))
-     order by l.scope, (l.user_id is null and l.project_id is null)
+    select * from private.agent_limit_windows(increment_agent_counter.agent,
+                                              increment_agent_counter.user_id,
+                                              increment_agent_counter.project_id, v_now)
   loop
     v_limited := true;
     if v_limit.max_requests < 1 or v_limit.max_tokens < 1 then
       raise exception '% limit reached: the % limit allows nothing', increment_agent_counter.agent, v_limit.scope
         using errcode = 'PT429';
     end if;
-    v_window := pg_catalog.to_timestamp(
-      pg_catalog.floor(extract(epoch from v_now) / v_limit.window_seconds) * v_limit.window_seconds);
-    v_key_user := case when v_limit.scope = 'user' then increment_agent_counter.user_id end;
-    v_key_project := case when v_limit.scope = 'project' then increment_agent_counter.project_id end;
     -- The upsert locks the counter row and re-checks the limit on its latest version, so
-    -- concurrent callers serialise here and never admit more than max_requests.
+    -- concurrent callers serialise here and never admit more than max_requests. Tokens are
+    -- added to the same rows by record_agent_usage after the call.
     insert into public.agent_usage as u (agent, user_id, project_id, window_start, request_count)
-    values (increment_agent_counter.agent, v_key_user, v_key_project, v_window, 1)
+    values (increment_agent_counter.agent, v_limit.key_user, v_limit.key_project, v_limit.window_start, 1)
     on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key do update
       set request_count = u.request_count + 1, updated_at = v_now
       where u.request_count < v_limit.max_requests
@@ -55,7 +40,7 @@ begin
       raise exception '% limit reached for this % (% per % seconds)',
         increment_agent_counter.agent, v_limit.scope, v_limit.max_requests, v_limit.window_seconds
         using errcode = 'PT429',
-              hint = 'try again after ' || (v_window + pg_catalog.make_interval(secs => v_limit.window_seconds))::text;
+              hint = 'try again after ' || (v_limit.window_start + pg_catalog.make_interval(secs => v_limit.window_seconds))::text;
     end if;
     v_remaining := least(coalesce(v_remaining, v_limit.max_requests - v_count), v_limit.max_requests - v_count);
     v_count := null;

@@ -8,6 +8,7 @@ declare
   v_ai_part integer;
   v_score smallint;
   v_age_days integer;
+  v_rationale text;
 begin
   -- Lock the lead so concurrent scorers of the same lead serialise.
   select * into v_lead from public.leads l where l.id = update_lead_score.lead_id for update;
@@ -44,13 +45,23 @@ begin
   v_ai_part := coalesce(pg_catalog.round(v_ai * 0.3)::integer, 0);
   v_score := least(v_source + v_recency + v_notes + v_ai_part, 100);
 
-  insert into public.lead_scoring (lead_id, score, rationale, model)
-  values (
-    v_lead.id, v_score,
-    pg_catalog.format('source %s: %s; age %s days: %s; recent notes: %s; latest AI score %s: %s',
-      v_lead.source, v_source, v_age_days, v_recency, v_notes, coalesce(v_ai::text, 'none'), v_ai_part),
-    'rules-v1'
-  );
-  update public.leads l set score = v_score where l.id = v_lead.id;
+  v_rationale := pg_catalog.format('source %s: %s; age %s days: %s; recent notes: %s; latest AI score %s: %s',
+    v_lead.source, v_source, v_age_days, v_recency, v_notes, coalesce(v_ai::text, 'none'), v_ai_part);
+
+  -- History only when something changed: repeated calls (every assign-leads call refreshes the
+  -- score) would otherwise grow lead_scoring and the audit trail with identical rows.
+  if not exists (
+    select 1
+      from (select s.score, s.rationale
+              from public.lead_scoring s
+             where s.lead_id = v_lead.id and s.model = 'rules-v1'
+             order by s.created_at desc, s.id desc
+             limit 1) latest
+     where latest.score = v_score and latest.rationale = v_rationale
+  ) then
+    insert into public.lead_scoring (lead_id, score, rationale, model)
+    values (v_lead.id, v_score, v_rationale, 'rules-v1');
+  end if;
+  update public.leads l set score = v_score where l.id = v_lead.id and l.score is distinct from v_score;
   return v_score;
 end
