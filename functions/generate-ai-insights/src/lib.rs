@@ -21,7 +21,7 @@ pub mod sql;
 pub mod tables;
 pub mod template;
 
-use moha_edge::ai::{cache_key, Anthropic, MessagesRequest, MessagesResponse};
+use moha_edge::ai::{cache_key, Anthropic, MessagesRequest, MessagesResponse, Pricing};
 use moha_edge::auth::{self, Caller};
 use moha_edge::db::query_opt;
 use moha_edge::retry::{RetryPolicy, SplitMix64};
@@ -31,7 +31,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::guard::Pricing;
 use crate::tables::InsightTable;
 
 #[cfg(target_arch = "wasm32")]
@@ -211,7 +210,7 @@ async fn summarise(
     prompt: String,
 ) -> Result<Result<Response>> {
     let model = env.var_or("INSIGHTS_MODEL", DEFAULT_MODEL).to_string();
-    let pricing = Pricing::from_env(env)?;
+    let pricing = guard::pricing(env)?;
     let client = Anthropic::from_env(env)?;
     let key = cache_key(Anthropic::PROVIDER, &model, &prompt);
 
