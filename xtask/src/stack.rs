@@ -101,7 +101,17 @@ pub(crate) fn start_and_migrate(cluster: &Cluster) -> Result<()> {
         let mut admin = db::connect(&cluster.url(SUPERUSER, "postgres"))?;
         compat::install(&mut admin)
     })?;
-    migrate::run(&cluster.url("postgres", "postgres"), &migrate_options())?;
+    migrate::run(&cluster.url("postgres", "postgres"), &migrate_options()).map_err(|e| {
+        // Before a release, editing migrations in place is normal; the local stack then only
+        // needs rebuilding.
+        match e.downcast_ref::<migrate::MigrateError>() {
+            Some(migrate::MigrateError::Modified { .. } | migrate::MigrateError::MissingLocal { .. }) => e.context(
+                "the local stack was migrated from other files; `cargo xtask reset` rebuilds it from \
+                 the current migrations and seed (its data is replaced)",
+            ),
+            _ => e,
+        }
+    })?;
     if created {
         seed(cluster)?;
     }
