@@ -29,6 +29,11 @@ const OPEN_PAGE: &str = "select id, client_name, status, created_at from {table}
 const NAIVE_POLICY: &str = "create policy leads_naive_select on public.leads_naive for select \
      to authenticated using (auth.uid() = assigned_to and authz.has_role('Sales') or authz.is_admin())";
 
+/// Our Sales policy without its guard: what the token's role alone would give. Measured to show
+/// the guard's share of P1's constant, not used anywhere.
+const UNGUARDED_POLICY: &str = "create policy leads_unguarded_select on public.leads_unguarded \
+     for select to moha_sales using (assigned_to = (select auth.uid()))";
+
 const AUDIT_PAGE: &str = "select id, table_name, record_id, action, performed_by, \"timestamp\" \
      from public.audit_logs order by \"timestamp\" desc limit 50";
 
@@ -73,6 +78,7 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
         &format!(" and assigned_to = '{sales}'::uuid"),
     );
     let naive_sql = page("public.leads_naive", "");
+    let unguarded_sql = page("public.leads_unguarded", "");
 
     // Same answer three ways, or the comparison means nothing.
     let ids = |c: &mut Client, sql: &str| -> Result<Vec<String>> {
@@ -95,9 +101,14 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
         ids(&mut as_sales, &naive_sql)? == expected,
         "the naive policy returned other rows"
     );
+    ensure!(
+        ids(&mut as_sales, &unguarded_sql)? == expected,
+        "the unguarded policy returned other rows"
+    );
 
     let rls = runs(&mut as_sales, &rls_sql, 200)?;
     let explicit = runs(&mut as_service, &explicit_sql, 200)?;
+    let unguarded = runs(&mut as_sales, &unguarded_sql, 200)?;
     // Tens of seconds a run: three are enough to show the order of magnitude.
     let naive = runs(&mut as_sales, &naive_sql, 3)?;
     let audit_rls = runs(&mut as_admin, AUDIT_PAGE, 200)?;
@@ -136,6 +147,17 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
                 target: "≤ 1.15",
             },
             Figure {
+                id: "P1",
+                what: "same page without the role guard (the token's role alone; a demotion would wait for the token to expire): RLS / explicit, median of 200".into(),
+                value: format!(
+                    "{:.2} ({:.3} ms / {:.3} ms)",
+                    ratio(unguarded, explicit),
+                    ms(unguarded),
+                    ms(explicit)
+                ),
+                target: "— (not our policy)",
+            },
+            Figure {
                 id: "P2",
                 what: "same page: plan's policy style (bare auth.uid(), role per row, no index) / ours, median of 3 / 200".into(),
                 value: format!(
@@ -161,7 +183,7 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
             },
             Figure {
                 id: "P1",
-                what: "load 1M leads, their naive copy and 1M audit rows (triggers off) and analyze"
+                what: "load 1M leads, their naive and unguarded copies and 1M audit rows (triggers off) and analyze"
                     .into(),
                 value: format!("{:.0} s", load_took.as_secs_f64()),
                 target: "—",
@@ -237,12 +259,20 @@ fn load(t: &Throwaway, url: &str) -> Result<()> {
          alter table public.leads_naive enable row level security; \
          grant select on public.leads_naive to authenticated; \
          {NAIVE_POLICY}; \
+         create table public.leads_unguarded (like public.leads including defaults); \
+         insert into public.leads_unguarded select * from public.leads; \
+         create index on public.leads_unguarded (assigned_to, created_at desc); \
+         alter table public.leads_unguarded owner to postgres; \
+         alter table public.leads_unguarded enable row level security; \
+         grant select on public.leads_unguarded to moha_sales; \
+         {UNGUARDED_POLICY}; \
          insert into public.audit_logs (table_name, record_id, action, performed_by, actor_kind, actor_role, \"timestamp\", new_values) \
          select 'public.leads', i::text, 'insert', null, 'system', 'postgres', \
                 now() - (i || ' seconds')::interval, jsonb_build_object('n', i) \
            from generate_series(1, {AUDIT_ROWS}) i; \
          reset session_replication_role; \
-         analyze public.leads; analyze public.leads_naive; analyze public.audit_logs; \
+         analyze public.leads; analyze public.leads_naive; analyze public.leads_unguarded; \
+         analyze public.audit_logs; \
          analyze public.users;"
     ))?;
     Ok(())
