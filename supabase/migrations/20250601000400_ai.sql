@@ -265,10 +265,16 @@ begin
          or (l.scope = 'project' and agent_limit_windows.project_id is not null
              and (l.project_id = agent_limit_windows.project_id or l.project_id is null)))
      order by l.scope, (l.user_id is null and l.project_id is null);
+  if not found then
+    -- No limit applies: the call still counts, in the user's row of the day, for budgeting.
+    return query
+      select null::public.agent_scope, null::integer, null::bigint, null::integer,
+             pg_catalog.date_trunc('day', agent_limit_windows.at), agent_limit_windows.user_id, null::uuid;
+  end if;
 end
 $body$;
 revoke all on function private.agent_limit_windows(text, uuid, uuid, timestamp with time zone) from public, anon, authenticated, service_role;
-comment on function private.agent_limit_windows(text, uuid, uuid, timestamp with time zone) is 'The limits of agent_limits that apply to a call, one per scope, with the counter row (window start, user, project) each counts in.';
+comment on function private.agent_limit_windows(text, uuid, uuid, timestamp with time zone) is 'The counter rows a call counts in: one per scope whose agent_limits row applies (with its limits), or, when none does, the user''s row of the day (no limits).';
 
 create or replace function public.increment_agent_counter(
   agent text,
@@ -286,7 +292,6 @@ declare
   v_limit record;
   v_count integer;
   v_remaining integer;
-  v_limited boolean := false;
 begin
   if increment_agent_counter.agent is null or increment_agent_counter.agent = '' then
     raise exception 'increment_agent_counter: agent is required' using errcode = '22004';
@@ -303,20 +308,21 @@ begin
                                               increment_agent_counter.user_id,
                                               increment_agent_counter.project_id, v_now)
   loop
-    v_limited := true;
     if v_limit.max_requests < 1 or v_limit.max_tokens < 1 then
       raise exception '% limit reached: the % limit allows nothing', increment_agent_counter.agent, v_limit.scope
         using errcode = 'PT429';
     end if;
     -- The upsert locks the counter row and re-checks the limit on its latest version, so
-    -- concurrent callers serialise here and never admit more than max_requests. Tokens are
-    -- added to the same rows by record_agent_usage after the call.
+    -- concurrent callers serialise here and never admit more than max_requests. A row without
+    -- a limit (max_requests null) always counts. Tokens are added to the same rows by
+    -- record_agent_usage after the call.
     insert into public.agent_usage as u (agent, user_id, project_id, window_start, request_count)
     values (increment_agent_counter.agent, v_limit.key_user, v_limit.key_project, v_limit.window_start, 1)
     on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key do update
       set request_count = u.request_count + 1, updated_at = v_now
-      where u.request_count < v_limit.max_requests
-        and (v_limit.max_tokens is null or u.tokens < v_limit.max_tokens)
+      where v_limit.max_requests is null
+         or (u.request_count < v_limit.max_requests
+             and (v_limit.max_tokens is null or u.tokens < v_limit.max_tokens))
     returning u.request_count into v_count;
     if v_count is null then
       raise exception '% limit reached for this % (% per % seconds)',
@@ -324,17 +330,11 @@ begin
         using errcode = 'PT429',
               hint = 'try again after ' || (v_limit.window_start + pg_catalog.make_interval(secs => v_limit.window_seconds))::text;
     end if;
-    v_remaining := least(coalesce(v_remaining, v_limit.max_requests - v_count), v_limit.max_requests - v_count);
+    if v_limit.max_requests is not null then
+      v_remaining := least(coalesce(v_remaining, v_limit.max_requests - v_count), v_limit.max_requests - v_count);
+    end if;
     v_count := null;
   end loop;
-
-  if not v_limited then
-    -- No limit configured: still count, per user and day, for budgeting.
-    insert into public.agent_usage as u (agent, user_id, project_id, window_start, request_count)
-    values (increment_agent_counter.agent, increment_agent_counter.user_id, null, pg_catalog.date_trunc('day', v_now), 1)
-    on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key do update
-      set request_count = u.request_count + 1, updated_at = v_now;
-  end if;
   return v_remaining;
 end
 $body$;
@@ -358,7 +358,6 @@ as $body$
 declare
   v_now timestamptz := pg_catalog.now();
   v_limit record;
-  v_limited boolean := false;
 begin
   if record_agent_usage.agent is null or record_agent_usage.agent = '' then
     raise exception 'record_agent_usage: agent is required' using errcode = '22004';
@@ -372,20 +371,12 @@ begin
     select * from private.agent_limit_windows(record_agent_usage.agent, record_agent_usage.user_id,
                                               record_agent_usage.project_id, v_now)
   loop
-    v_limited := true;
     insert into public.agent_usage as u (agent, user_id, project_id, window_start, request_count, tokens, cost)
     values (record_agent_usage.agent, v_limit.key_user, v_limit.key_project, v_limit.window_start, 0,
             coalesce(record_agent_usage.tokens, 0), coalesce(record_agent_usage.cost, 0))
     on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key do update
       set tokens = u.tokens + excluded.tokens, cost = u.cost + excluded.cost, updated_at = v_now;
   end loop;
-  if not v_limited then
-    insert into public.agent_usage as u (agent, user_id, project_id, window_start, request_count, tokens, cost)
-    values (record_agent_usage.agent, record_agent_usage.user_id, null, pg_catalog.date_trunc('day', v_now), 0,
-            coalesce(record_agent_usage.tokens, 0), coalesce(record_agent_usage.cost, 0))
-    on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key do update
-      set tokens = u.tokens + excluded.tokens, cost = u.cost + excluded.cost, updated_at = v_now;
-  end if;
 end
 $body$;
 revoke all on function public.record_agent_usage(text, uuid, uuid, bigint, numeric) from public, anon, authenticated, service_role;

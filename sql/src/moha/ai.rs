@@ -260,7 +260,7 @@ pub fn release() -> Release {
         .arg(Arg::new("project_id", SqlType::Uuid))
         .arg(Arg::new("at", SqlType::Timestamptz))
         .volatility(Volatility::Stable)
-        .comment("The limits of agent_limits that apply to a call, one per scope, with the counter row (window start, user, project) each counts in."),
+        .comment("The counter rows a call counts in: one per scope whose agent_limits row applies (with its limits), or, when none does, the user's row of the day (no limits)."),
     ));
     changes.push(Change::CreateFunction(
         Function::new(

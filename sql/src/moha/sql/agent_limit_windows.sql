@@ -17,4 +17,10 @@ begin
          or (l.scope = 'project' and agent_limit_windows.project_id is not null
              and (l.project_id = agent_limit_windows.project_id or l.project_id is null)))
      order by l.scope, (l.user_id is null and l.project_id is null);
+  if not found then
+    -- No limit applies: the call still counts, in the user's row of the day, for budgeting.
+    return query
+      select null::public.agent_scope, null::integer, null::bigint, null::integer,
+             pg_catalog.date_trunc('day', agent_limit_windows.at), agent_limit_windows.user_id, null::uuid;
+  end if;
 end

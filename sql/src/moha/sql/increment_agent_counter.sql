@@ -4,7 +4,6 @@ declare
   v_limit record;
   v_count integer;
   v_remaining integer;
-  v_limited boolean := false;
 begin
   if increment_agent_counter.agent is null or increment_agent_counter.agent = '' then
     raise exception 'increment_agent_counter: agent is required' using errcode = '22004';
@@ -21,20 +20,21 @@ begin
                                               increment_agent_counter.user_id,
                                               increment_agent_counter.project_id, v_now)
   loop
-    v_limited := true;
     if v_limit.max_requests < 1 or v_limit.max_tokens < 1 then
       raise exception '% limit reached: the % limit allows nothing', increment_agent_counter.agent, v_limit.scope
         using errcode = 'PT429';
     end if;
     -- The upsert locks the counter row and re-checks the limit on its latest version, so
-    -- concurrent callers serialise here and never admit more than max_requests. Tokens are
-    -- added to the same rows by record_agent_usage after the call.
+    -- concurrent callers serialise here and never admit more than max_requests. A row without
+    -- a limit (max_requests null) always counts. Tokens are added to the same rows by
+    -- record_agent_usage after the call.
     insert into public.agent_usage as u (agent, user_id, project_id, window_start, request_count)
     values (increment_agent_counter.agent, v_limit.key_user, v_limit.key_project, v_limit.window_start, 1)
     on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key do update
       set request_count = u.request_count + 1, updated_at = v_now
-      where u.request_count < v_limit.max_requests
-        and (v_limit.max_tokens is null or u.tokens < v_limit.max_tokens)
+      where v_limit.max_requests is null
+         or (u.request_count < v_limit.max_requests
+             and (v_limit.max_tokens is null or u.tokens < v_limit.max_tokens))
     returning u.request_count into v_count;
     if v_count is null then
       raise exception '% limit reached for this % (% per % seconds)',
@@ -42,16 +42,10 @@ begin
         using errcode = 'PT429',
               hint = 'try again after ' || (v_limit.window_start + pg_catalog.make_interval(secs => v_limit.window_seconds))::text;
     end if;
-    v_remaining := least(coalesce(v_remaining, v_limit.max_requests - v_count), v_limit.max_requests - v_count);
+    if v_limit.max_requests is not null then
+      v_remaining := least(coalesce(v_remaining, v_limit.max_requests - v_count), v_limit.max_requests - v_count);
+    end if;
     v_count := null;
   end loop;
-
-  if not v_limited then
-    -- No limit configured: still count, per user and day, for budgeting.
-    insert into public.agent_usage as u (agent, user_id, project_id, window_start, request_count)
-    values (increment_agent_counter.agent, increment_agent_counter.user_id, null, pg_catalog.date_trunc('day', v_now), 1)
-    on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key do update
-      set request_count = u.request_count + 1, updated_at = v_now;
-  end if;
   return v_remaining;
 end

@@ -2,7 +2,6 @@
 declare
   v_now timestamptz := pg_catalog.now();
   v_limit record;
-  v_limited boolean := false;
 begin
   if record_agent_usage.agent is null or record_agent_usage.agent = '' then
     raise exception 'record_agent_usage: agent is required' using errcode = '22004';
@@ -16,18 +15,10 @@ begin
     select * from private.agent_limit_windows(record_agent_usage.agent, record_agent_usage.user_id,
                                               record_agent_usage.project_id, v_now)
   loop
-    v_limited := true;
     insert into public.agent_usage as u (agent, user_id, project_id, window_start, request_count, tokens, cost)
     values (record_agent_usage.agent, v_limit.key_user, v_limit.key_project, v_limit.window_start, 0,
             coalesce(record_agent_usage.tokens, 0), coalesce(record_agent_usage.cost, 0))
     on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key do update
       set tokens = u.tokens + excluded.tokens, cost = u.cost + excluded.cost, updated_at = v_now;
   end loop;
-  if not v_limited then
-    insert into public.agent_usage as u (agent, user_id, project_id, window_start, request_count, tokens, cost)
-    values (record_agent_usage.agent, record_agent_usage.user_id, null, pg_catalog.date_trunc('day', v_now), 0,
-            coalesce(record_agent_usage.tokens, 0), coalesce(record_agent_usage.cost, 0))
-    on conflict on constraint agent_usage_agent_user_id_project_id_window_start_key do update
-      set tokens = u.tokens + excluded.tokens, cost = u.cost + excluded.cost, updated_at = v_now;
-  end if;
 end
