@@ -150,6 +150,23 @@ mod tests {
         assert_eq!(ours, model);
     }
 
+    /// The host's own allow-list (`_shared/host.ts`) names exactly these roles plus the agent's
+    /// and the service role's.
+    #[test]
+    fn the_hosts_allow_list_matches() {
+        let host = include_str!("../../../supabase/functions/_shared/host.ts");
+        let start = host
+            .find("const ROLES = new Set([")
+            .expect("host.ts has its ROLES set");
+        let list = &host[start..start + host[start..].find("]);").unwrap()];
+        let mut named: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
+        named.sort();
+        let mut expected = USER_ROLES.to_vec();
+        expected.extend(["ai_agent", "service_role"]);
+        expected.sort();
+        assert_eq!(named, expected);
+    }
+
     #[test]
     fn the_caller_runs_as_their_tokens_role_and_nothing_else() {
         let role = |r: &str| DbRole::Authenticated.name(&json!({ "role": r }));
