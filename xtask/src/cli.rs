@@ -61,6 +61,10 @@ enum Command {
     Token(crate::token::TokenArgs),
     /// Measure the speed targets (ratios in one run) and append them to docs/benchmarks.md.
     Bench(crate::bench::BenchArgs),
+    /// Tamper evidence for the audit trail: append a digest of public.audit_logs to a file kept
+    /// outside the database, or verify the live log against the stored digests.
+    #[command(subcommand)]
+    Audit(crate::audit::AuditCommand),
 }
 
 #[derive(clap::Args)]
@@ -138,7 +142,12 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            // 2: the check ran and the audit log does not match its digests; 1: anything else.
+            if err.downcast_ref::<crate::audit::Mismatch>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -188,6 +197,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Test => crate::prereq::run_test_suite(),
         Command::Bench(args) => crate::bench::run(args),
         Command::Token(args) => crate::token::run(&args),
+        Command::Audit(cmd) => crate::audit::run(cmd),
     }
 }
 
