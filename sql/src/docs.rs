@@ -585,7 +585,8 @@ fn functions_section(catalog: &Catalog, out: &mut String) -> Result<(), Error> {
     let _ = writeln!(out, "## Functions\n");
     let _ = writeln!(
         out,
-        "Every function runs with `search_path = ''`; execute is revoked from everyone, then granted to the roles listed.\n"
+        "Every function runs with `search_path = {}` (`pg_temp` last, so a caller's temporary objects never shadow a name); execute is revoked from everyone, then granted to the roles listed.\n",
+        crate::model::FUNCTION_SEARCH_PATH
     );
     let _ = writeln!(out, "| function | returns | security | execute | about |");
     let _ = writeln!(out, "|---|---|---|---|---|");

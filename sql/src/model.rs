@@ -499,7 +499,13 @@ pub enum Returns {
     Void,
 }
 
-/// A function. `set search_path = ''` is not optional: every function gets it, so the body
+/// The `search_path` every function runs with. `pg_temp` is named last on purpose: left out, as
+/// in `''`, PostgreSQL searches the session's temporary schema first for relation and type names,
+/// so a caller's temp table or domain would shadow what the body means. `pg_catalog` first makes
+/// built-in names (`text`, `jsonb`) the built-ins; everything else must be schema-qualified.
+pub const FUNCTION_SEARCH_PATH: &str = "pg_catalog, pg_temp";
+
+/// A function. [`FUNCTION_SEARCH_PATH`] is not optional: every function gets it, so the body
 /// must schema-qualify everything it touches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Function {

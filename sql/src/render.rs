@@ -257,7 +257,7 @@ fn create_function(f: &Function) -> Result<String, Error> {
     };
     let sig = signature(&f.name, &f.signature())?;
     let mut s = format!(
-        "create or replace function {}({args})\nreturns {returns}\nlanguage {language}\n{volatility}\n{security}\nset search_path = ''\nas {};\n",
+        "create or replace function {}({args})\nreturns {returns}\nlanguage {language}\n{volatility}\n{security}\nset search_path = {FUNCTION_SEARCH_PATH}\nas {};\n",
         name(&f.name)?,
         dollar_quote(f.body)
     );
@@ -642,7 +642,7 @@ mod tests {
         .execute(&["service_role"]);
         assert_eq!(
             change(&Change::CreateFunction(f)).unwrap(),
-            "create or replace function public.f(\n  who text default 'O''Brien'\n)\nreturns text\nlanguage plpgsql\nvolatile\nsecurity invoker\nset search_path = ''\nas $body1$\nbegin\n  return '$$' || $body$x$body$;\nend\n$body1$;\nrevoke all on function public.f(text) from public, anon, authenticated, service_role;\ngrant execute on function public.f(text) to service_role;\n"
+            "create or replace function public.f(\n  who text default 'O''Brien'\n)\nreturns text\nlanguage plpgsql\nvolatile\nsecurity invoker\nset search_path = pg_catalog, pg_temp\nas $body1$\nbegin\n  return '$$' || $body$x$body$;\nend\n$body1$;\nrevoke all on function public.f(text) from public, anon, authenticated, service_role;\ngrant execute on function public.f(text) to service_role;\n"
         );
     }
 

@@ -27,7 +27,7 @@ returns trigger
 language plpgsql
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 begin
   new.updated_at := pg_catalog.now();
@@ -72,7 +72,7 @@ returns trigger
 language plpgsql
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 begin
   raise exception '% is append-only: % is not allowed', tg_table_schema || '.' || tg_table_name, pg_catalog.lower(tg_op)
@@ -88,20 +88,50 @@ create trigger append_only before update or delete on public.audit_logs
 create trigger append_only_truncate before truncate on public.audit_logs
   for each statement execute function private.forbid_change();
 
+create or replace function private.jwt()
+returns jsonb
+language sql
+stable
+security invoker
+set search_path = pg_catalog, pg_temp
+as $body$
+  select coalesce(
+    nullif(pg_catalog.current_setting('request.jwt.claim', true), ''),
+    nullif(pg_catalog.current_setting('request.jwt.claims', true), '')
+  )::jsonb
+$body$;
+revoke all on function private.jwt() from public, anon, authenticated, service_role;
+comment on function private.jwt() is 'auth.jwt() for definer code: the same claims, under the project''s search_path.';
+
+create or replace function private.uid()
+returns uuid
+language sql
+stable
+security invoker
+set search_path = pg_catalog, pg_temp
+as $body$
+  select coalesce(
+    nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
+    (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+  )::uuid
+$body$;
+revoke all on function private.uid() from public, anon, authenticated, service_role;
+comment on function private.uid() is 'auth.uid() for definer code: the same user id, under the project''s search_path.';
+
 create or replace function private.audit_actor()
 returns table (performed_by uuid, actor_kind public.actor_kind, actor_role text)
 language plpgsql
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 declare
-  v_claims jsonb := auth.jwt();
+  v_claims jsonb := private.jwt();
 begin
   -- The role the caller acts as. A security definer function runs as its owner, but the `role`
   -- setting still names what the session switched to (`set role`, as PostgREST does).
   actor_role := coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user);
-  performed_by := auth.uid();
+  performed_by := private.uid();
   -- An AI agent is recognised by its database role, or by a server-set claim in app_metadata
   -- (never user_metadata, which the user controls).
   actor_kind := case
@@ -128,7 +158,7 @@ returns bigint
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 declare
   v_actor record;
@@ -166,7 +196,7 @@ returns jsonb
 language sql
 immutable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
   select case
     when redact.row_values is null or pg_catalog.cardinality(redact.secrets) = 0 then redact.row_values
@@ -185,7 +215,7 @@ returns trigger
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 declare
   v_actor record;

@@ -214,13 +214,13 @@ returns text
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 begin
   return (select r.name
             from public.users u
             join public.roles r on r.id = u.role_id
-           where u.id = (select auth.uid()));
+           where u.id = (select private.uid()));
 end
 $body$;
 revoke all on function authz.current_role_name() from public, anon, authenticated, service_role;
@@ -232,13 +232,13 @@ returns boolean
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 begin
   return coalesce((select r.name = 'Admin'
                      from public.users u
                      join public.roles r on r.id = u.role_id
-                    where u.id = (select auth.uid())), false);
+                    where u.id = (select private.uid())), false);
 end
 $body$;
 revoke all on function authz.is_admin() from public, anon, authenticated, service_role;
@@ -252,13 +252,13 @@ returns boolean
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 begin
   return coalesce((select r.name = has_role.role_name
                      from public.users u
                      join public.roles r on r.id = u.role_id
-                    where u.id = (select auth.uid())), false);
+                    where u.id = (select private.uid())), false);
 end
 $body$;
 revoke all on function authz.has_role(text) from public, anon, authenticated, service_role;
@@ -273,14 +273,14 @@ returns boolean
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 begin
   return exists (
     select 1
       from public.users u
       join public.permissions p on p.role_id = u.role_id
-     where u.id = (select auth.uid())
+     where u.id = (select private.uid())
        and p.resource = has_permission.resource
        and p.action = has_permission.action
   );
@@ -297,7 +297,7 @@ returns jsonb
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 declare
   v_claims jsonb := custom_access_token_hook.event -> 'claims';
@@ -326,7 +326,7 @@ returns trigger
 language plpgsql
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 declare
   v_client uuid;
@@ -367,7 +367,7 @@ returns trigger
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 declare
   v_client uuid;

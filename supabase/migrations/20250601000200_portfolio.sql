@@ -154,7 +154,7 @@ returns integer
 language plpgsql
 volatile
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 declare
   v_count integer;
@@ -185,3 +185,21 @@ $body$;
 revoke all on function public.archive_old_projects(timestamp with time zone) from public, anon, authenticated, service_role;
 grant execute on function public.archive_old_projects(timestamp with time zone) to service_role;
 comment on function public.archive_old_projects(timestamp with time zone) is 'Archives completed projects finished before cutoff; returns how many. Audited; safe to repeat.';
+
+create or replace function authz.own_projects()
+returns table (id uuid)
+language plpgsql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $body$
+begin
+  return query
+    select p.id
+      from public.projects p
+     where p.client_id in (select c.id from public.clients c where c.user_id = (select private.uid()));
+end
+$body$;
+revoke all on function authz.own_projects() from public, anon, authenticated, service_role;
+grant execute on function authz.own_projects() to authenticated, service_role;
+comment on function authz.own_projects() is 'The projects of the caller''s client record (none when the account is not linked to one).';

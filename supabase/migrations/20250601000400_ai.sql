@@ -140,7 +140,7 @@ create table public.render_requests (
   user_id uuid not null default auth.uid(),
   project_id uuid,
   input_file_path text not null,
-  model text not null,
+  model text not null default 'gemini-2.5-flash-image',
   status public.render_status not null default 'queued'::public.render_status,
   error_message text,
   created_at timestamp with time zone not null default now(),
@@ -245,7 +245,7 @@ returns table (scope public.agent_scope, max_requests integer, max_tokens bigint
 language plpgsql
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 begin
   -- At most one limit per scope applies: a row naming this user (project) wins over the scope's
@@ -285,7 +285,7 @@ returns integer
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 declare
   v_now timestamptz := pg_catalog.now();
@@ -353,7 +353,7 @@ returns void
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 declare
   v_now timestamptz := pg_catalog.now();
@@ -391,11 +391,29 @@ returns integer
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 begin
   if increment_render_counter.user_id is null then
     raise exception 'increment_render_counter: user_id is required' using errcode = '22004';
+  end if;
+  -- Sign-up is open, so an account alone may not spend: the owner needs render:create and, as
+  -- a Client, a client record staff linked to them. Checked at spend time, not only when the
+  -- job was queued: an owner unlinked or demoted since gets nothing. (An unknown user falls
+  -- through to increment_agent_counter's P0002.)
+  if exists (select 1 from public.users u where u.id = increment_render_counter.user_id)
+     and not exists (
+       select 1
+         from public.users u
+         join public.roles r on r.id = u.role_id
+         join public.permissions p on p.role_id = u.role_id
+        where u.id = increment_render_counter.user_id
+          and p.resource = 'render' and p.action = 'create'
+          and (r.name <> 'Client'
+               or exists (select 1 from public.clients c where c.user_id = u.id))) then
+    raise exception 'increment_render_counter: user % may not start renders (a Client needs a linked client record, staff need render:create)',
+      increment_render_counter.user_id
+      using errcode = 'PT403';
   end if;
   return public.increment_agent_counter('render', increment_render_counter.user_id,
                                         increment_render_counter.project_id);
@@ -403,4 +421,4 @@ end
 $body$;
 revoke all on function public.increment_render_counter(uuid, uuid) from public, anon, authenticated, service_role;
 grant execute on function public.increment_render_counter(uuid, uuid) to service_role, ai_agent;
-comment on function public.increment_render_counter(uuid, uuid) is 'Counts one render against agent_limits for the current window; returns the remaining allowance (null: unlimited) or fails with SQLSTATE PT429.';
+comment on function public.increment_render_counter(uuid, uuid) is 'Counts one render against agent_limits for the current window; returns the remaining allowance (null: unlimited) or fails with SQLSTATE PT429. Fails with PT403 when the user may not spend on renders: a Client needs a linked client record, staff need render:create.';

@@ -118,7 +118,7 @@ returns smallint
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 declare
   v_lead public.leads;

@@ -128,7 +128,9 @@ grant select, insert, update, delete on table public.permissions to service_role
 
 revoke all on table public.user_sessions from anon, authenticated, service_role, ai_agent;
 
-grant select, insert, update, delete on table public.user_sessions to authenticated;
+grant update (id, session_token, expires_at, created_at) on table public.user_sessions to authenticated;
+
+grant select, insert, delete on table public.user_sessions to authenticated;
 
 create policy user_sessions_select_authenticated on public.user_sessions
   as permissive
@@ -175,7 +177,11 @@ create policy clients_select_moha_client on public.clients
   to moha_client
   using (((select authz.has_role('Client'))) and (user_id = (select auth.uid())));
 
-grant select, insert, update on table public.clients to moha_designer;
+grant insert (id, name, email, phone, address, created_at, updated_at) on table public.clients to moha_designer;
+
+grant update (id, name, email, phone, address, created_at, updated_at) on table public.clients to moha_designer;
+
+grant select on table public.clients to moha_designer;
 
 create policy clients_select_moha_designer on public.clients
   as permissive
@@ -196,7 +202,11 @@ create policy clients_update_moha_designer on public.clients
   using ((select authz.has_role('Designer')))
   with check ((select authz.has_role('Designer')));
 
-grant select, insert, update on table public.clients to moha_sales;
+grant insert (id, name, email, phone, address, created_at, updated_at) on table public.clients to moha_sales;
+
+grant update (id, name, email, phone, address, created_at, updated_at) on table public.clients to moha_sales;
+
+grant select on table public.clients to moha_sales;
 
 create policy clients_select_moha_sales on public.clients
   as permissive
@@ -248,7 +258,7 @@ grant select, insert, update, delete on table public.clients to service_role;
 
 revoke all on table public.projects from anon, authenticated, service_role, ai_agent;
 
-grant select on table public.projects to anon;
+grant select (id, title, description, category, status, is_published, published_at, completed_at, archived_at, created_at, updated_at) on table public.projects to anon;
 
 create policy projects_select_anon on public.projects
   as permissive
@@ -256,7 +266,7 @@ create policy projects_select_anon on public.projects
   to anon
   using (is_published);
 
-grant select on table public.projects to authenticated;
+grant select (id, title, description, category, status, is_published, published_at, completed_at, archived_at, created_at, updated_at) on table public.projects to authenticated;
 
 create policy projects_select_authenticated on public.projects
   as permissive
@@ -264,7 +274,7 @@ create policy projects_select_authenticated on public.projects
   to authenticated
   using (is_published);
 
-grant select on table public.projects to moha_client;
+grant select (id, title, description, category, status, is_published, published_at, completed_at, archived_at, created_at, updated_at) on table public.projects to moha_client;
 
 create policy projects_select_moha_client on public.projects
   as permissive
@@ -272,7 +282,11 @@ create policy projects_select_moha_client on public.projects
   to moha_client
   using (((select authz.has_role('Client'))) and (client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))));
 
-grant select, insert, update, delete on table public.projects to moha_designer;
+grant insert (id, title, description, category, client_id, status, is_published, published_at, location, site, completed_at, archived_at, created_at, updated_at) on table public.projects to moha_designer;
+
+grant update (id, title, description, category, status, is_published, published_at, location, site, completed_at, archived_at, created_at, updated_at) on table public.projects to moha_designer;
+
+grant select, delete on table public.projects to moha_designer;
 
 create policy projects_select_moha_designer on public.projects
   as permissive
@@ -299,7 +313,11 @@ create policy projects_delete_moha_designer on public.projects
   to moha_designer
   using ((select authz.has_role('Designer')));
 
-grant select, insert, update, delete on table public.projects to moha_admin;
+grant insert (id, title, description, category, client_id, status, is_published, published_at, location, site, completed_at, archived_at, created_at, updated_at) on table public.projects to moha_admin;
+
+grant update (id, title, description, category, client_id, status, is_published, published_at, location, site, completed_at, archived_at, created_at, updated_at) on table public.projects to moha_admin;
+
+grant select, delete on table public.projects to moha_admin;
 
 create policy projects_select_moha_admin on public.projects
   as permissive
@@ -352,7 +370,7 @@ create policy project_images_select_moha_client on public.project_images
   as permissive
   for select
   to moha_client
-  using (((select authz.has_role('Client'))) and (project_id in (select p.id from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid())))));
+  using (((select authz.has_role('Client'))) and (project_id in (select o.id from authz.own_projects() o)));
 
 grant select, insert, update, delete on table public.project_images to moha_designer;
 
@@ -434,7 +452,7 @@ create policy project_tags_select_moha_client on public.project_tags
   as permissive
   for select
   to moha_client
-  using (((select authz.has_role('Client'))) and (project_id in (select p.id from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid())))));
+  using (((select authz.has_role('Client'))) and (project_id in (select o.id from authz.own_projects() o)));
 
 grant select, insert, update, delete on table public.project_tags to moha_designer;
 
@@ -543,7 +561,9 @@ create policy blog_posts_select_anon on public.blog_posts
   to anon
   using (status = 'published'::public.blog_status);
 
-grant select, insert, update on table public.blog_posts to authenticated;
+grant update (id, title, slug, content, excerpt, category_id, status, published_at, created_at, updated_at) on table public.blog_posts to authenticated;
+
+grant select, insert on table public.blog_posts to authenticated;
 
 create policy blog_posts_select_authenticated on public.blog_posts
   as permissive
@@ -729,19 +749,13 @@ revoke all on table public.render_requests from anon, authenticated, service_rol
 
 grant update (status) on table public.render_requests to authenticated;
 
-grant select, insert on table public.render_requests to authenticated;
+grant select on table public.render_requests to authenticated;
 
 create policy render_requests_select_authenticated on public.render_requests
   as permissive
   for select
   to authenticated
   using (user_id = (select auth.uid()));
-
-create policy render_requests_insert_authenticated on public.render_requests
-  as permissive
-  for insert
-  to authenticated
-  with check (user_id = (select auth.uid()) and status = 'queued'::public.render_status and (select authz.has_permission('render', 'create')));
 
 create policy render_requests_update_authenticated on public.render_requests
   as permissive
@@ -750,6 +764,16 @@ create policy render_requests_update_authenticated on public.render_requests
   using (user_id = (select auth.uid()) and status in ('queued'::public.render_status, 'pending'::public.render_status, 'processing'::public.render_status))
   with check (user_id = (select auth.uid()) and status = 'cancelled'::public.render_status);
 
+grant insert (user_id, project_id, input_file_path, model) on table public.render_requests to moha_client;
+
+create policy render_requests_insert_moha_client on public.render_requests
+  as permissive
+  for insert
+  to moha_client
+  with check (((select authz.has_role('Client'))) and (user_id = (select auth.uid()) and status = 'queued'::public.render_status and model = 'gemini-2.5-flash-image' and (select authz.has_permission('render', 'create')) and (select auth.uid()) in (select c.user_id from public.clients c) and (project_id is null or project_id in (select o.id from authz.own_projects() o))));
+
+grant insert (user_id, project_id, input_file_path, model) on table public.render_requests to moha_designer;
+
 grant select on table public.render_requests to moha_designer;
 
 create policy render_requests_select_moha_designer on public.render_requests
@@ -757,6 +781,12 @@ create policy render_requests_select_moha_designer on public.render_requests
   for select
   to moha_designer
   using ((select authz.has_role('Designer')));
+
+create policy render_requests_insert_moha_designer on public.render_requests
+  as permissive
+  for insert
+  to moha_designer
+  with check (((select authz.has_role('Designer'))) and (user_id = (select auth.uid()) and status = 'queued'::public.render_status and model = 'gemini-2.5-flash-image' and (select authz.has_permission('render', 'create'))));
 
 grant update (status) on table public.render_requests to moha_admin;
 
@@ -787,7 +817,9 @@ create policy render_requests_delete_moha_admin on public.render_requests
   to moha_admin
   using ((select authz.is_admin()));
 
-grant select, update on table public.render_requests to ai_agent;
+grant update (id, input_file_path, model, status, error_message, created_at, updated_at, completed_at) on table public.render_requests to ai_agent;
+
+grant select on table public.render_requests to ai_agent;
 
 create policy render_requests_select_ai_agent on public.render_requests
   as permissive
@@ -890,7 +922,7 @@ grant select, insert, update, delete on table public.render_results to service_r
 
 revoke all on table public.leads from anon, authenticated, service_role, ai_agent;
 
-grant update (client_name, email, phone, source, status, assigned_to) on table public.leads to moha_sales;
+grant update (client_name, email, phone, source, status) on table public.leads to moha_sales;
 
 grant select on table public.leads to moha_sales;
 
@@ -1296,26 +1328,13 @@ create policy agent_usage_select_moha_admin on public.agent_usage
   to moha_admin
   using ((select authz.is_admin()));
 
-grant select, insert, update on table public.agent_usage to ai_agent;
+grant select on table public.agent_usage to ai_agent;
 
 create policy agent_usage_select_ai_agent on public.agent_usage
   as permissive
   for select
   to ai_agent
   using (true);
-
-create policy agent_usage_insert_ai_agent on public.agent_usage
-  as permissive
-  for insert
-  to ai_agent
-  with check (true);
-
-create policy agent_usage_update_ai_agent on public.agent_usage
-  as permissive
-  for update
-  to ai_agent
-  using (true)
-  with check (true);
 
 grant select, insert, update, delete on table public.agent_usage to service_role;
 
@@ -1436,6 +1455,12 @@ create policy prompt_templates_select_ai_agent on public.prompt_templates
 
 grant select, insert, update, delete on table public.prompt_templates to service_role;
 
+revoke all on all sequences in schema public from anon, authenticated, service_role;
+
+alter default privileges for role postgres in schema public revoke all on sequences from anon, authenticated, service_role;
+
+alter default privileges for role postgres in schema public revoke truncate, trigger, references on tables from anon, authenticated, service_role;
+
 insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)
   values ('project-media', 'project-media', false, 52428800, array['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'video/mp4', 'video/webm'])
   on conflict (id) do update set public = excluded.public, file_size_limit = excluded.file_size_limit, allowed_mime_types = excluded.allowed_mime_types;
@@ -1491,7 +1516,7 @@ create policy objects_select_moha_client on storage.objects
   as permissive
   for select
   to moha_client
-  using ((bucket_id = 'project-media') and (((select authz.has_role('Client'))) and ((storage.foldername(name))[1] in (select p.id::text from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))))));
+  using ((bucket_id = 'project-media') and (((select authz.has_role('Client'))) and ((storage.foldername(name))[1] in (select o.id::text from authz.own_projects() o))));
 
 grant usage on schema storage to moha_designer;
 

@@ -7,10 +7,12 @@ set statement_timeout = '5min';
 alter table public.render_requests add column retry_at timestamp with time zone;
 comment on column public.render_requests.retry_at is 'When a queued job may run again (over its limit, or the provider down); null: now.';
 
--- failed runs of one job, a handful at most; it sets the retry backoff
+-- runs of one job, five at most; it sets the retry backoff
 -- squawk-ignore prefer-bigint-over-int
 alter table public.render_requests add column attempts integer not null default 0;
-comment on column public.render_requests.attempts is 'Runs that ended without a result; the retry delay doubles with each.';
+comment on column public.render_requests.attempts is 'Runs made, each a charged model call, counted before the call; the retry delay doubles with each, and the job fails after five.';
+
+grant update (retry_at, attempts) on table public.render_requests to ai_agent;
 
 alter table public.render_results add column is_fallback boolean not null default false;
 comment on column public.render_results.is_fallback is 'True when the output is a cached answer used because the provider failed.';

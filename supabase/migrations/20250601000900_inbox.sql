@@ -13,7 +13,7 @@ returns table (id uuid, account_id uuid, message_type public.message_type, conte
 language plpgsql
 stable
 security invoker
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $body$
 begin
   if inbox.max_rows is null or inbox.max_rows < 1 or inbox.max_rows > 200 then

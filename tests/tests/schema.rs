@@ -157,7 +157,7 @@ fn model_facts(m: &Catalog) -> BTreeSet<String> {
             .collect();
         exec.sort();
         f.insert(format!(
-            "function {}({}) returns {returns} language {lang} {vol} definer={} config=search_path=\"\" execute=[{}]",
+            "function {}({}) returns {returns} language {lang} {vol} definer={} config=search_path={FUNCTION_SEARCH_PATH} execute=[{}]",
             func.name,
             args.join(", "),
             func.security == Security::Definer,
@@ -388,7 +388,7 @@ fn the_migrated_database_is_the_model() {
 }
 
 #[test]
-fn every_table_and_partition_has_rls_and_every_function_an_empty_search_path() {
+fn every_table_and_partition_has_rls_and_every_function_the_pinned_search_path() {
     let db = cluster().migrated_db();
     let mut c = db.connect();
     let no_rls = strings(
@@ -400,16 +400,21 @@ fn every_table_and_partition_has_rls_and_every_function_an_empty_search_path() {
         no_rls.is_empty(),
         "tables without row level security: {no_rls:?}"
     );
-    let loose = strings(
-        &mut c,
-        "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace \
-         where n.nspname in ('public', 'private', 'authz') \
-           and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e') \
-           and (p.proconfig is null or not 'search_path=\"\"' = any(p.proconfig))",
-    );
+    let loose: Vec<String> = c
+        .query(
+            "select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace \
+             where n.nspname in ('public', 'private', 'authz') \
+               and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e') \
+               and (p.proconfig is null or not $1 = any(p.proconfig))",
+            &[&format!("search_path={FUNCTION_SEARCH_PATH}")],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     assert!(
         loose.is_empty(),
-        "functions without set search_path = '': {loose:?}"
+        "functions without set search_path = {FUNCTION_SEARCH_PATH}: {loose:?}"
     );
 }
 

@@ -115,6 +115,31 @@ pub fn release() -> Release {
             args: vec![],
         }));
     }
+    // Supabase's auth.jwt() and auth.uid() pin `search_path = ''`, which searches the caller's
+    // temporary schema first: called from a definer function, their `::jsonb` and `::uuid` could
+    // resolve to a caller's temp domain, whose check would run as the owner. Definer code reads
+    // the claims through these copies of the same definitions, under the project's search_path.
+    for (name, returns, body, about) in [
+        (
+            "jwt",
+            SqlType::Jsonb,
+            include_str!("sql/jwt.sql"),
+            "auth.jwt() for definer code: the same claims, under the project's search_path.",
+        ),
+        (
+            "uid",
+            SqlType::Uuid,
+            include_str!("sql/uid.sql"),
+            "auth.uid() for definer code: the same user id, under the project's search_path.",
+        ),
+    ] {
+        changes.push(Change::CreateFunction(
+            Function::new(private(name), Returns::Type(returns), body)
+                .language(Language::Sql)
+                .volatility(Volatility::Stable)
+                .comment(about),
+        ));
+    }
     changes.push(Change::CreateFunction(
         Function::new(
             private("audit_actor"),

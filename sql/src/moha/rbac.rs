@@ -194,20 +194,20 @@ pub fn release() -> Release {
     changes.push(Change::CreateFunction(helper(
         "current_role_name",
         SqlType::Text,
-        "\nbegin\n  return (select r.name\n            from public.users u\n            join public.roles r on r.id = u.role_id\n           where u.id = (select auth.uid()));\nend\n",
+        "\nbegin\n  return (select r.name\n            from public.users u\n            join public.roles r on r.id = u.role_id\n           where u.id = (select private.uid()));\nend\n",
         "The caller's RBAC role name (Admin, Designer, Client, Sales), or null.",
     )));
     changes.push(Change::CreateFunction(helper(
         "is_admin",
         SqlType::Boolean,
-        "\nbegin\n  return coalesce((select r.name = 'Admin'\n                     from public.users u\n                     join public.roles r on r.id = u.role_id\n                    where u.id = (select auth.uid())), false);\nend\n",
+        "\nbegin\n  return coalesce((select r.name = 'Admin'\n                     from public.users u\n                     join public.roles r on r.id = u.role_id\n                    where u.id = (select private.uid())), false);\nend\n",
         "The caller has the Admin role.",
     )));
     changes.push(Change::CreateFunction(
         helper(
             "has_role",
             SqlType::Boolean,
-            "\nbegin\n  return coalesce((select r.name = has_role.role_name\n                     from public.users u\n                     join public.roles r on r.id = u.role_id\n                    where u.id = (select auth.uid())), false);\nend\n",
+            "\nbegin\n  return coalesce((select r.name = has_role.role_name\n                     from public.users u\n                     join public.roles r on r.id = u.role_id\n                    where u.id = (select private.uid())), false);\nend\n",
             "The caller has the named RBAC role.",
         )
         .arg(Arg::new("role_name", SqlType::Text)),
@@ -216,7 +216,7 @@ pub fn release() -> Release {
         helper(
             "has_permission",
             SqlType::Boolean,
-            "\nbegin\n  return exists (\n    select 1\n      from public.users u\n      join public.permissions p on p.role_id = u.role_id\n     where u.id = (select auth.uid())\n       and p.resource = has_permission.resource\n       and p.action = has_permission.action\n  );\nend\n",
+            "\nbegin\n  return exists (\n    select 1\n      from public.users u\n      join public.permissions p on p.role_id = u.role_id\n     where u.id = (select private.uid())\n       and p.resource = has_permission.resource\n       and p.action = has_permission.action\n  );\nend\n",
             "The caller's role grants resource:action.",
         )
         .arg(Arg::new("resource", SqlType::Text))

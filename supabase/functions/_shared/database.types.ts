@@ -813,7 +813,7 @@ export type Database = {
           error_message?: string | null
           id?: string
           input_file_path: string
-          model: string
+          model?: string
           project_id?: string | null
           retry_at?: string | null
           status?: Database["public"]["Enums"]["render_status"]

@@ -1,11 +1,11 @@
 
 declare
-  v_claims jsonb := auth.jwt();
+  v_claims jsonb := private.jwt();
 begin
   -- The role the caller acts as. A security definer function runs as its owner, but the `role`
   -- setting still names what the session switched to (`set role`, as PostgREST does).
   actor_role := coalesce(nullif(pg_catalog.current_setting('role', true), 'none'), session_user);
-  performed_by := auth.uid();
+  performed_by := private.uid();
   -- An AI agent is recognised by its database role, or by a server-set claim in app_metadata
   -- (never user_metadata, which the user controls).
   actor_kind := case

@@ -4,9 +4,10 @@ declare
   v_next date;
   v_name text;
   v_created integer := 0;
-  -- Holds rows moving out of the default partition; it exists only at run time, so the
-  -- statements that use it are dynamic.
-  v_moving constant text := 'social_messages_moving';
+  -- Rows moving out of the default partition, held in a variable: a staging table would have a
+  -- name the caller could create first (a temp table wins the lookup), with triggers that would
+  -- run as this function's owner.
+  v_moving public.social_messages[];
 begin
   if months_ahead is null or months_ahead < 0 or months_ahead > 120 then
     raise exception 'create_social_messages_partitions: months_ahead must be between 0 and 120, got %', months_ahead
@@ -24,23 +25,19 @@ begin
       -- parent (no partition covers the month yet, so the delete reaches only the default partition), so the parent's
       -- audit triggers record them.
       lock table private.social_messages_default in access exclusive mode;
-      execute pg_catalog.format(
-        'create temporary table if not exists %I (like public.social_messages) on commit drop', v_moving);
-      execute pg_catalog.format('delete from pg_temp.%I', v_moving);
-      execute pg_catalog.format(
-        'with moved as (
-           delete from public.social_messages d
-            where d.received_at >= $1 and d.received_at < $2
-           returning d.*
-         )
-         insert into pg_temp.%I select * from moved', v_moving)
-        using (v_month::timestamp at time zone 'UTC'), (v_next::timestamp at time zone 'UTC');
+      with moved as (
+        delete from public.social_messages d
+         where d.received_at >= (v_month::timestamp at time zone 'UTC')
+           and d.received_at < (v_next::timestamp at time zone 'UTC')
+        returning d
+      )
+      select pg_catalog.array_agg(moved.d) into v_moving from moved;
       execute pg_catalog.format(
         'create table private.%I partition of public.social_messages for values from (%L) to (%L)',
         v_name, (v_month::timestamp at time zone 'UTC'), (v_next::timestamp at time zone 'UTC'));
       -- Partitions are reachable only through the parent; direct access is denied.
       execute pg_catalog.format('alter table private.%I enable row level security', v_name);
-      execute pg_catalog.format('insert into public.social_messages select * from pg_temp.%I', v_moving);
+      insert into public.social_messages select * from pg_catalog.unnest(v_moving);
       v_created := v_created + 1;
     end if;
     v_month := v_next;
