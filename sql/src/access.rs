@@ -94,8 +94,75 @@ pub struct Entry {
 pub struct Columns {
     /// Never selectable, insertable or updatable by any API role (secrets).
     pub hidden: Vec<&'static str>,
+    /// `(database role, columns)`: the only columns that role may read.
+    pub selectable: Vec<(&'static str, Vec<&'static str>)>,
+    /// `(database role, columns)`: the only columns that role may set on insert; the others take
+    /// their defaults (server-chosen fields).
+    pub insertable: Vec<(&'static str, Vec<&'static str>)>,
     /// `(database role, columns)`: the only columns that role may update.
     pub updatable: Vec<(&'static str, Vec<&'static str>)>,
+    /// The columns that decide who sees what, each with the roles that may write it. Every other
+    /// role's insert and update privileges leave the column out, whatever its other lists say.
+    pub owners: Vec<Owner>,
+}
+
+/// An ownership column (`user_id`, `client_id`, `assigned_to`, ...) and the database roles that
+/// may set it on insert and change it on update. A role named here still meets the table's
+/// policies (e.g. `user_id = auth.uid()` on insert). `authenticated` stands for every business
+/// role, which inherits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub column: &'static str,
+    pub insert: Vec<&'static str>,
+    pub update: Vec<&'static str>,
+}
+
+impl Owner {
+    /// Whether `role` may write the column with `action` (insert or update).
+    pub fn allows(&self, role: &str, action: Action) -> bool {
+        let roles = match action {
+            Action::Insert => &self.insert,
+            Action::Update => &self.update,
+            Action::Select | Action::Delete => return true,
+        };
+        roles
+            .iter()
+            .any(|r| *r == role || (*r == "authenticated" && role.starts_with("moha_")))
+    }
+}
+
+impl Columns {
+    /// The columns `role` may use for `action` (`None`: every column, a table-wide privilege),
+    /// given the table's `columns`.
+    pub fn allowed(&self, role: &str, action: Action, columns: &[String]) -> Option<Vec<String>> {
+        let explicit = match action {
+            Action::Select => &self.selectable,
+            Action::Insert => &self.insertable,
+            Action::Update => &self.updatable,
+            Action::Delete => return None,
+        };
+        let bypass = BYPASS_RLS.contains(&role);
+        let chosen: Vec<String> = match explicit.iter().find(|(r, _)| *r == role) {
+            Some((_, cols)) => cols.iter().map(|c| c.to_string()).collect(),
+            None => columns
+                .iter()
+                .filter(|c| !self.hidden.contains(&c.as_str()))
+                .cloned()
+                .collect(),
+        };
+        let chosen: Vec<String> = chosen
+            .into_iter()
+            .filter(|c| {
+                bypass
+                    || self
+                        .owners
+                        .iter()
+                        .filter(|o| o.column == c)
+                        .all(|o| o.allows(role, action))
+            })
+            .collect();
+        (chosen.len() != columns.len()).then_some(chosen)
+    }
 }
 
 /// The declared access to one table.
@@ -326,12 +393,7 @@ pub fn table_changes(t: &TableAccess, table: &Table) -> Vec<Change> {
         revoke: true,
     })];
     let all_entries: Vec<&Entry> = t.entries.iter().collect();
-    let visible: Vec<String> = table
-        .columns
-        .iter()
-        .map(|c| c.name.clone())
-        .filter(|c| !t.columns.hidden.contains(&c.as_str()))
-        .collect();
+    let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
     for role in roles(&all_entries) {
         let allowed: Vec<Action> = Action::ALL
             .into_iter()
@@ -343,20 +405,10 @@ pub fn table_changes(t: &TableAccess, table: &Table) -> Vec<Change> {
             .collect();
         let mut table_privs = Vec::new();
         for a in &allowed {
-            let narrowed = match a {
-                Action::Update => t
-                    .columns
-                    .updatable
-                    .iter()
-                    .find(|(r, _)| *r == role)
-                    .map(|(_, cols)| cols.iter().map(|c| c.to_string()).collect())
-                    .or_else(|| (!t.columns.hidden.is_empty()).then(|| visible.clone())),
-                Action::Select | Action::Insert => {
-                    (!t.columns.hidden.is_empty()).then(|| visible.clone())
+            match t.columns.allowed(role, *a, &columns) {
+                Some(cols) if cols.is_empty() => {
+                    panic!("{}: {role} may {} no column", t.table, a.as_str())
                 }
-                Action::Delete => None,
-            };
-            match narrowed {
                 Some(cols) => out.push(grant(
                     vec![a.privilege()],
                     GrantObject::Columns(t.table.clone(), cols),

@@ -122,7 +122,7 @@ fn shape(
             "insert into public.blog_media (post_id, file_path) values ($1::text::uuid, 'probe')",
             my_post, their_post)),
         "render_requests" => ("input_file_path", "status = 'cancelled'", owned(
-            "insert into public.render_requests (user_id, input_file_path, model) values ($1::text::uuid, 'probe', 'probe')",
+            "insert into public.render_requests (user_id, input_file_path) values ($1::text::uuid, 'probe')",
             me.as_deref(), &them)),
         "render_parameters" => ("style", "style = style", owned(
             "insert into public.render_parameters (request_id, style) values ($1::text::uuid, 'probe')",

@@ -72,7 +72,7 @@ fn lint_0029_authenticated_executes_no_exposed_security_definer_function() {
     assert_eq!(findings("authenticated"), Vec::<String>::new());
 }
 
-/// The lint's query is live, not vacuous: exposing `authz` as well makes it report the four
+/// The lint's query is live, not vacuous: exposing `authz` as well makes it report the five
 /// helpers.
 #[test]
 fn lint_0029_sees_helpers_in_an_exposed_schema() {
@@ -96,6 +96,7 @@ fn lint_0029_sees_helpers_in_an_exposed_schema() {
             "authz.has_permission(resource text, action text)",
             "authz.has_role(role_name text)",
             "authz.is_admin()",
+            "authz.own_projects()",
         ]
     );
 }

@@ -145,7 +145,11 @@ pub fn release() -> Release {
             .column(uuid("user_id").not_null().default(Expr::Sql("auth.uid()")))
             .column(uuid("project_id"))
             .column(text("input_file_path").not_null())
-            .column(text("model").not_null())
+            .column(
+                text("model")
+                    .not_null()
+                    .default(Expr::text(super::security::RENDER_MODELS[0])),
+            )
             .column(
                 Column::new("status", enum_type("render_status"))
                     .not_null()
@@ -300,7 +304,7 @@ pub fn release() -> Release {
         .arg(Arg::new("project_id", SqlType::Uuid).default(Expr::Null))
         .security_definer()
         .execute(&["service_role", AI_AGENT])
-        .comment("Counts one render against agent_limits for the current window; returns the remaining allowance (null: unlimited) or fails with SQLSTATE PT429."),
+        .comment("Counts one render against agent_limits for the current window; returns the remaining allowance (null: unlimited) or fails with SQLSTATE PT429. Fails with PT403 when the user may not spend on renders: a Client needs a linked client record, staff need render:create."),
     ));
     Release {
         version: "20250601000400",

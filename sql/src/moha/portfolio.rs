@@ -143,6 +143,20 @@ pub fn release() -> Release {
             .execute(&["service_role"])
             .comment("Archives completed projects finished before cutoff; returns how many. Audited; safe to repeat."),
     ));
+    // Policies on other tables ask "is this the caller's project?" through this helper, not a
+    // subquery on projects.client_id: callers who see other people's published projects hold no
+    // select privilege on client_id (the public face), and a policy's subquery runs with theirs.
+    changes.push(Change::CreateFunction(
+        Function::new(
+            authz("own_projects"),
+            Returns::Table(vec![("id".into(), SqlType::Uuid)]),
+            "\nbegin\n  return query\n    select p.id\n      from public.projects p\n     where p.client_id in (select c.id from public.clients c where c.user_id = (select private.uid()));\nend\n",
+        )
+        .volatility(Volatility::Stable)
+        .security_definer()
+        .execute(&["authenticated", "service_role"])
+        .comment("The projects of the caller's client record (none when the account is not linked to one)."),
+    ));
     Release {
         version: "20250601000200",
         name: "portfolio",

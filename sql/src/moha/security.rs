@@ -135,7 +135,7 @@ pub const OF_PUBLISHED_PROJECT: Rule = Rule {
 };
 pub const OF_OWN_PROJECT: Rule = Rule {
     name: "of own project",
-    using: "project_id in (select p.id from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid())))",
+    using: "project_id in (select o.id from authz.own_projects() o)",
     check: None,
     columns: &["project_id"],
 };
@@ -172,11 +172,25 @@ pub const OF_OWN_POST: Rule = Rule {
     check: None,
     columns: &["post_id"],
 };
-pub const NEW_RENDER_AS_SELF: Rule = Rule {
+/// The image models a caller may ask for; the first is the column's default. Anything else would
+/// let a caller pick what the studio pays per image.
+pub const RENDER_MODELS: &[&str] = &["gemini-2.5-flash-image"];
+
+/// A Client spends the studio's money only once staff have linked their account to a client
+/// record (sign-up is open), and only for that client's own projects: foreign keys are checked
+/// without RLS, so the policy checks that the project is the caller's.
+pub const NEW_RENDER_AS_LINKED_CLIENT: Rule = Rule {
+    name: "queued as a linked client with render:create",
+    using: "false",
+    check: Some("user_id = (select auth.uid()) and status = 'queued'::public.render_status and model = 'gemini-2.5-flash-image' and (select authz.has_permission('render', 'create')) and (select auth.uid()) in (select c.user_id from public.clients c) and (project_id is null or project_id in (select o.id from authz.own_projects() o))"),
+    columns: &["user_id", "project_id"],
+};
+/// Staff queue renders for any project; the model is still from the allow-list.
+pub const NEW_RENDER_AS_STAFF: Rule = Rule {
     name: "queued as self with render:create",
     using: "false",
-    check: Some("user_id = (select auth.uid()) and status = 'queued'::public.render_status and (select authz.has_permission('render', 'create'))"),
-    columns: &["user_id"],
+    check: Some("user_id = (select auth.uid()) and status = 'queued'::public.render_status and model = 'gemini-2.5-flash-image' and (select authz.has_permission('render', 'create'))"),
+    columns: &["user_id", "project_id"],
 };
 /// Owners may only move their own active job to `cancelled`.
 pub const CANCEL_OWN: Rule = Rule {
@@ -233,6 +247,35 @@ fn rule(audience: Audience, actions: &[Action], rule: Rule) -> Entry {
     }
 }
 
+/// The columns of a project that anyone who sees a published project may read: no identifier of
+/// a person (`client_id`, `created_by`) and no place (`location`, `site`).
+pub const PROJECT_PUBLIC_FACE: &[&str] = &[
+    "id",
+    "title",
+    "description",
+    "category",
+    "status",
+    "is_published",
+    "published_at",
+    "completed_at",
+    "archived_at",
+    "created_at",
+    "updated_at",
+];
+
+/// The roles that run the studio's projects.
+const STUDIO: &[&str] = &["moha_designer", "moha_admin"];
+/// Every signed-in author (the policies keep them to their own posts).
+const AUTHORS: &[&str] = &["authenticated", "moha_admin"];
+
+fn owner(column: &'static str, insert: &[&'static str], update: &[&'static str]) -> Owner {
+    Owner {
+        column,
+        insert: insert.to_vec(),
+        update: update.to_vec(),
+    }
+}
+
 fn t(name: &str, entries: Vec<Entry>) -> TableAccess {
     TableAccess {
         table: public(name),
@@ -263,12 +306,17 @@ pub fn matrix() -> Vec<TableAccess> {
         ("authenticated", vec!["full_name", "phone"]),
         ("moha_admin", vec!["full_name", "phone", "role_id"]),
     ];
+    users.columns.owners = vec![
+        owner("id", &[], &[]),
+        owner("role_id", &[], &["moha_admin"]),
+    ];
 
     let mut render_requests = t(
         "render_requests",
         vec![
             rule(SIGNED_IN, READ, OWN_ROWS),
-            rule(SIGNED_IN, &[Insert], NEW_RENDER_AS_SELF),
+            rule(CLIENT, &[Insert], NEW_RENDER_AS_LINKED_CLIENT),
+            rule(DESIGNER, &[Insert], NEW_RENDER_AS_STAFF),
             rule(SIGNED_IN, &[Update], CANCEL_OWN),
             all(DESIGNER, READ),
             all(ADMIN, EVERYTHING),
@@ -279,6 +327,24 @@ pub fn matrix() -> Vec<TableAccess> {
     render_requests.columns.updatable = vec![
         ("authenticated", vec!["status"]),
         ("moha_admin", vec!["status"]),
+    ];
+    // Status, attempts, retry time and timestamps are the queue's, never the caller's.
+    let render_input = vec!["user_id", "project_id", "input_file_path", "model"];
+    render_requests.columns.insertable = vec![
+        ("moha_client", render_input.clone()),
+        ("moha_designer", render_input),
+    ];
+    render_requests.columns.owners = vec![
+        owner(
+            "user_id",
+            &["moha_client", "moha_designer", "moha_admin"],
+            &[],
+        ),
+        owner(
+            "project_id",
+            &["moha_client", "moha_designer", "moha_admin"],
+            &[],
+        ),
     ];
 
     let mut leads = t(
@@ -303,6 +369,12 @@ pub fn matrix() -> Vec<TableAccess> {
         ("moha_sales", lead_fields.clone()),
         ("moha_admin", lead_fields),
     ];
+    // Leads are handed out by an Admin or the assign-leads agent, never taken or passed on.
+    leads.columns.owners = vec![owner(
+        "assigned_to",
+        &["moha_admin"],
+        &["moha_admin", AI_AGENT],
+    )];
 
     let mut social_accounts = t(
         "social_accounts",
@@ -338,9 +410,10 @@ pub fn matrix() -> Vec<TableAccess> {
         ],
     );
     notifications.columns.updatable = vec![("authenticated", vec!["read_at"])];
+    notifications.columns.owners = vec![owner("user_id", &[AI_AGENT], &[])];
 
     let project_child = |name: &str| {
-        t(
+        let mut child = t(
             name,
             vec![
                 rule(ANON, READ, OF_PUBLISHED_PROJECT),
@@ -350,10 +423,12 @@ pub fn matrix() -> Vec<TableAccess> {
                 all(ADMIN, EVERYTHING),
                 service(),
             ],
-        )
+        );
+        child.columns.owners = vec![owner("project_id", STUDIO, STUDIO)];
+        child
     };
     let post_child = |name: &str| {
-        t(
+        let mut child = t(
             name,
             vec![
                 rule(ANON, READ, OF_PUBLISHED_POST),
@@ -362,10 +437,13 @@ pub fn matrix() -> Vec<TableAccess> {
                 all(ADMIN, EVERYTHING),
                 service(),
             ],
-        )
+        );
+        // Authors move media between their own posts only (the policy's check).
+        child.columns.owners = vec![owner("post_id", AUTHORS, AUTHORS)];
+        child
     };
     let ai_output = |name: &str| {
-        t(
+        let mut output = t(
             name,
             vec![
                 rule(SIGNED_IN, READ, OF_OWN_REQUEST),
@@ -374,7 +452,9 @@ pub fn matrix() -> Vec<TableAccess> {
                 all(AGENT, &[Select, Insert]),
                 service(),
             ],
-        )
+        );
+        output.columns.owners = vec![owner("request_id", &[AI_AGENT], &[])];
+        output
     };
     let inbox_data = |name: &str| {
         t(
@@ -391,6 +471,102 @@ pub fn matrix() -> Vec<TableAccess> {
     let mut render_parameters = ai_output("render_parameters");
     render_parameters.entries[0] = rule(SIGNED_IN, &[Select, Insert], OF_OWN_REQUEST);
     render_parameters.entries[3] = all(AGENT, READ);
+    render_parameters.columns.owners = vec![owner("request_id", &["authenticated"], &[])];
+
+    let mut clients = t(
+        "clients",
+        vec![
+            rule(CLIENT, READ, OWN_ROWS),
+            all(DESIGNER, &[Select, Insert, Update]),
+            all(SALES, &[Select, Insert, Update]),
+            all(ADMIN, EVERYTHING),
+            service(),
+        ],
+    );
+    // Linking a portal account hands it the client's projects, images and files: Admins only.
+    clients.columns.owners = vec![owner("user_id", &["moha_admin"], &["moha_admin"])];
+
+    let mut projects = t(
+        "projects",
+        vec![
+            rule(ANON, READ, PUBLISHED_PROJECTS),
+            rule(SIGNED_IN, READ, PUBLISHED_PROJECTS),
+            rule(CLIENT, READ, OWN_PROJECTS),
+            all(DESIGNER, EVERYTHING),
+            all(ADMIN, EVERYTHING),
+            service(),
+        ],
+    );
+    // Column privileges are per role, not per row: every role that sees other people's
+    // published projects sees only the portfolio's columns, its own projects included.
+    projects.columns.selectable = ["anon", "authenticated", "moha_client", "moha_sales"]
+        .into_iter()
+        .map(|r| (r, PROJECT_PUBLIC_FACE.to_vec()))
+        .collect();
+    projects.columns.owners = vec![
+        owner("client_id", STUDIO, &["moha_admin"]),
+        owner("created_by", &[], &[]),
+        owner("is_published", STUDIO, STUDIO),
+    ];
+
+    let mut blog_posts = t(
+        "blog_posts",
+        vec![
+            rule(ANON, READ, PUBLISHED_POSTS),
+            rule(SIGNED_IN, READ, PUBLISHED_POSTS),
+            rule(SIGNED_IN, &[Select, Update], OWN_POSTS),
+            rule(SIGNED_IN, &[Insert], NEW_POST_AS_SELF),
+            all(ADMIN, EVERYTHING),
+            service(),
+        ],
+    );
+    blog_posts.columns.owners = vec![
+        owner("author_id", AUTHORS, &["moha_admin"]),
+        owner("status", AUTHORS, AUTHORS),
+    ];
+
+    let mut user_sessions = t(
+        "user_sessions",
+        vec![
+            rule(SIGNED_IN, EVERYTHING, OWN_ROWS),
+            all(ADMIN, READ),
+            service(),
+        ],
+    );
+    user_sessions.columns.owners = vec![owner("user_id", &["authenticated"], &[])];
+
+    let mut lead_notes = t(
+        "lead_notes",
+        vec![
+            rule(SALES, READ, OF_ASSIGNED_LEAD),
+            rule(SALES, &[Insert], NOTE_AS_SELF),
+            all(ADMIN, &[Select, Insert, Delete]),
+            all(AGENT, &[Select, Insert]),
+            service(),
+        ],
+    );
+    let note_writers = &["moha_sales", "moha_admin", AI_AGENT];
+    lead_notes.columns.owners = vec![
+        owner("lead_id", note_writers, &[]),
+        owner("created_by", note_writers, &[]),
+    ];
+
+    let mut lead_scoring = t(
+        "lead_scoring",
+        vec![
+            rule(SALES, READ, OF_ASSIGNED_LEAD),
+            all(ADMIN, READ),
+            all(AGENT, &[Select, Insert]),
+            service(),
+        ],
+    );
+    lead_scoring.columns.owners = vec![owner("lead_id", &[AI_AGENT], &[])];
+
+    let mut agent_limits = t(
+        "agent_limits",
+        vec![all(ADMIN, EVERYTHING), all(AGENT, READ), service()],
+    );
+    agent_limits.columns.owners = vec![owner("user_id", &["moha_admin"], &["moha_admin"])];
 
     vec![
         users,
@@ -403,39 +579,17 @@ pub fn matrix() -> Vec<TableAccess> {
                 service(),
             ],
         ),
-        t(
-            "permissions",
-            vec![all(SIGNED_IN, READ), all(ADMIN, WRITE), service()],
-        ),
-        t(
-            "user_sessions",
-            vec![
-                rule(SIGNED_IN, EVERYTHING, OWN_ROWS),
-                all(ADMIN, READ),
-                service(),
-            ],
-        ),
-        t(
-            "clients",
-            vec![
-                rule(CLIENT, READ, OWN_ROWS),
-                all(DESIGNER, &[Select, Insert, Update]),
-                all(SALES, &[Select, Insert, Update]),
-                all(ADMIN, EVERYTHING),
-                service(),
-            ],
-        ),
-        t(
-            "projects",
-            vec![
-                rule(ANON, READ, PUBLISHED_PROJECTS),
-                rule(SIGNED_IN, READ, PUBLISHED_PROJECTS),
-                rule(CLIENT, READ, OWN_PROJECTS),
-                all(DESIGNER, EVERYTHING),
-                all(ADMIN, EVERYTHING),
-                service(),
-            ],
-        ),
+        {
+            let mut permissions = t(
+                "permissions",
+                vec![all(SIGNED_IN, READ), all(ADMIN, WRITE), service()],
+            );
+            permissions.columns.owners = vec![owner("role_id", &["moha_admin"], &["moha_admin"])];
+            permissions
+        },
+        user_sessions,
+        clients,
+        projects,
         project_child("project_images"),
         project_child("project_tags"),
         t(
@@ -447,42 +601,15 @@ pub fn matrix() -> Vec<TableAccess> {
                 service(),
             ],
         ),
-        t(
-            "blog_posts",
-            vec![
-                rule(ANON, READ, PUBLISHED_POSTS),
-                rule(SIGNED_IN, READ, PUBLISHED_POSTS),
-                rule(SIGNED_IN, &[Select, Update], OWN_POSTS),
-                rule(SIGNED_IN, &[Insert], NEW_POST_AS_SELF),
-                all(ADMIN, EVERYTHING),
-                service(),
-            ],
-        ),
+        blog_posts,
         post_child("blog_tags"),
         post_child("blog_media"),
         render_requests,
         render_parameters,
         ai_output("render_results"),
         leads,
-        t(
-            "lead_notes",
-            vec![
-                rule(SALES, READ, OF_ASSIGNED_LEAD),
-                rule(SALES, &[Insert], NOTE_AS_SELF),
-                all(ADMIN, &[Select, Insert, Delete]),
-                all(AGENT, &[Select, Insert]),
-                service(),
-            ],
-        ),
-        t(
-            "lead_scoring",
-            vec![
-                rule(SALES, READ, OF_ASSIGNED_LEAD),
-                all(ADMIN, READ),
-                all(AGENT, &[Select, Insert]),
-                service(),
-            ],
-        ),
+        lead_notes,
+        lead_scoring,
         social_accounts,
         social_messages,
         inbox_data("social_analytics"),
@@ -497,18 +624,13 @@ pub fn matrix() -> Vec<TableAccess> {
                 all(SERVICE, &[Select, Insert]),
             ],
         ),
+        // Counters move only through the counting functions (security definer), never by a
+        // direct write, so an agent cannot reset its own usage.
         t(
             "agent_usage",
-            vec![
-                all(ADMIN, READ),
-                all(AGENT, &[Select, Insert, Update]),
-                service(),
-            ],
+            vec![all(ADMIN, READ), all(AGENT, READ), service()],
         ),
-        t(
-            "agent_limits",
-            vec![all(ADMIN, EVERYTHING), all(AGENT, READ), service()],
-        ),
+        agent_limits,
         t(
             "ai_cache",
             vec![
@@ -537,7 +659,7 @@ pub const OBJECT_OF_PUBLISHED_PROJECT: Rule = Rule {
 };
 pub const OBJECT_OF_OWN_PROJECT: Rule = Rule {
     name: "of own project",
-    using: "(storage.foldername(name))[1] in (select p.id::text from public.projects p where p.client_id in (select c.id from public.clients c where c.user_id = (select auth.uid())))",
+    using: "(storage.foldername(name))[1] in (select o.id::text from authz.own_projects() o)",
     check: None,
     columns: &["name"],
 };
@@ -650,6 +772,20 @@ pub fn release() -> Release {
             .unwrap_or_else(|| panic!("the matrix names {}, which the schema lacks", t.table));
         changes.extend(crate::access::table_changes(&t, table));
     }
+    // Identity columns need no sequence privilege to insert; with one, `setval` on
+    // audit_logs_id_seq would make every audited write fail. Supabase's default privileges grant
+    // API roles ALL on what `postgres` creates in `public`: narrow them for the project's own
+    // objects, here and for tables and sequences later migrations create (never on
+    // platform-owned objects, where a revoke is local-only).
+    changes.push(Change::Statement(
+        "revoke all on all sequences in schema public from anon, authenticated, service_role",
+    ));
+    changes.push(Change::Statement(
+        "alter default privileges for role postgres in schema public revoke all on sequences from anon, authenticated, service_role",
+    ));
+    changes.push(Change::Statement(
+        "alter default privileges for role postgres in schema public revoke truncate, trigger, references on tables from anon, authenticated, service_role",
+    ));
     changes.extend(crate::access::storage_changes(
         &storage(),
         &Expr::Sql(SAFE_OBJECT_NAME),
@@ -734,6 +870,102 @@ mod tests {
                 let wrapped = text.matches(&format!("(select {call}")).count();
                 assert_eq!(bare, wrapped, "{call} not wrapped in (select ...): {text}");
             }
+        }
+    }
+
+    /// Columns that name a person or decide who sees a row: the ones rules filter on, and any
+    /// whose name says so. Each must be declared with the roles that may write it wherever a
+    /// role other than the service role may insert or update the table.
+    #[test]
+    fn every_ownership_column_is_declared_with_its_writers() {
+        const NAMES: &[&str] = &[
+            "user_id",
+            "client_id",
+            "assigned_to",
+            "author_id",
+            "role_id",
+            "created_by",
+            "performed_by",
+            "owner",
+            "owner_id",
+        ];
+        let c = catalog();
+        for t in matrix() {
+            let table = c.table(&t.table).unwrap();
+            let writers = t.entries.iter().any(|e| {
+                !crate::access::BYPASS_RLS.contains(&e.audience.db_role)
+                    && e.actions.iter().any(|a| matches!(a, Insert | Update))
+            });
+            if !writers {
+                continue;
+            }
+            let mut needed: Vec<&str> = t
+                .entries
+                .iter()
+                .filter_map(|e| match e.access {
+                    Access::Rule(r) => Some(r.columns),
+                    Access::All => None,
+                })
+                .flatten()
+                .copied()
+                .collect();
+            needed.extend(
+                table
+                    .columns
+                    .iter()
+                    .map(|col| col.name.as_str())
+                    .filter(|n| NAMES.contains(n)),
+            );
+            for col in needed {
+                assert!(
+                    t.columns.owners.iter().any(|o| o.column == col),
+                    "{}.{col} decides who sees what: declare who may write it (Columns::owners)",
+                    t.table
+                );
+            }
+            for o in &t.columns.owners {
+                for (action, roles) in [(Insert, &o.insert), (Update, &o.update)] {
+                    for role in roles {
+                        assert!(
+                            t.entries.iter().any(|e| e.actions.contains(&action)
+                                && (e.audience.db_role == *role
+                                    || (*role == "authenticated"
+                                        && e.audience.db_role.starts_with("moha_")))),
+                            "{}.{}: {role} is named to {} it but holds no {0} {2}",
+                            t.table,
+                            o.column,
+                            action.as_str()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_public_face_of_a_project_names_no_person_and_no_place() {
+        for column in ["client_id", "created_by", "location", "site"] {
+            assert!(!PROJECT_PUBLIC_FACE.contains(&column), "{column}");
+        }
+        let projects = catalog().table(&public("projects")).unwrap().clone();
+        for column in PROJECT_PUBLIC_FACE {
+            assert!(
+                projects.columns.iter().any(|c| c.name == *column),
+                "projects.{column}"
+            );
+        }
+    }
+
+    #[test]
+    fn render_inserts_name_the_model_allow_list() {
+        for rule in [NEW_RENDER_AS_LINKED_CLIENT, NEW_RENDER_AS_STAFF] {
+            let check = rule.check.unwrap();
+            let list: Vec<String> = RENDER_MODELS.iter().map(|m| format!("'{m}'")).collect();
+            let expected = match list.as_slice() {
+                [one] => format!("model = {one}"),
+                many => format!("model in ({})", many.join(", ")),
+            };
+            assert!(check.contains(&expected), "{}: {check}", rule.name);
         }
     }
 

@@ -46,7 +46,8 @@ pub fn issued_claims(c: &mut Client, user_id: &str) -> Value {
         "authentication_method": "password",
     });
     let mut tx = c.transaction().unwrap();
-    tx.batch_execute("set local role supabase_auth_admin").unwrap();
+    tx.batch_execute("set local role supabase_auth_admin")
+        .unwrap();
     let out: Value = tx
         .query_one("select authz.custom_access_token_hook($1)", &[&event])
         .unwrap()
