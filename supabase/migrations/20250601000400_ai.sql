@@ -140,7 +140,7 @@ create table public.render_requests (
   user_id uuid not null default auth.uid(),
   project_id uuid,
   input_file_path text not null,
-  model text not null default 'gemini-2.5-flash-image',
+  model text not null default 'gemini-2.5-flash-image'::text,
   status public.render_status not null default 'queued'::public.render_status,
   error_message text,
   created_at timestamp with time zone not null default now(),

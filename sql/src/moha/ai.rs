@@ -148,7 +148,7 @@ pub fn release() -> Release {
             .column(
                 text("model")
                     .not_null()
-                    .default(Expr::text(super::security::RENDER_MODELS[0])),
+                    .default(Expr::text(super::security::RENDER_MODELS[0]).cast(SqlType::Text)),
             )
             .column(
                 Column::new("status", enum_type("render_status"))
