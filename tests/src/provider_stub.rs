@@ -33,6 +33,9 @@ pub enum Fault {
     Malformed,
     /// The connection closes at once, as when the provider is unreachable.
     Drop,
+    /// 200 in the provider's format, with usage, but text only: a billed answer the caller
+    /// cannot use (an image model's refusal). Other APIs answer as usual.
+    TextOnly,
 }
 
 /// One request as the stub saw it.
@@ -242,6 +245,11 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) -> std::io::Result
             respond(&stream, 200, &json_ct, b"{\"unexpected\": tru");
             return Ok(());
         }
+        Some(Fault::TextOnly) if api == Api::Gemini => {
+            let body = gemini(&call.json(), false);
+            respond(&stream, 200, &json_ct, body.to_string().as_bytes());
+            return Ok(());
+        }
         Some(Fault::Status(code)) => {
             let body = match api {
                 Api::Anthropic => {
@@ -264,11 +272,11 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) -> std::io::Result
             respond(&stream, code, &headers, body.to_string().as_bytes());
             return Ok(());
         }
-        None => {}
+        Some(Fault::TextOnly) | None => {}
     }
     let body = match api {
         Api::Anthropic => anthropic(&call.json()),
-        Api::Gemini => gemini(&call.json()),
+        Api::Gemini => gemini(&call.json(), true),
         Api::Instagram => instagram(&call, &path, &social, base),
         Api::TikTok => tiktok(&call, &path, &social),
     };
@@ -328,12 +336,14 @@ fn anthropic(req: &Value) -> Value {
     })
 }
 
-fn gemini(req: &Value) -> Value {
+/// `may_draw: false` answers in text even when an image was asked for.
+fn gemini(req: &Value, may_draw: bool) -> Value {
     use base64::Engine;
-    let wants_image = req
-        .pointer("/generationConfig/responseModalities")
-        .and_then(Value::as_array)
-        .is_some_and(|m| m.iter().any(|v| v == "IMAGE"));
+    let wants_image = may_draw
+        && req
+            .pointer("/generationConfig/responseModalities")
+            .and_then(Value::as_array)
+            .is_some_and(|m| m.iter().any(|v| v == "IMAGE"));
     let mut parts = vec![json!({"text": "Here is the render."})];
     if wants_image {
         parts.push(json!({"inlineData": {

@@ -18,6 +18,15 @@ fn sign_up(c: &mut Client, id: &str, email: &str) {
     .unwrap();
 }
 
+/// Staff link the account to a client record: a Client may then spend on renders.
+fn link_client(c: &mut Client, id: &str) {
+    c.execute(
+        "insert into public.clients (name, user_id) values ('linked', $1::text::uuid)",
+        &[&id],
+    )
+    .unwrap();
+}
+
 fn sqlstate(e: &postgres::Error) -> String {
     e.code()
         .map(|c| c.code().to_string())
@@ -97,6 +106,7 @@ fn increment_render_counter_admits_exactly_the_limit_under_concurrency() {
     let db = cluster().migrated_db();
     let mut c = db.connect();
     sign_up(&mut c, USER, "render@example.com");
+    link_client(&mut c, USER);
     let limit = 37;
     c.execute(
         "insert into public.agent_limits (agent, scope, max_requests, window_seconds) values ('render', 'user', $1, 86400)",
@@ -144,6 +154,14 @@ fn increment_render_counter_refuses_callers_without_the_grant() {
         )
         .unwrap_err();
     assert_eq!(sqlstate(&e), "P0002");
+    // A sign-up no one linked to a client record may not spend.
+    let e = c
+        .query_one(
+            "select public.increment_render_counter($1::text::uuid)",
+            &[&USER],
+        )
+        .unwrap_err();
+    assert_eq!(sqlstate(&e), "PT403", "{e}");
 }
 
 /// Each agent has its own limits; a scheduled call (no user) is held to the global limit only,

@@ -92,7 +92,8 @@ fn render_succeeds_and_the_output_is_the_owners_only() {
     assert_eq!(out["status"], "succeeded");
     assert_eq!(out["output_file_path"], expected.as_str());
     assert_eq!(out["fallback"], false);
-    assert_eq!(job_state(&id), ("succeeded".into(), 0, 1));
+    // One run, counted before the model was called.
+    assert_eq!(job_state(&id), ("succeeded".into(), 1, 1));
 
     // The provider got the input image and the prompt built from the parameters, with its key.
     let calls = f.stub.calls(Api::Gemini);
@@ -364,7 +365,7 @@ fn concurrent_duplicate_render_calls_give_one_result_and_one_charge() {
         );
     }
     assert!(replies.iter().any(|r| r.status == 200));
-    assert_eq!(job_state(&id), ("succeeded".into(), 0, 1));
+    assert_eq!(job_state(&id), ("succeeded".into(), 1, 1));
     assert_eq!(f.stub.calls(Api::Gemini).len(), 1);
     let after = query_one(
         "select coalesce(sum(request_count), 0)::bigint from public.agent_usage \

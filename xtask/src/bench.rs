@@ -295,6 +295,10 @@ fn p5_render_counter() -> Result<Vec<Figure>> {
         "expected {CLIENTS} profiles, found {}",
         users.len()
     );
+    // Linked to client records, as staff link portal clients: only they may spend on renders.
+    c.batch_execute(
+        "insert into public.clients (name, user_id) select 'p5 client', id from public.users",
+    )?;
     // A per-user default no one reaches in a day.
     c.execute(
         "insert into public.agent_limits (agent, scope, max_requests, window_seconds) \

@@ -17,7 +17,8 @@ use crate::http::{Http, HttpRequest, Method};
 pub enum Identity {
     /// The caller's access token: RLS applies as for the caller.
     Caller(Secret),
-    /// `SUPABASE_SERVICE_ROLE_KEY`: RLS is bypassed (scheduled jobs with no caller).
+    /// `SUPABASE_SERVICE_ROLE_KEY`: RLS is bypassed (scheduled jobs with no caller, and writes
+    /// a function makes itself, under its own name checks).
     Service,
 }
 

@@ -1,22 +1,31 @@
 //! `process-render-request {request_id}`: renders one job with the image model;
 //! `{drain: true}` (service key only, for a schedule) runs the queued jobs whose time has come.
 //!
-//! The caller must be able to see the job (RLS: owner, or Designer/Admin). The agent then claims
-//! it (one winner under concurrent calls, so one result and one charge), counts it against the
-//! limits, builds the prompt, sends the input image to Gemini, stores the output under
-//! `renders/<owner id>/<request id>/`, writes the result and notifies the owner. Over the limit,
-//! or with the provider down and nothing cached, the job is re-queued with a retry time and
-//! nothing is charged; it is never dropped.
+//! The caller must be able to see the job (RLS: owner, or Designer/Admin). A run has three
+//! steps, each in its own transaction, so a charge is never rolled back by what fails after
+//! the model call:
+//! 1. claim the job, build the prompt, read the input, count the run against the limits
+//!    (`increment_render_counter`, which also refuses an owner who may not spend) and in
+//!    `attempts`: committed before the model is called;
+//! 2. call the model, then record the answer's tokens at once;
+//! 3. write the output and the result, notify the owner.
 //!
-//! Storage is called as the caller (their access token), so the `storage.objects` policies
-//! decide which input a caller may render and where the output may go; a drain has no caller
-//! and uses the service key, which bypasses those policies as on Supabase, so the names are
-//! checked here: both come from the job's row and must lie in the owner's folder.
+//! A run that ends without a result (no answer, an answer without an image, a failed write)
+//! stays charged, is logged, and re-queues the job with a growing delay; its fifth run fails it
+//! for good. Over the limit, the job is re-queued uncharged. An owner who may not spend gets no
+//! model call: the job is `failed`, uncharged.
+//!
+//! The input is read as the caller (their access token), so the `storage.objects` policies
+//! decide which input a caller may render; a drain has no caller and uses the service key. The
+//! output is written by the function itself, with the service key, so nothing a caller does to
+//! their folder (an object planted at the output's name) makes the write fail. The names are
+//! therefore checked here: both lie in the owner's folder, the input comes from the job's row
+//! and the output's name is the function's own.
 
 pub mod prompt;
 pub mod sql;
 
-use moha_edge::ai::{cache_key, Gemini, GenerateRequest};
+use moha_edge::ai::{cache_key, Gemini, GenerateRequest, GenerateResponse, InlineImage};
 use moha_edge::auth::{self, Caller};
 use moha_edge::db::{query_as, query_opt};
 use moha_edge::retry::{RetryPolicy, SplitMix64};
@@ -27,7 +36,7 @@ use moha_edge::{DbRole, Env, Error, Host, Method, Request, Response, Result, Sec
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::prompt::{Fallback, Start};
+use crate::prompt::{AfterFailure, Start};
 
 #[cfg(target_arch = "wasm32")]
 moha_edge::export_handler!(crate::handle);
@@ -48,10 +57,13 @@ struct Input {
 struct Job {
     id: String,
     user_id: String,
+    project_id: Option<String>,
     input_file_path: String,
     model: String,
     status: String,
+    /// Runs made so far.
     attempts: i64,
+    retry_at_ms: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,17 +122,20 @@ async fn one(
     let job: Option<Job> = query_opt(&tx, sql::LOAD_REQUEST, &[json!(id)]).await?;
     tx.commit().await?;
     let job = job.ok_or_else(|| Error::NotFound("render request not found".into()))?;
-    match prompt::start(&job.status) {
+    match prompt::start(&job.status, job.attempts) {
         Start::Run => render_job(caller, identity, env, host, &job).await,
-        Start::AlreadyDone => done(caller, host, &job.id).await,
-        Start::InProgress => Ok(status(202, &job.id, "processing")),
-        Start::Cancelled => Err(Error::Conflict("render request was cancelled".into())),
+        other => answer_for(caller, host, &job, other).await,
     }
 }
 
 async fn drain(caller: &Caller, env: &Env, host: &impl Host) -> Result<Response> {
     let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    let due: Vec<Job> = query_as(&tx, sql::DUE_REQUESTS, &[json!(DRAIN_BATCH)]).await?;
+    let due: Vec<Job> = query_as(
+        &tx,
+        sql::DUE_REQUESTS,
+        &[json!(DRAIN_BATCH), json!(prompt::MAX_ATTEMPTS)],
+    )
+    .await?;
     tx.commit().await?;
     let mut ran = Vec::new();
     for job in due {
@@ -135,6 +150,29 @@ async fn drain(caller: &Caller, env: &Env, host: &impl Host) -> Result<Response>
 
 fn status(code: u16, id: &str, status: &str) -> Response {
     Response::json(code, &json!({ "request_id": id, "status": status }))
+}
+
+/// The answer for a job this call does not run.
+async fn answer_for(
+    caller: &Caller,
+    host: &impl Host,
+    job: &Job,
+    start: Start,
+) -> Result<Response> {
+    match start {
+        Start::AlreadyDone => done(caller, host, &job.id).await,
+        Start::Cancelled => Err(Error::Conflict("render request was cancelled".into())),
+        Start::Exhausted => Err(Error::Conflict(format!(
+            "render request failed after {} runs",
+            job.attempts
+        ))),
+        Start::InProgress => Ok(status(202, &job.id, "processing")),
+        // Open but not claimable: waiting for its retry time.
+        Start::Run => Ok(match job.retry_at_ms {
+            Some(at) if job.status == "queued" => queued(&job.id, at.max(0.0) as u64),
+            _ => status(202, &job.id, "processing"),
+        }),
+    }
 }
 
 /// The answer for a finished job: its stored result.
@@ -152,45 +190,6 @@ async fn done(caller: &Caller, host: &impl Host, id: &str) -> Result<Response> {
     })
 }
 
-async fn render_job(
-    caller: &Caller,
-    identity: Identity,
-    env: &Env,
-    host: &impl Host,
-    job: &Job,
-) -> Result<Response> {
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    match render(&tx, identity, env, host, job).await {
-        Ok(Rendered::Answer(resp)) => {
-            tx.commit().await?;
-            Ok(resp)
-        }
-        Ok(Rendered::NotClaimed) => {
-            tx.rollback().await?;
-            // Another call had it; answer with what it left.
-            let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-            let now: Option<Job> = query_opt(&tx, sql::LOAD_REQUEST, &[json!(job.id)]).await?;
-            tx.commit().await?;
-            match now.map(|j| prompt::start(&j.status)) {
-                Some(Start::AlreadyDone) => done(caller, host, &job.id).await,
-                Some(Start::Cancelled) => {
-                    Err(Error::Conflict("render request was cancelled".into()))
-                }
-                _ => Ok(status(202, &job.id, "processing")),
-            }
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
-    }
-}
-
-enum Rendered {
-    Answer(Response),
-    NotClaimed,
-}
-
 /// A name in the owner's folder of the `renders` bucket.
 fn in_owner_folder(job: &Job, name: &str) -> bool {
     name.strip_prefix(&format!("{}/", job.user_id))
@@ -198,50 +197,141 @@ fn in_owner_folder(job: &Job, name: &str) -> bool {
         && moha_edge::storage::valid_object_name(name)
 }
 
-async fn render(
+/// A run that is charged and about to call the model.
+struct Charged {
+    request: GenerateRequest,
+    gemini: Gemini,
+    key: String,
+    /// Reads as the caller (the service key for a drain).
+    reader: Storage,
+    /// Writes as the function itself.
+    writer: Storage,
+    /// Runs made, this one included.
+    runs: u32,
+}
+
+enum Claim {
+    Run(Box<Charged>),
+    /// Settled without a model call; commit and answer.
+    Answer(Result<Response>),
+    NotClaimed,
+}
+
+async fn render_job(
+    caller: &Caller,
+    identity: Identity,
+    env: &Env,
+    host: &impl Host,
+    job: &Job,
+) -> Result<Response> {
+    // 1. Claim and charge, committed before the model is called.
+    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+    let run = match claim(&tx, identity, env, host, job).await {
+        Ok(Claim::Run(run)) => {
+            tx.commit().await?;
+            run
+        }
+        Ok(Claim::Answer(answer)) => {
+            tx.commit().await?;
+            return answer;
+        }
+        Ok(Claim::NotClaimed) => {
+            tx.rollback().await?;
+            // Another call had it, or it waits for its retry time: answer with its state.
+            let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+            let now: Option<Job> = query_opt(&tx, sql::LOAD_REQUEST, &[json!(job.id)]).await?;
+            tx.commit().await?;
+            let now = now.ok_or_else(|| Error::NotFound("render request not found".into()))?;
+            return answer_for(caller, host, &now, prompt::start(&now.status, now.attempts)).await;
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e);
+        }
+    };
+
+    // 2. The model call. No transaction is open while it runs.
+    let mut rng = SplitMix64::new(host.seed());
+    let answer = RetryPolicy::default()
+        .run(host, &mut rng, |_| run.gemini.generate(host, &run.request))
+        .await;
+
+    // 3. Settle. Every way out keeps the charge; a failure is logged and re-queues or fails.
+    let settled = match answer {
+        Ok(ok) => with_answer(caller, host, job, &run, ok).await,
+        Err((err, calls)) => without_answer(caller, host, job, &run, err.to_string(), calls).await,
+    };
+    match settled {
+        Ok(resp) => Ok(resp),
+        Err(failed) => after_failed_run(caller, host, job, &run, failed).await,
+    }
+}
+
+/// Claims the job, charges the run, and prepares everything the call needs. Anything that
+/// fails here rolls back: no model call was made, nothing is charged. The limits and the
+/// owner's eligibility are checked first, so a refusal costs no Storage read.
+async fn claim(
     tx: &impl Tx,
     identity: Identity,
     env: &Env,
     host: &impl Host,
     job: &Job,
-) -> Result<Rendered> {
+) -> Result<Claim> {
     let id = json!(job.id);
     if tx
-        .query(sql::CLAIM_REQUEST, std::slice::from_ref(&id))
+        .query(
+            sql::CLAIM_REQUEST,
+            &[id.clone(), json!(prompt::MAX_ATTEMPTS)],
+        )
         .await?
         .is_empty()
     {
-        return Ok(Rendered::NotClaimed);
+        return Ok(Claim::NotClaimed);
     }
     if !in_owner_folder(job, &job.input_file_path) {
         return Err(Error::BadRequest(
             "the job's input file must lie in its owner's folder of the renders bucket".into(),
         ));
     }
-    let failed_runs = u32::try_from(job.attempts).unwrap_or(0);
     tx.query(sql::SAVEPOINT, &[]).await?;
     if let Err(e) = tx
-        .query(sql::INCREMENT_RENDER_COUNTER, &[json!(job.user_id)])
+        .query(
+            sql::INCREMENT_RENDER_COUNTER,
+            &[json!(job.user_id), json!(job.project_id)],
+        )
         .await
     {
-        if e.sqlstate.as_deref() != Some(sql::OVER_LIMIT) {
-            return Err(e.into());
+        let refusal = e.sqlstate.clone();
+        match refusal.as_deref() {
+            Some(sql::OVER_LIMIT) => {
+                tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
+                let failed_runs = u32::try_from(job.attempts).unwrap_or(0);
+                let retry_at = host.now_ms() + prompt::requeue_delay_ms(failed_runs);
+                tx.query(
+                    sql::REQUEUE_REQUEST,
+                    &[id, json!(retry_at), json!("over the render limit")],
+                )
+                .await?;
+                return Ok(Claim::Answer(Ok(queued(&job.id, retry_at))));
+            }
+            Some(sql::NOT_ELIGIBLE) => {
+                tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
+                let why = "the job's owner may not start renders: a client needs a client \
+                           record linked by staff, staff need render:create";
+                tx.query(sql::REFUSE_REQUEST, &[id, json!(why)]).await?;
+                return Ok(Claim::Answer(Err(Error::Forbidden(why.into()))));
+            }
+            _ => return Err(e.into()),
         }
-        tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
-        let retry_at = host.now_ms() + prompt::requeue_delay_ms(failed_runs);
-        tx.query(
-            sql::REQUEUE_REQUEST,
-            &[
-                id,
-                json!(retry_at),
-                json!(0),
-                json!("over the render limit"),
-            ],
-        )
-        .await?;
-        return Ok(Rendered::Answer(queued(&job.id, retry_at)));
     }
-
+    let runs: Option<Value> = query_opt(tx, sql::COUNT_RUN, std::slice::from_ref(&id)).await?;
+    let runs = runs
+        .as_ref()
+        .and_then(|r| r.get("attempts"))
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| Error::Internal("the run was not counted".into()))?;
+    // The rest can still fail and roll the charge back: no model call has been made yet.
     let params: Option<RenderParametersRow> =
         query_opt(tx, sql::LOAD_PARAMETERS, std::slice::from_ref(&id)).await?;
     let template: Option<String> =
@@ -262,84 +352,173 @@ async fn render(
         &job.model,
         &format!("{text}\n{}", job.input_file_path),
     );
-
-    let storage = Storage::new(env, "renders", identity)?;
-    let input = storage.download(host, &job.input_file_path).await?;
+    let reader = Storage::new(env, "renders", identity)?;
+    let writer = Storage::new(env, "renders", Identity::Service)?;
     let gemini = Gemini::from_env(env)?;
-    let request = GenerateRequest {
-        model: job.model.clone(),
-        text,
-        images: vec![input],
-        want_image: true,
-    };
-    let mut rng = SplitMix64::new(host.seed());
-    let answer = RetryPolicy::default()
-        .run(host, &mut rng, |_| gemini.generate(host, &request))
-        .await;
-    let output = format!("{}/{}/output.png", job.user_id, job.id);
+    let input = reader.download(host, &job.input_file_path).await?;
 
-    let (tokens, is_fallback) = match answer {
-        Ok(ok) => {
-            let image = ok
-                .images
-                .into_iter()
-                .next()
-                .ok_or_else(|| Error::Upstream("the image model returned no image".into()))?;
-            storage.upload(host, &output, &image).await?;
-            let cached = json!({ "output_file_path": output }).to_string();
-            tx.query(
-                sql::STORE_CACHE,
-                &[json!(key), json!(job.model), json!(cached)],
-            )
-            .await?;
-            (ok.usage.input_tokens + ok.usage.output_tokens, false)
+    Ok(Claim::Run(Box::new(Charged {
+        request: GenerateRequest {
+            model: job.model.clone(),
+            text,
+            images: vec![input],
+            want_image: true,
+        },
+        gemini,
+        key,
+        reader,
+        writer,
+        runs,
+    })))
+}
+
+/// A run that ended without a result.
+struct Failed {
+    error: Error,
+    /// Already in `error_logs`.
+    logged: bool,
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Failed {
+            error,
+            logged: false,
         }
-        Err((err, attempts)) => {
-            // Nothing is charged for a run without a fresh result: a fallback comes from the
-            // cache, and a re-queued job is counted when it runs.
-            tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
-            tx.query(
-                sql::LOG_ERROR,
-                &[
-                    json!(err.to_string()),
-                    json!(json!({ "request_id": job.id, "attempts": attempts }).to_string()),
-                ],
-            )
-            .await?;
-            let cached: Option<Value> =
-                query_opt(tx, sql::CACHED_ANSWER, &[json!(key), json!(job.model)]).await?;
-            let cached = cached
-                .and_then(|r| {
-                    r.get("output_file_path")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                })
-                .filter(|p| in_owner_folder(job, p));
-            match prompt::fallback(cached, host.now_ms(), failed_runs) {
-                Fallback::UseCached(path) => {
-                    // The result always lives in this job's folder: copy the cached output.
-                    let image = storage.download(host, &path).await?;
-                    storage.upload(host, &output, &image).await?;
-                    tx.query(sql::CACHE_HIT, &[json!(key), json!(job.model)])
-                        .await?;
-                    (0, true)
-                }
-                Fallback::Requeue { retry_at_ms } => {
-                    tx.query(
-                        sql::REQUEUE_REQUEST,
-                        &[
-                            id,
-                            json!(retry_at_ms),
-                            json!(1),
-                            json!("the image model is unavailable; the job will run again"),
-                        ],
-                    )
-                    .await?;
-                    return Ok(Rendered::Answer(queued(&job.id, retry_at_ms)));
-                }
-            }
+    }
+}
+
+impl From<moha_edge::db::DbError> for Failed {
+    fn from(e: moha_edge::db::DbError) -> Self {
+        Error::from(e).into()
+    }
+}
+
+async fn with_answer(
+    caller: &Caller,
+    host: &impl Host,
+    job: &Job,
+    run: &Charged,
+    ok: GenerateResponse,
+) -> std::result::Result<Response, Failed> {
+    let tokens = ok.usage.input_tokens + ok.usage.output_tokens;
+    if tokens > 0 {
+        // The answer is billed: its tokens are kept whatever happens next.
+        let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+        let params = [json!(job.user_id), json!(job.project_id), json!(tokens)];
+        if let Err(e) = tx.query(sql::LOG_TOKENS, &params).await {
+            tx.rollback().await?;
+            return Err(Error::from(e).into());
+        }
+        tx.commit().await?;
+    }
+    let image = ok
+        .images
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Upstream("the image model returned no image".into()))?;
+    store(caller, host, job, run, &image, tokens, false).await
+}
+
+/// The provider failed for good: the cached output of the same prompt and input, if any.
+async fn without_answer(
+    caller: &Caller,
+    host: &impl Host,
+    job: &Job,
+    run: &Charged,
+    err: String,
+    calls: u32,
+) -> std::result::Result<Response, Failed> {
+    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+    let context = json!({ "request_id": job.id, "attempts": run.runs, "calls": calls });
+    let cached = match log_and_look_up(&tx, job, run, &err, &context).await {
+        Ok(cached) => {
+            tx.commit().await?;
+            cached
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e.into());
         }
     };
+    let cached = cached
+        .and_then(|r| {
+            r.get("output_file_path")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .filter(|p| in_owner_folder(job, p));
+    let Some(path) = cached else {
+        return Err(Failed {
+            error: Error::Upstream(err),
+            logged: true,
+        });
+    };
+    // The result always lives in this job's folder: copy the cached output.
+    let image = run.reader.download(host, &path).await?;
+    store(caller, host, job, run, &image, 0, true).await
+}
+
+async fn log_and_look_up(
+    tx: &impl Tx,
+    job: &Job,
+    run: &Charged,
+    err: &str,
+    context: &Value,
+) -> Result<Option<Value>> {
+    tx.query(sql::LOG_ERROR, &[json!(err), json!(context.to_string())])
+        .await?;
+    Ok(query_opt(tx, sql::CACHED_ANSWER, &[json!(run.key), json!(job.model)]).await?)
+}
+
+/// Writes the output as the function itself, then the result, in one transaction.
+async fn store(
+    caller: &Caller,
+    host: &impl Host,
+    job: &Job,
+    run: &Charged,
+    image: &InlineImage,
+    tokens: u64,
+    is_fallback: bool,
+) -> std::result::Result<Response, Failed> {
+    // The function's own name, from the job's ids: never one a caller chose.
+    let output = format!("{}/{}/output.png", job.user_id, job.id);
+    if !in_owner_folder(job, &output) {
+        return Err(Error::Internal("the output name is not in the owner's folder".into()).into());
+    }
+    run.writer.upload(host, &output, image).await?;
+    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+    match write_result(&tx, job, run, &output, tokens, is_fallback).await {
+        Ok(()) => tx.commit().await?,
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e.into());
+        }
+    }
+    Ok(Response::json(
+        200,
+        &json!({ "request_id": job.id, "status": "succeeded", "output_file_path": output,
+                 "fallback": is_fallback }),
+    ))
+}
+
+async fn write_result(
+    tx: &impl Tx,
+    job: &Job,
+    run: &Charged,
+    output: &str,
+    tokens: u64,
+    is_fallback: bool,
+) -> Result<()> {
+    let id = json!(job.id);
+    let (key, model) = (json!(run.key), json!(job.model));
+    if is_fallback {
+        tx.query(sql::CACHE_HIT, &[key, model]).await?;
+    } else {
+        let cached = json!({ "output_file_path": output }).to_string();
+        tx.query(sql::STORE_CACHE, &[key, model, json!(cached)])
+            .await?;
+    }
     tx.query(
         sql::INSERT_RESULT,
         &[
@@ -351,21 +530,68 @@ async fn render(
         ],
     )
     .await?;
-    if tokens > 0 {
-        tx.query(sql::LOG_TOKENS, &[json!(job.user_id), json!(tokens)])
-            .await?;
-    }
     tx.query(sql::FINISH_REQUEST, std::slice::from_ref(&id))
         .await?;
     let note = json!({ "request_id": job.id, "output_file_path": output, "fallback": is_fallback })
         .to_string();
     tx.query(sql::NOTIFY_USER, &[json!(job.user_id), json!(note)])
         .await?;
-    Ok(Rendered::Answer(Response::json(
-        200,
-        &json!({ "request_id": job.id, "status": "succeeded", "output_file_path": output,
-                 "fallback": is_fallback }),
-    )))
+    Ok(())
+}
+
+/// A charged run ended without a result: logged, then re-queued with a growing delay, or, on
+/// its last run, failed for good (answered with the run's own error).
+async fn after_failed_run(
+    caller: &Caller,
+    host: &impl Host,
+    job: &Job,
+    run: &Charged,
+    failed: Failed,
+) -> Result<Response> {
+    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+    let next = prompt::after_failure(run.runs, host.now_ms());
+    if let Err(e) = record_failure(&tx, job, run, &failed, &next).await {
+        tx.rollback().await?;
+        return Err(e);
+    }
+    tx.commit().await?;
+    match next {
+        AfterFailure::Requeue { retry_at_ms } => Ok(queued(&job.id, retry_at_ms)),
+        AfterFailure::Fail => Err(failed.error),
+    }
+}
+
+async fn record_failure(
+    tx: &impl Tx,
+    job: &Job,
+    run: &Charged,
+    failed: &Failed,
+    next: &AfterFailure,
+) -> Result<()> {
+    let id = json!(job.id);
+    let message = failed.error.to_string();
+    if !failed.logged {
+        let context = json!({ "request_id": job.id, "attempts": run.runs });
+        tx.query(
+            sql::LOG_ERROR,
+            &[json!(message), json!(context.to_string())],
+        )
+        .await?;
+    }
+    // The owner reads the job's row: the details stay in error_logs.
+    let public = failed.error.public_message();
+    match next {
+        AfterFailure::Requeue { retry_at_ms } => {
+            let why = format!("run {} failed; the job will run again: {public}", run.runs);
+            tx.query(sql::REQUEUE_REQUEST, &[id, json!(retry_at_ms), json!(why)])
+                .await?;
+        }
+        AfterFailure::Fail => {
+            let why = format!("failed after {} runs: {public}", run.runs);
+            tx.query(sql::FAIL_REQUEST, &[id, json!(why)]).await?;
+        }
+    }
+    Ok(())
 }
 
 fn queued(id: &str, retry_at_ms: u64) -> Response {

@@ -76,6 +76,11 @@ pub fn build_prompt(
     Ok(out)
 }
 
+/// Runs a job may make, each one a charged model call, before it ends `failed`: a failure
+/// that repeats after the call (an answer without an image, a write that keeps failing) must
+/// not become an endless loop of paid calls.
+pub const MAX_ATTEMPTS: u32 = 5;
+
 /// What a call does with a job in a given status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
@@ -87,25 +92,29 @@ pub enum Start {
     InProgress,
     /// Cancelled jobs stay cancelled.
     Cancelled,
+    /// Out of runs: failed for good.
+    Exhausted,
 }
 
-pub fn start(status: &str) -> Start {
+/// `attempts`: the runs the job has made so far.
+pub fn start(status: &str, attempts: i64) -> Start {
     match status {
         "succeeded" => Start::AlreadyDone,
         "processing" => Start::InProgress,
         "cancelled" => Start::Cancelled,
-        // queued, pending, and failed (a retry).
+        _ if attempts >= i64::from(MAX_ATTEMPTS) => Start::Exhausted,
+        // queued, pending, and failed (the owner was not eligible, or an Admin re-opened it).
         _ => Start::Run,
     }
 }
 
-/// What to do once the provider has failed for good.
+/// What happens to a job whose run, already charged, ended without a result.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fallback {
-    /// A cached answer for the same prompt and input exists: use it, marked as fallback.
-    UseCached(String),
-    /// Nothing to fall back on: the job goes back to the queue, never dropped.
+pub enum AfterFailure {
+    /// Back to the queue until `retry_at_ms`.
     Requeue { retry_at_ms: u64 },
+    /// Its last run: failed for good.
+    Fail,
 }
 
 /// How long a re-queued job waits: doubles per failed run, from 1 minute up to 1 hour.
@@ -113,12 +122,14 @@ pub fn requeue_delay_ms(failed_runs: u32) -> u64 {
     (60_000u64 << failed_runs.min(6)).min(3_600_000)
 }
 
-pub fn fallback(cached: Option<String>, now_ms: u64, failed_runs: u32) -> Fallback {
-    match cached {
-        Some(path) => Fallback::UseCached(path),
-        None => Fallback::Requeue {
-            retry_at_ms: now_ms + requeue_delay_ms(failed_runs),
-        },
+/// `runs`: the runs made, this one included.
+pub fn after_failure(runs: u32, now_ms: u64) -> AfterFailure {
+    if runs >= MAX_ATTEMPTS {
+        AfterFailure::Fail
+    } else {
+        AfterFailure::Requeue {
+            retry_at_ms: now_ms + requeue_delay_ms(runs.saturating_sub(1)),
+        }
     }
 }
 
@@ -177,27 +188,32 @@ mod tests {
     }
 
     #[test]
-    fn only_open_jobs_run_and_duplicates_are_answered() {
-        assert_eq!(start("queued"), Start::Run);
-        assert_eq!(start("failed"), Start::Run);
-        assert_eq!(start("succeeded"), Start::AlreadyDone);
-        assert_eq!(start("processing"), Start::InProgress);
-        assert_eq!(start("cancelled"), Start::Cancelled);
+    fn only_open_jobs_with_runs_left_run_and_duplicates_are_answered() {
+        assert_eq!(start("queued", 0), Start::Run);
+        assert_eq!(start("failed", 0), Start::Run);
+        assert_eq!(start("queued", 4), Start::Run);
+        assert_eq!(start("queued", 5), Start::Exhausted);
+        assert_eq!(start("failed", 5), Start::Exhausted);
+        assert_eq!(start("succeeded", 5), Start::AlreadyDone);
+        assert_eq!(start("processing", 0), Start::InProgress);
+        assert_eq!(start("cancelled", 0), Start::Cancelled);
     }
 
     #[test]
-    fn provider_failure_uses_the_cache_or_requeues_with_growing_delay() {
+    fn a_failed_run_requeues_with_growing_delay_until_the_last() {
         assert_eq!(
-            fallback(Some("renders/u/r/out.png".into()), 0, 0),
-            Fallback::UseCached("renders/u/r/out.png".into())
-        );
-        assert_eq!(
-            fallback(None, 1_000, 0),
-            Fallback::Requeue {
+            after_failure(1, 1_000),
+            AfterFailure::Requeue {
                 retry_at_ms: 61_000
             }
         );
-        assert_eq!(requeue_delay_ms(1), 120_000);
+        assert_eq!(
+            after_failure(2, 0),
+            AfterFailure::Requeue {
+                retry_at_ms: 120_000
+            }
+        );
+        assert_eq!(after_failure(MAX_ATTEMPTS, 0), AfterFailure::Fail);
         assert_eq!(requeue_delay_ms(30), 3_600_000);
     }
 }

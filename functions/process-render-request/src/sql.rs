@@ -2,36 +2,56 @@
 //! `sql/src/moha` (releases `ai` and `render_queue`).
 
 /// The job, as whoever loads it may see it (RLS: the owner, Designers and Admins; the agent
-/// for scheduled runs).
+/// for scheduled runs). `retry_at_ms` is a float: postgres.js sends bigint and numeric as text.
 pub const LOAD_REQUEST: &str = "select r.id::text as id, r.user_id::text as user_id, \
-     r.input_file_path, r.model, r.status::text as status, r.attempts \
+     r.project_id::text as project_id, r.input_file_path, r.model, r.status::text as status, \
+     r.attempts, (extract(epoch from r.retry_at) * 1000)::float8 as retry_at_ms \
      from public.render_requests r where r.id = $1::uuid";
 
 /// The stored result of a finished job.
 pub const LOAD_RESULT: &str = "select output_file_path, is_fallback from public.render_results \
      where request_id = $1::uuid order by created_at limit 1";
 
-/// As the agent: one concurrent caller wins; the others wait on the row lock and then find
-/// the job no longer open.
-pub const CLAIM_REQUEST: &str = "update public.render_requests set status = 'processing' \
-     where id = $1::uuid and status in ('queued', 'pending', 'failed') returning id::text as id";
+/// As the agent, with `$2` the most runs a job may make: one concurrent caller wins; the others
+/// wait on the row lock and then find the job no longer open. A job waiting for its retry time
+/// is not run early, by its owner either. The claim is committed before the model is called,
+/// so a run that died (the isolate killed mid-call) leaves `processing` behind: after 15
+/// minutes, longer than any run (three model calls of at most 60 s each), it may be claimed
+/// again.
+pub const CLAIM_REQUEST: &str = "update public.render_requests \
+     set status = 'processing', completed_at = null \
+     where id = $1::uuid and attempts < $2::integer \
+     and ((status in ('queued', 'pending', 'failed') and coalesce(retry_at, created_at) <= now()) \
+       or (status = 'processing' and updated_at < now() - interval '15 minutes')) \
+     returning id::text as id";
 
-/// Queued jobs whose retry time has come, oldest first.
+/// Queued jobs whose retry time has come, and runs that died, oldest first (`$2` as in
+/// [`CLAIM_REQUEST`]).
 pub const DUE_REQUESTS: &str = "select r.id::text as id, r.user_id::text as user_id, \
-     r.input_file_path, r.model, r.status::text as status, r.attempts \
+     r.project_id::text as project_id, r.input_file_path, r.model, r.status::text as status, \
+     r.attempts, (extract(epoch from r.retry_at) * 1000)::float8 as retry_at_ms \
      from public.render_requests r \
-     where r.status = 'queued' and coalesce(r.retry_at, r.created_at) <= now() \
+     where r.attempts < $2::integer \
+     and ((r.status = 'queued' and coalesce(r.retry_at, r.created_at) <= now()) \
+       or (r.status = 'processing' and r.updated_at < now() - interval '15 minutes')) \
      order by coalesce(r.retry_at, r.created_at) limit $1::integer";
 
 /// SQLSTATE `increment_render_counter` raises when a limit is reached.
 pub const OVER_LIMIT: &str = "PT429";
+/// SQLSTATE `increment_render_counter` raises when the job's owner may not spend on renders.
+pub const NOT_ELIGIBLE: &str = "PT403";
 
 pub const SAVEPOINT: &str = "savepoint before_charge";
 pub const ROLLBACK_TO_SAVEPOINT: &str = "rollback to savepoint before_charge";
 
-/// Counts the render against `agent_limits`; raises PT429 when over the limit.
+/// Counts the render against `agent_limits` (user, project, global); raises PT429 when over a
+/// limit and PT403 when the owner may not spend.
 pub const INCREMENT_RENDER_COUNTER: &str =
-    "select public.increment_render_counter($1::uuid) as remaining";
+    "select public.increment_render_counter($1::uuid, $2::uuid) as remaining";
+
+/// The run about to call the model, committed with its charge.
+pub const COUNT_RUN: &str = "update public.render_requests set attempts = attempts + 1 \
+     where id = $1::uuid returning attempts";
 
 /// A whole `RenderParametersRow`.
 pub const LOAD_PARAMETERS: &str = "select id::text as id, request_id::text as request_id, style, \
@@ -61,17 +81,27 @@ pub const INSERT_RESULT: &str = "insert into public.render_results \
 /// Adds the tokens to the counter rows `increment_render_counter` counted the request in, so
 /// token limits see them.
 pub const LOG_TOKENS: &str =
-    "select public.record_agent_usage('render', $1::uuid, null, $2::bigint)";
+    "select public.record_agent_usage('render', $1::uuid, $2::uuid, $3::bigint)";
 
 pub const FINISH_REQUEST: &str = "update public.render_requests \
      set status = 'succeeded', completed_at = now(), retry_at = null, error_message = null \
      where id = $1::uuid";
 
-/// Back to the queue with a retry time; `$3` adds to the failed runs (0 when only the limit
-/// was reached).
+/// Back to the queue with a retry time (the run, if any, was counted when it was charged).
 pub const REQUEUE_REQUEST: &str = "update public.render_requests \
      set status = 'queued', retry_at = to_timestamp($2::double precision / 1000), \
-     attempts = attempts + $3::integer, error_message = $4 \
+     error_message = $3 \
+     where id = $1::uuid";
+
+/// Out of runs: failed for good.
+pub const FAIL_REQUEST: &str = "update public.render_requests \
+     set status = 'failed', completed_at = now(), retry_at = null, error_message = $2 \
+     where id = $1::uuid";
+
+/// The owner may not spend: failed, not run, not charged. Left open (no completed_at, runs
+/// untouched), so a call runs it once staff have made the owner eligible.
+pub const REFUSE_REQUEST: &str = "update public.render_requests \
+     set status = 'failed', retry_at = null, error_message = $2 \
      where id = $1::uuid";
 
 pub const NOTIFY_USER: &str = "insert into public.notifications (user_id, kind, title, data) \

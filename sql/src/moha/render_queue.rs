@@ -24,10 +24,18 @@ pub fn release() -> Release {
                 .default(Expr::Int(0))
                 .lint_ignore(
                     "prefer-bigint-over-int",
-                    "failed runs of one job, a handful at most; it sets the retry backoff",
+                    "runs of one job, five at most; it sets the retry backoff",
                 )
-                .comment("Runs that ended without a result; the retry delay doubles with each."),
+                .comment("Runs made, each a charged model call, counted before the call; the retry delay doubles with each, and the job fails after five."),
         },
+        // The agent moves these (re-queue, count runs). Its update privilege may be per column,
+        // named by the security release before these columns existed, so they are granted here.
+        Change::Grant(Grant {
+            privileges: vec![Privilege::Update],
+            object: GrantObject::Columns(requests.clone(), vec!["retry_at".into(), "attempts".into()]),
+            roles: vec![AI_AGENT.into()],
+            revoke: false,
+        }),
         Change::AddColumn {
             table: public("render_results"),
             column: Column::new("is_fallback", SqlType::Boolean)
