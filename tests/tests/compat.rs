@@ -334,6 +334,11 @@ fn auth_and_storage_are_owned_as_on_supabase() {
                 true
             ),
             (
+                "storage.migrations".into(),
+                "supabase_storage_admin".into(),
+                true
+            ),
+            (
                 "storage.objects".into(),
                 "supabase_storage_admin".into(),
                 true

@@ -53,8 +53,36 @@ grant anon, authenticated, service_role to authenticator;
 -- `postgres` can `set role` to each API role (tests and functions impersonate callers this way).
 grant anon, authenticated, service_role to postgres;
 
--- As on hosted (supabase/postgres post-setup): extension objects resolve without qualification.
+-- On PostgreSQL 16 and later, granting a role needs ADMIN OPTION on it (CREATEROLE no longer
+-- suffices); hosted gives postgres the API roles with it there (supabase/postgres
+-- 20250605172253), so a migration can grant `authenticated` to a role of its own.
+do $$
+begin
+  if pg_catalog.current_setting('server_version_num')::int >= 160000 then
+    grant anon, authenticated, service_role to postgres with admin option;
+  end if;
+end
+$$;
+
+-- Predefined roles hosted grants postgres (supabase/postgres 20230306081037, 20240606060239):
+-- read every table, see every session's activity, cancel or end other roles' queries.
+grant pg_read_all_data, pg_signal_backend, pg_monitor to postgres;
+
+-- The Storage server logs in as supabase_storage_admin and switches to the caller's role
+-- through authenticator, not through grants of its own (supabase/postgres 20231013070755).
+grant authenticator to supabase_storage_admin;
+
+-- As on hosted (supabase/postgres post-setup): extension objects resolve without qualification,
+-- for postgres and for the superuser (which also finds `auth`: Supabase's platform tests, run as
+-- supabase_admin, call pgTAP and PostGIS unqualified).
 alter role postgres set search_path to "$user", public, extensions;
+do $$
+begin
+  if exists (select from pg_catalog.pg_roles where rolname = 'supabase_admin') then
+    alter role supabase_admin set search_path to "$user", public, auth, extensions;
+  end if;
+end
+$$;
 
 -- Extensions ----------------------------------------------------------------------------------
 
@@ -63,6 +91,23 @@ grant usage on schema extensions to postgres, anon, authenticated, service_role;
 -- `create extension <trusted> with schema extensions` by postgres needs CREATE here; on hosted
 -- supautils runs such statements as the superuser instead.
 grant create on schema extensions to postgres;
+
+-- postgres holds every privilege, re-grantable, on what the superuser creates here (extension
+-- tables such as PostGIS's spatial_ref_sys or address_standardizer's us_lex, their sequences
+-- and functions), as on hosted (supabase/postgres 20230224042246). Set before the extensions
+-- below are created; what already exists is granted at the end of this script.
+do $$
+begin
+  if exists (select from pg_catalog.pg_roles where rolname = 'supabase_admin') then
+    alter default privileges for role supabase_admin in schema extensions
+      grant all on tables to postgres with grant option;
+    alter default privileges for role supabase_admin in schema extensions
+      grant all on sequences to postgres with grant option;
+    alter default privileges for role supabase_admin in schema extensions
+      grant all on functions to postgres with grant option;
+  end if;
+end
+$$;
 
 create extension if not exists pgcrypto with schema extensions;
 create extension if not exists "uuid-ossp" with schema extensions;
@@ -89,12 +134,13 @@ grant usage on schema public to postgres, anon, authenticated, service_role;
 
 -- What `postgres` (migrations) and `supabase_admin` create in public is reachable by the API
 -- roles; RLS is what restricts rows.
+-- (Hosted's init scripts run these as postgres, naming postgres itself among the grantees.)
 alter default privileges for role postgres in schema public
-  grant all on tables to anon, authenticated, service_role;
+  grant all on tables to postgres, anon, authenticated, service_role;
 alter default privileges for role postgres in schema public
-  grant all on functions to anon, authenticated, service_role;
+  grant all on functions to postgres, anon, authenticated, service_role;
 alter default privileges for role postgres in schema public
-  grant all on sequences to anon, authenticated, service_role;
+  grant all on sequences to postgres, anon, authenticated, service_role;
 
 do $$
 begin
@@ -114,6 +160,15 @@ $$;
 create schema if not exists auth;
 alter schema auth owner to supabase_auth_admin;
 grant usage on schema auth to anon, authenticated, service_role, postgres;
+
+-- What the Auth server creates in its schema is postgres's too (supabase/postgres
+-- 20211115181400; hosted also names dashboard_user, a role that does not exist locally).
+alter default privileges for role supabase_auth_admin in schema auth
+  grant all on tables to postgres;
+alter default privileges for role supabase_auth_admin in schema auth
+  grant all on sequences to postgres;
+alter default privileges for role supabase_auth_admin in schema auth
+  grant all on functions to postgres;
 
 -- The columns GoTrue's migrations leave on auth.users (supabase/auth, up to is_anonymous).
 create table if not exists auth.users (
@@ -234,6 +289,14 @@ create schema if not exists storage;
 alter schema storage owner to supabase_storage_admin;
 grant usage on schema storage to anon, authenticated, service_role;
 grant usage on schema storage to postgres with grant option;
+-- What the Storage server creates in its schema reaches postgres and the API roles, as hosted's
+-- storage init script sets.
+alter default privileges for role supabase_storage_admin in schema storage
+  grant all on tables to postgres, anon, authenticated, service_role;
+alter default privileges for role supabase_storage_admin in schema storage
+  grant all on functions to postgres, anon, authenticated, service_role;
+alter default privileges for role supabase_storage_admin in schema storage
+  grant all on sequences to postgres, anon, authenticated, service_role;
 
 -- Columns as supabase/storage's tenant migrations leave them (through user_metadata).
 create table if not exists storage.buckets (
@@ -339,6 +402,90 @@ alter function storage.update_updated_at_column() owner to supabase_storage_admi
 grant execute on function storage.foldername(text), storage.filename(text),
   storage.extension(text) to anon, authenticated, service_role, postgres;
 
+-- The Storage server's migration ledger, as hosted's init script creates it. Hosted takes every
+-- privilege on it from the API roles and postgres (supabase/postgres 20250421084701); postgres
+-- still reads it through pg_read_all_data.
+create table if not exists storage.migrations (
+  id integer primary key,
+  name varchar(100) unique not null,
+  hash varchar(40) not null,
+  executed_at timestamp default current_timestamp
+);
+alter table storage.migrations owner to supabase_storage_admin;
+-- Hosted dumps show row level security on it, as on every Storage table.
+alter table storage.migrations enable row level security;
+revoke all on storage.migrations from anon, authenticated, service_role, postgres;
+
+-- How the Storage server lists a folder (its `list` endpoint), with the Storage server's
+-- signature and results: at depth `levels`, the distinct folder names of deeper objects first
+-- (sorted by name), then the objects at that depth (sorted by `sortcolumn`), among the objects of
+-- `bucketname` whose name matches `prefix || search` case-insensitively; then `offsets` and
+-- `limits`. Security invoker: RLS decides which objects the caller sees.
+create or replace function storage.search(
+  prefix text,
+  bucketname text,
+  limits int default 100,
+  levels int default 1,
+  offsets int default 0,
+  search text default '',
+  sortcolumn text default 'name',
+  sortorder text default 'asc'
+)
+returns table (
+  name text,
+  id uuid,
+  updated_at timestamptz,
+  created_at timestamptz,
+  last_accessed_at timestamptz,
+  metadata jsonb
+)
+language sql
+stable
+set search_path = ''
+as $$
+  with matching as (
+    select o.path_tokens[search.levels] as entry, o.id, o.updated_at, o.created_at,
+           o.last_accessed_at, o.metadata,
+           pg_catalog.array_length(o.path_tokens, 1) = search.levels as is_file
+      from storage.objects o
+     where o.bucket_id = search.bucketname
+       and o.name operator(pg_catalog.~~*) (search.prefix || search.search || '%')
+  ),
+  listing as (
+    select distinct m.entry, null::uuid as id, null::timestamptz as updated_at,
+           null::timestamptz as created_at, null::timestamptz as last_accessed_at,
+           null::jsonb as metadata, false as is_file
+      from matching m
+     where not m.is_file
+    union all
+    select m.entry, m.id, m.updated_at, m.created_at, m.last_accessed_at, m.metadata, true
+      from matching m
+     where m.is_file
+  ),
+  keyed as (
+    select l.*,
+           case when l.is_file and search.sortcolumn = 'updated_at' then l.updated_at
+                when l.is_file and search.sortcolumn = 'created_at' then l.created_at
+                when l.is_file and search.sortcolumn = 'last_accessed_at' then l.last_accessed_at
+           end as sort_time,
+           search.sortorder = 'desc' as descending
+      from listing l
+  )
+  select k.entry, k.id, k.updated_at, k.created_at, k.last_accessed_at, k.metadata
+    from keyed k
+   order by k.is_file,
+            case when not k.descending then k.sort_time end asc,
+            case when k.descending then k.sort_time end desc,
+            case when not k.descending then k.entry end asc,
+            case when k.descending then k.entry end desc
+   limit search.limits
+  offset search.offsets
+$$;
+alter function storage.search(text, text, int, int, int, text, text, text)
+  owner to supabase_storage_admin;
+grant execute on function storage.search(text, text, int, int, int, text, text, text)
+  to anon, authenticated, service_role, postgres;
+
 create or replace trigger update_objects_updated_at
   before update on storage.objects
   for each row execute function storage.update_updated_at_column();
@@ -413,6 +560,25 @@ create event trigger compat_guard_drop on sql_drop
 
 -- Realtime ------------------------------------------------------------------------------------
 
+-- The schema as hosted's init lays it out, owned by the superuser; the Realtime server's own
+-- migrations add its tables and functions (not reproduced here).
+create schema if not exists realtime;
+grant usage on schema realtime to postgres with grant option;
+grant usage on schema realtime to anon, authenticated, service_role;
+do $$
+begin
+  if exists (select from pg_catalog.pg_roles where rolname = 'supabase_admin') then
+    -- supabase/postgres 20211130151719 (hosted also names dashboard_user).
+    alter default privileges for role supabase_admin in schema realtime
+      grant all on tables to postgres;
+    alter default privileges for role supabase_admin in schema realtime
+      grant all on sequences to postgres;
+    alter default privileges for role supabase_admin in schema realtime
+      grant all on functions to postgres;
+  end if;
+end
+$$;
+
 do $$
 begin
   if not exists (select from pg_catalog.pg_publication where pubname = 'supabase_realtime') then
@@ -422,3 +588,45 @@ end
 $$;
 -- Owned by postgres as on hosted, so a migration can `alter publication ... add table`.
 alter publication supabase_realtime owner to postgres;
+
+-- GraphQL -------------------------------------------------------------------------------------
+
+-- Schema graphql_public as hosted has it without the pg_graphql extension (which is not
+-- packaged for Debian): the API roles use it, and `graphql()` answers as hosted's placeholder
+-- does (supabase/postgres 20220317095840, 20220404205710).
+create schema if not exists graphql_public;
+grant usage on schema graphql_public to postgres, anon, authenticated, service_role;
+
+create or replace function graphql_public.graphql(
+  "operationName" text default null,
+  query text default null,
+  variables jsonb default null,
+  extensions jsonb default null
+)
+returns jsonb
+language sql
+set search_path = ''
+as $$
+  select pg_catalog.jsonb_build_object(
+    'errors', pg_catalog.jsonb_build_array(
+      pg_catalog.jsonb_build_object('message', 'pg_graphql extension is not enabled.')))
+$$;
+
+do $$
+begin
+  if exists (select from pg_catalog.pg_roles where rolname = 'supabase_admin') then
+    alter default privileges for role supabase_admin in schema graphql_public
+      grant all on tables to postgres, anon, authenticated, service_role;
+    alter default privileges for role supabase_admin in schema graphql_public
+      grant all on functions to postgres, anon, authenticated, service_role;
+    alter default privileges for role supabase_admin in schema graphql_public
+      grant all on sequences to postgres, anon, authenticated, service_role;
+  end if;
+end
+$$;
+
+-- Last: what already exists in `extensions` (a database laid out before these default
+-- privileges, or a layer installed by another superuser) is postgres's as well.
+grant all on all tables in schema extensions to postgres with grant option;
+grant all on all sequences in schema extensions to postgres with grant option;
+grant all on all routines in schema extensions to postgres with grant option;
