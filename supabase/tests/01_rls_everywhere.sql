@@ -35,8 +35,7 @@ select is_empty(
   'anon can execute no security-definer function'
 );
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select throws_ok(
   'select authz.is_admin()',
   '42501',

@@ -18,10 +18,8 @@ insert into public.project_images (project_id, file_path, order_index) values
   ('5c000000-0000-4000-a000-000000000003', 'tap published image', 0);
 
 -- Client a (the sign-up trigger made them a Client).
--- Sign in as Supabase Auth would: its access token hook picks the role, PostgREST switches to it.
-select set_config('request.jwt.claims', (authz.custom_access_token_hook(pg_catalog.jsonb_build_object(
-  'user_id', '5a000000-0000-4000-a000-000000000001', 'claims', '{"sub":"5a000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}'::jsonb)) -> 'claims')::text, true);
-select set_config('role', current_setting('request.jwt.claims')::jsonb ->> 'role', true);
+-- Sign in through the access token hook, as Supabase Auth and PostgREST do (00_helpers.sql).
+select tests.authenticate_as_business_user('tap.client.a@moha.test');
 select set_eq(
   'select title from public.projects',
   array['tap a private', 'tap published'],
@@ -38,8 +36,7 @@ select is(
 );
 reset role;
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select set_eq(
   'select title from public.projects',
   array['tap published'],

@@ -1,4 +1,5 @@
--- A Sales user sees only the leads assigned to them, may update them, but cannot reassign them.
+-- A Sales user sees only the leads assigned to them, may update them, but cannot reassign them
+-- (assigned_to is written by an Admin or the assign-leads agent only).
 begin;
 select plan(6);
 
@@ -12,10 +13,8 @@ insert into public.leads (id, client_name, source, assigned_to, status) values
   ('5e000000-0000-4000-a000-000000000002', 'tap lead of b', 'website', '5d000000-0000-4000-a000-000000000002', 'new'),
   ('5e000000-0000-4000-a000-000000000003', 'tap unassigned', 'website', null, 'new');
 
--- Sign in as Supabase Auth would: its access token hook picks the role, PostgREST switches to it.
-select set_config('request.jwt.claims', (authz.custom_access_token_hook(pg_catalog.jsonb_build_object(
-  'user_id', '5d000000-0000-4000-a000-000000000001', 'claims', '{"sub":"5d000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}'::jsonb)) -> 'claims')::text, true);
-select set_config('role', current_setting('request.jwt.claims')::jsonb ->> 'role', true);
+-- Sign in through the access token hook, as Supabase Auth and PostgREST do (00_helpers.sql).
+select tests.authenticate_as_business_user('tap.sales.a@moha.test');
 select set_eq(
   'select client_name from public.leads',
   array['tap lead of a'],
@@ -38,11 +37,12 @@ select throws_ok(
   null,
   'nor unassign it'
 );
-select is_empty(
+select throws_ok(
   $$ update public.leads set assigned_to = (select auth.uid())
-      where id in ('5e000000-0000-4000-a000-000000000002', '5e000000-0000-4000-a000-000000000003')
-     returning id $$,
-  'nor take over another''s or an unassigned lead'
+      where id in ('5e000000-0000-4000-a000-000000000002', '5e000000-0000-4000-a000-000000000003') $$,
+  '42501',
+  null,
+  'nor take over another''s or an unassigned lead (assigned_to is an Admin''s to write)'
 );
 reset role;
 

@@ -9,10 +9,8 @@ insert into auth.users (id, aud, role, email) values
 update public.users set role_id = (select id from public.roles where name = 'Admin')
  where id = '5f000000-0000-4000-a000-000000000001';
 
--- Sign in as Supabase Auth would: its access token hook picks the role, PostgREST switches to it.
-select set_config('request.jwt.claims', (authz.custom_access_token_hook(pg_catalog.jsonb_build_object(
-  'user_id', '5f000000-0000-4000-a000-000000000001', 'claims', '{"sub":"5f000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}'::jsonb)) -> 'claims')::text, true);
-select set_config('role', current_setting('request.jwt.claims')::jsonb ->> 'role', true);
+-- Sign in through the access token hook, as Supabase Auth and PostgREST do (00_helpers.sql).
+select tests.authenticate_as_business_user('tap.admin@moha.test');
 select isnt_empty('select 1 from public.audit_logs', 'an Admin reads the audit trail');
 select throws_ok('update public.audit_logs set action = action', '42501', null,
   'an Admin cannot update audit rows');
@@ -27,15 +25,13 @@ select throws_ok('delete from public.audit_logs', '42501', null,
   'service_role cannot delete audit rows either');
 reset role;
 
--- Sign in as Supabase Auth would: its access token hook picks the role, PostgREST switches to it.
-select set_config('request.jwt.claims', (authz.custom_access_token_hook(pg_catalog.jsonb_build_object(
-  'user_id', '5f000000-0000-4000-a000-000000000002', 'claims', '{"sub":"5f000000-0000-4000-a000-000000000002","role":"authenticated","aud":"authenticated"}'::jsonb)) -> 'claims')::text, true);
-select set_config('role', current_setting('request.jwt.claims')::jsonb ->> 'role', true);
+-- Sign in through the access token hook, as Supabase Auth and PostgREST do (00_helpers.sql).
+select tests.authenticate_as_business_user('tap.client@moha.test');
 select throws_ok('select 1 from public.audit_logs', '42501', null,
   'a client''s role has no privilege on the audit trail');
 reset role;
 
-set local role anon;
+select tests.authenticate_as_anon();
 select throws_ok('select 1 from public.audit_logs', '42501', null, 'anon cannot read audit rows');
 reset role;
 

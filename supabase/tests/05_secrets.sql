@@ -10,10 +10,8 @@ update public.users set role_id = (select id from public.roles where name = 'Adm
 insert into public.social_accounts (id, platform, username) values
   ('61000000-0000-4000-a000-000000000001', 'instagram', 'tap.account');
 
--- Sign in as Supabase Auth would: its access token hook picks the role, PostgREST switches to it.
-select set_config('request.jwt.claims', (authz.custom_access_token_hook(pg_catalog.jsonb_build_object(
-  'user_id', '60000000-0000-4000-a000-000000000001', 'claims', '{"sub":"60000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}'::jsonb)) -> 'claims')::text, true);
-select set_config('role', current_setting('request.jwt.claims')::jsonb ->> 'role', true);
+-- Sign in through the access token hook, as Supabase Auth and PostgREST do (00_helpers.sql).
+select tests.authenticate_as_business_user('tap.admin2@moha.test');
 select is(
   (select username from public.social_accounts where id = '61000000-0000-4000-a000-000000000001'),
   'tap.account',
@@ -38,7 +36,7 @@ select is_empty(
   'no API role (ai_agent included) may select or update access_token'
 );
 
-set local role anon;
+select tests.authenticate_as_anon();
 select throws_ok('select access_token from public.social_accounts', '42501', null,
   'anon cannot read access_token');
 reset role;

@@ -15,10 +15,8 @@ insert into storage.objects (bucket_id, name) values
   ('project-media', '64000000-0000-4000-a000-000000000002/published.jpg'),
   ('renders', '62000000-0000-4000-a000-000000000002/b.png');
 
--- Sign in as Supabase Auth would: its access token hook picks the role, PostgREST switches to it.
-select set_config('request.jwt.claims', (authz.custom_access_token_hook(pg_catalog.jsonb_build_object(
-  'user_id', '62000000-0000-4000-a000-000000000001', 'claims', '{"sub":"62000000-0000-4000-a000-000000000001","role":"authenticated","aud":"authenticated"}'::jsonb)) -> 'claims')::text, true);
-select set_config('role', current_setting('request.jwt.claims')::jsonb ->> 'role', true);
+-- Sign in through the access token hook, as Supabase Auth and PostgREST do (00_helpers.sql).
+select tests.authenticate_as_business_user('tap.render.a@moha.test');
 select lives_ok(
   $$ insert into storage.objects (bucket_id, name) values ('renders', '62000000-0000-4000-a000-000000000001/a.png') $$,
   'a user uploads a render into their own folder'
@@ -44,8 +42,7 @@ select is_empty(
 );
 reset role;
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.authenticate_as_anon();
 select set_eq(
   $$ select name from storage.objects where bucket_id = 'project-media' and name like '64000000-%' $$,
   array['64000000-0000-4000-a000-000000000002/published.jpg'],

@@ -1,6 +1,11 @@
 //! The pgTAP suite of `supabase/tests/` (what `supabase test db` runs on a Docker stack), run
 //! with `pg_prove` against a throwaway migrated database. Each file sets up its own personas in
 //! a transaction it rolls back.
+//!
+//! The helpers those files sign in with (`tests.authenticate_as_business_user(email)`, see
+//! `supabase/tests/00_helpers.sql`) are installed by the run itself: pg_prove runs files in name
+//! order, `00_helpers.sql` first and `99_drop_helpers.sql` last, so no migration creates schema
+//! `tests` and a run leaves none behind.
 
 use std::process::{Command, Stdio};
 
@@ -17,6 +22,33 @@ fn pgtap_suite_passes_under_pg_prove() {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no pgTAP files in {}", dir.display());
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names.first().map(String::as_str),
+        Some("00_helpers.sql"),
+        "the helpers must run before every test file that uses them"
+    );
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("99_drop_helpers.sql"),
+        "the helpers must be dropped after every test file that uses them"
+    );
+    let tests_schema = |db: &moha_tests::TestDb| -> bool {
+        db.connect()
+            .query_one(
+                "select exists (select from pg_namespace where nspname = 'tests')",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    assert!(
+        !tests_schema(&db),
+        "a migration created schema tests: the pgTAP helpers belong to the test run only"
+    );
     let out = Command::new("pg_prove")
         .arg("--dbname")
         .arg(db.url())
@@ -43,5 +75,9 @@ fn pgtap_suite_passes_under_pg_prove() {
     assert!(
         stdout.contains(&format!("Files={}", files.len())),
         "not every file ran:\n{stdout}"
+    );
+    assert!(
+        !tests_schema(&db),
+        "99_drop_helpers.sql left schema tests behind"
     );
 }
