@@ -36,6 +36,10 @@ pub enum Fault {
     /// 200 in the provider's format, with usage, but text only: a billed answer the caller
     /// cannot use (an image model's refusal). Other APIs answer as usual.
     TextOnly,
+    /// 200 in Anthropic's format, with usage, whose text is this one: a billed answer that is
+    /// well-formed on the wire but that a later step may refuse (a NUL character no PostgreSQL
+    /// text takes, a JSON object without the field asked for). Other APIs answer as usual.
+    Answer(String),
 }
 
 /// One request as the stub saw it.
@@ -250,6 +254,11 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) -> std::io::Result
             respond(&stream, 200, &json_ct, body.to_string().as_bytes());
             return Ok(());
         }
+        Some(Fault::Answer(text)) if api == Api::Anthropic => {
+            let body = anthropic_message(&call.json(), &text);
+            respond(&stream, 200, &json_ct, body.to_string().as_bytes());
+            return Ok(());
+        }
         Some(Fault::Status(code)) => {
             let body = match api {
                 Api::Anthropic => {
@@ -272,7 +281,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) -> std::io::Result
             respond(&stream, code, &headers, body.to_string().as_bytes());
             return Ok(());
         }
-        Some(Fault::TextOnly) | None => {}
+        Some(Fault::TextOnly | Fault::Answer(_)) | None => {}
     }
     let body = match api {
         Api::Anthropic => anthropic(&call.json()),
@@ -327,6 +336,11 @@ fn anthropic(req: &Value) -> Value {
     } else {
         "- Instagram leads convert best.\n- Render volume is steady.".to_string()
     };
+    anthropic_message(req, &answer)
+}
+
+/// A Messages API answer with `text` and the stub's usage (120 in, 40 out).
+fn anthropic_message(req: &Value, answer: &str) -> Value {
     json!({
         "id": "msg_stub", "type": "message", "role": "assistant",
         "model": req.get("model").cloned().unwrap_or(Value::Null),

@@ -186,12 +186,12 @@ fn provider_errors_are_retried_then_the_model_answers() {
 }
 
 #[test]
-fn provider_down_gives_the_rule_based_rationale_uncharged_and_logged() {
+fn provider_down_gives_the_rule_based_rationale_charged_and_logged() {
     let _turn = turn();
     let f = fixture();
     f.stub.fail_always(Api::Anthropic, Some(Fault::Drop));
     let lead = new_lead("Down Lead", "down@example.com", "+44 20 7946 0002");
-    let (calls, _, _) = admin_usage();
+    let (calls, tokens, _) = admin_usage();
     let out = ok(&assign(&lead));
     assert!(is_sales(&out["assigned_to"]), "{out}");
     assert_eq!(out["rationale_fallback"], true);
@@ -212,7 +212,9 @@ fn provider_down_gives_the_rule_based_rationale_uncharged_and_logged() {
         "{}",
         written[0]
     );
-    assert_eq!(admin_usage().0, calls, "a failed call is not charged");
+    // Charged before it was made (issue 12): one request, and no tokens, as none came back.
+    let (calls_after, tokens_after, _) = admin_usage();
+    assert_eq!((calls_after - calls, tokens_after - tokens), (1, 0));
     assert_eq!(
         count(
             "select count(*) from public.error_logs where service = 'assign-leads' \

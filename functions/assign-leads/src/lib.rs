@@ -3,11 +3,18 @@
 //! an audit entry. Idempotent: an assigned lead keeps its owner, and only the call that assigns
 //! asks the model and writes the note.
 //!
-//! One transaction per request: the lead is read as the caller (RLS decides whether they may
-//! assign it), then the same transaction continues as `ai_agent` for the writes. The rationale
-//! comes from the model when `ANTHROPIC_API_KEY` is set and the `leads` agent's limit allows the
-//! call; otherwise, or when the model fails after bounded retries, it is built from the score
-//! factors and marked as fallback.
+//! A model call is charged and logged whatever happens after it, so a call that asks the model
+//! runs in three steps, each its own transaction:
+//! 1. the lead is read as the caller (RLS decides whether they may assign it), then, as
+//!    `ai_agent`, scored, assigned, its owner notified and the call counted against the `leads`
+//!    limits: committed before the model is asked, so the model is asked once per assignment;
+//! 2. the answer's tokens and cost go to `agent_usage` as soon as it arrives;
+//! 3. the note with the rationale and the audit entry. When the model's rationale cannot be
+//!    written, the rule-based one is, once; the failure is logged.
+//!
+//! Without `ANTHROPIC_API_KEY`, or over the limit, the rule-based rationale is written in the
+//! first transaction and no model is asked. A model that fails after bounded retries, or answers
+//! without a rationale, also gives the rule-based one; the call stays charged.
 
 pub mod assign;
 pub mod rationale;
@@ -18,7 +25,7 @@ use moha_edge::auth::{self, Caller};
 use moha_edge::db::{query_as, query_opt};
 use moha_edge::retry::{RetryPolicy, SplitMix64};
 use moha_edge::validate;
-use moha_edge::{DbRole, Env, Error, Host, Method, Request, Response, Result, Tx};
+use moha_edge::{DbRole, Env, Error, Host, HttpRequest, Method, Request, Response, Result, Tx};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -59,33 +66,69 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     validate::require_post(&req)?;
     let caller = auth::caller(&req, env, host).await?;
     let input: Input = validate::json_body(&req)?;
-    let id = json!(validate::uuid("lead_id", &input.lead_id)?.to_string());
+    let id = validate::uuid("lead_id", &input.lead_id)?.to_string();
 
     // A user loads the lead as themselves, so RLS decides whether they may assign it.
     let (role, acting_for) = match &caller {
         Caller::User { id, .. } => (DbRole::Authenticated, json!(id.to_string())),
         Caller::Service { .. } => (DbRole::AiAgent, Value::Null),
     };
+    // 1. Assign, notify and charge, committed before the model is asked.
     let tx = host.begin(role, caller.claims()).await?;
-    match assign(&tx, env, host, &id, acting_for).await {
-        Ok(resp) => {
+    let step = match assign(&tx, env, &json!(id), acting_for).await {
+        Ok(step) => {
             tx.commit().await?;
-            Ok(resp)
+            step
         }
         Err(e) => {
             tx.rollback().await?;
-            Err(e)
+            return Err(e);
         }
+    };
+    match step {
+        Step::Done(resp) => Ok(resp),
+        Step::Ask(charged) => explain(&caller, host, &charged).await,
     }
 }
 
-async fn assign(
-    tx: &impl Tx,
-    env: &Env,
-    host: &impl Host,
-    id: &Value,
+/// What the first transaction decided.
+enum Step {
+    /// Answered without a model call (already assigned, no key, over the limit).
+    Done(Response),
+    /// Assigned and charged: the model is to be asked for the rationale.
+    Ask(Box<Charged>),
+}
+
+/// An assignment whose model call is charged and committed.
+struct Charged {
+    assigned: Assigned,
+    facts: Facts,
+    model: String,
+    pricing: Pricing,
+    request: HttpRequest,
+}
+
+/// What the note, the audit entry and the answer need.
+struct Assigned {
+    lead_id: String,
+    owner: Uuid,
+    score: Option<i64>,
     acting_for: Value,
-) -> Result<Response> {
+}
+
+impl Assigned {
+    fn answer(&self, rationale: Option<&Rationale>) -> Response {
+        let mut body =
+            json!({ "lead_id": self.lead_id, "assigned_to": self.owner, "score": self.score });
+        if let Some(r) = rationale {
+            body["rationale"] = json!(r.text());
+            body["rationale_fallback"] = json!(r.is_fallback());
+        }
+        Response::json(200, &body)
+    }
+}
+
+async fn assign(tx: &impl Tx, env: &Env, id: &Value, acting_for: Value) -> Result<Step> {
     let lead: Option<Lead> = query_opt(tx, sql::LOAD_LEAD, std::slice::from_ref(id)).await?;
     let lead = lead.ok_or_else(|| Error::NotFound("lead not found".into()))?;
     tx.query(sql::AS_AGENT, &[]).await?;
@@ -95,10 +138,15 @@ async fn assign(
         .first()
         .and_then(|r| r.get("score"))
         .and_then(Value::as_i64);
-    let answer = |owner: Uuid| json!({ "lead_id": lead.id, "assigned_to": owner, "score": score });
+    let assigned = |owner: Uuid| Assigned {
+        lead_id: lead.id.clone(),
+        owner,
+        score,
+        acting_for: acting_for.clone(),
+    };
     // Already assigned: nothing else to decide (repeated calls are harmless and cheap).
     if let Some(owner) = lead.assigned_to {
-        return Ok(Response::json(200, &answer(owner)));
+        return Ok(Step::Done(assigned(owner).answer(None)));
     }
     let loads: Vec<SalesLoad> = query_as(tx, sql::SALES_WORKLOAD, std::slice::from_ref(id)).await?;
     let owner = assign::choose(&loads)
@@ -112,8 +160,9 @@ async fn assign(
         let owner = now
             .and_then(|l| l.assigned_to)
             .ok_or_else(|| Error::Conflict("lead changed concurrently; try again".into()))?;
-        return Ok(Response::json(200, &answer(owner)));
+        return Ok(Step::Done(assigned(owner).answer(None)));
     }
+    let assigned = assigned(owner);
 
     let recorded: Option<Value> =
         query_opt(tx, sql::SCORE_FACTORS, std::slice::from_ref(id)).await?;
@@ -133,51 +182,31 @@ async fn assign(
             .map_or(0, |l| l.open_scores.len()),
         sales_users: loads.len(),
     };
-    let rationale = explain(tx, env, host, &lead, &facts, &acting_for).await?;
-    tx.query(sql::NOTE, &[id.clone(), json!(rationale.note(score))])
-        .await?;
+    // The notification does not depend on the answer: written before the model is asked, so
+    // its failure costs no call.
     let data = json!({ "lead_id": lead.id }).to_string();
     tx.query(sql::NOTIFY, &[json!(owner.to_string()), json!(data)])
         .await?;
-    let decided = json!({
-        "assigned_to": owner, "score": score, "rationale_fallback": rationale.is_fallback(),
-    });
-    tx.query(
-        sql::AUDIT,
-        &[id.clone(), acting_for, json!(decided.to_string())],
-    )
-    .await?;
-    let mut body = answer(owner);
-    body["rationale"] = json!(rationale.text());
-    body["rationale_fallback"] = json!(rationale.is_fallback());
-    Ok(Response::json(200, &body))
-}
 
-/// The rationale for a new assignment: the model's when a key is set and the limit allows the
-/// call, else the deterministic one. A failed or refused call is not charged.
-async fn explain(
-    tx: &impl Tx,
-    env: &Env,
-    host: &impl Host,
-    lead: &Lead,
-    facts: &Facts,
-    acting_for: &Value,
-) -> Result<Rationale> {
     if env.optional_secret("ANTHROPIC_API_KEY").is_none() {
-        return Ok(Rationale::fallback(facts, FallbackReason::NoModel));
+        let rationale = Rationale::fallback(&facts, FallbackReason::NoModel);
+        write(tx, &assigned, &rationale).await?;
+        return Ok(Step::Done(assigned.answer(Some(&rationale))));
     }
     tx.query(sql::SAVEPOINT, &[]).await?;
     if let Err(e) = tx
-        .query(sql::COUNT_CALL, std::slice::from_ref(acting_for))
+        .query(sql::COUNT_CALL, std::slice::from_ref(&assigned.acting_for))
         .await
     {
         if e.sqlstate.as_deref() != Some(sql::OVER_LIMIT) {
             return Err(e.into());
         }
         tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
-        return Ok(Rationale::fallback(facts, FallbackReason::OverLimit));
+        let rationale = Rationale::fallback(&facts, FallbackReason::OverLimit);
+        write(tx, &assigned, &rationale).await?;
+        return Ok(Step::Done(assigned.answer(Some(&rationale))));
     }
-
+    // Everything the call needs, while a failure still rolls the charge back.
     let model = env
         .var_or("LEADS_MODEL", rationale::DEFAULT_MODEL)
         .to_string();
@@ -194,51 +223,143 @@ async fn explain(
             default.output_per_mtok,
         )?,
     };
-    let request = Anthropic::from_env(env)?.build(&MessagesRequest {
-        model: model.clone(),
-        max_tokens: rationale::MAX_TOKENS,
-        system: Some(rationale::SYSTEM.into()),
-        text: rationale::prompt(facts),
-        image: None,
-    });
-    let request = request.timeout_ms(rationale::TIMEOUT_MS);
+    let request = Anthropic::from_env(env)?
+        .build(&MessagesRequest {
+            model: model.clone(),
+            max_tokens: rationale::MAX_TOKENS,
+            system: Some(rationale::SYSTEM.into()),
+            text: rationale::prompt(&facts),
+            image: None,
+        })
+        .timeout_ms(rationale::TIMEOUT_MS);
+    Ok(Step::Ask(Box::new(Charged {
+        assigned,
+        facts,
+        model,
+        pricing,
+        request,
+    })))
+}
+
+/// 2. and 3.: the charged call, its usage at once, then the note. Every failure is logged.
+async fn explain(caller: &Caller, host: &impl Host, charged: &Charged) -> Result<Response> {
+    let assigned = &charged.assigned;
     let mut rng = SplitMix64::new(host.seed());
     let answer = RetryPolicy::default()
         .run(host, &mut rng, |_| async {
             let resp = host
-                .fetch(request.clone())
+                .fetch(charged.request.clone())
                 .await
                 .map_err(|e| ai::transport(Anthropic::PROVIDER, e))?;
             Anthropic::parse(&resp)
         })
         .await;
-    let (reason, message, attempts) = match answer {
-        Ok(ok) => match rationale::from_answer(&ok.text) {
-            Some(text) => {
-                let tokens = ok.usage.input_tokens + ok.usage.output_tokens;
-                tx.query(
-                    sql::LOG_USAGE,
-                    &[
-                        acting_for.clone(),
-                        json!(tokens),
-                        json!(pricing.cost_usd(ok.usage)),
-                    ],
-                )
-                .await?;
-                return Ok(Rationale::Model { model, text });
+    // Failures to log, with their context.
+    let mut failures = Vec::new();
+    let mut rationale = match answer {
+        Ok(ok) => {
+            let tokens = ok.usage.input_tokens + ok.usage.output_tokens;
+            let cost = charged.pricing.cost_usd(ok.usage);
+            let params = [assigned.acting_for.clone(), json!(tokens), json!(cost)];
+            if let Err(e) = in_own_tx(caller, host, sql::LOG_USAGE, &params).await {
+                let context =
+                    json!({ "lead_id": assigned.lead_id, "tokens": tokens, "cost": cost });
+                failures.push((format!("the call's usage was not recorded: {e}"), context));
             }
-            None => (
-                FallbackReason::UnusableAnswer,
-                "the model's answer held no rationale".to_string(),
-                1,
-            ),
-        },
-        Err((e, attempts)) => (FallbackReason::ModelUnavailable, e.to_string(), attempts),
+            match rationale::from_answer(&ok.text) {
+                Some(text) => Rationale::Model {
+                    model: charged.model.clone(),
+                    text,
+                },
+                None => {
+                    let context = json!({ "lead_id": assigned.lead_id, "attempts": 1 });
+                    failures.push(("the model's answer held no rationale".into(), context));
+                    Rationale::fallback(&charged.facts, FallbackReason::UnusableAnswer)
+                }
+            }
+        }
+        Err((e, attempts)) => {
+            let context = json!({ "lead_id": assigned.lead_id, "attempts": attempts });
+            failures.push((e.to_string(), context));
+            Rationale::fallback(&charged.facts, FallbackReason::ModelUnavailable)
+        }
     };
-    // Nothing is charged for a call without a usable answer.
-    tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
-    let context = json!({ "lead_id": lead.id, "attempts": attempts }).to_string();
-    tx.query(sql::LOG_ERROR, &[json!(message), json!(context)])
+
+    // The note, with the failures so far. When it cannot be written, the rule-based note is
+    // tried once (a failing rule-based note would fail again).
+    loop {
+        let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+        let written = async {
+            log_errors(&tx, &failures).await?;
+            write(&tx, assigned, &rationale).await
+        }
+        .await;
+        let e = match written {
+            Ok(()) => {
+                tx.commit().await?;
+                return Ok(assigned.answer(Some(&rationale)));
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                e
+            }
+        };
+        let context = json!({ "lead_id": assigned.lead_id });
+        failures.push((format!("the rationale could not be written: {e}"), context));
+        if rationale.is_fallback() {
+            let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+            log_errors(&tx, &failures).await?;
+            tx.commit().await?;
+            return Err(e);
+        }
+        rationale = Rationale::fallback(&charged.facts, FallbackReason::AnswerNotStored);
+    }
+}
+
+/// The note with the rationale, and the assignment as one agent action.
+async fn write(tx: &impl Tx, assigned: &Assigned, rationale: &Rationale) -> Result<()> {
+    let id = json!(assigned.lead_id);
+    tx.query(
+        sql::NOTE,
+        &[id.clone(), json!(rationale.note(assigned.score))],
+    )
+    .await?;
+    let decided = json!({
+        "assigned_to": assigned.owner, "score": assigned.score,
+        "rationale_fallback": rationale.is_fallback(),
+    });
+    tx.query(
+        sql::AUDIT,
+        &[id, assigned.acting_for.clone(), json!(decided.to_string())],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn log_errors(tx: &impl Tx, failures: &[(String, Value)]) -> Result<()> {
+    for (message, context) in failures {
+        tx.query(
+            sql::LOG_ERROR,
+            &[json!(message), json!(context.to_string())],
+        )
         .await?;
-    Ok(Rationale::fallback(facts, reason))
+    }
+    Ok(())
+}
+
+/// One statement as the agent, committed on its own.
+async fn in_own_tx(
+    caller: &Caller,
+    host: &impl Host,
+    statement: &'static str,
+    params: &[Value],
+) -> Result<()> {
+    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+    match tx.query(statement, params).await {
+        Ok(_) => Ok(tx.commit().await?),
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e.into())
+        }
+    }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 pub const DEFAULT_MODEL: &str = "claude-haiku-4-5";
 /// Enough for one short paragraph in a JSON object.
 pub const MAX_TOKENS: u32 = 300;
-/// The assignment waits for the model inside its transaction, so each attempt is kept short.
+/// The caller waits for the rationale, so each attempt is kept short.
 pub const TIMEOUT_MS: u64 = 10_000;
 /// Longest rationale stored, in characters.
 const MAX_CHARS: usize = 1_000;
@@ -114,6 +114,8 @@ pub enum FallbackReason {
     ModelUnavailable,
     /// The provider answered without a usable paragraph.
     UnusableAnswer,
+    /// The model's paragraph could not be written (the database refused the note).
+    AnswerNotStored,
 }
 
 impl FallbackReason {
@@ -123,6 +125,7 @@ impl FallbackReason {
             FallbackReason::OverLimit => "over the leads agent's limit",
             FallbackReason::ModelUnavailable => "the model is unavailable",
             FallbackReason::UnusableAnswer => "the model's answer was unusable",
+            FallbackReason::AnswerNotStored => "the model's answer could not be stored",
         }
     }
 }
@@ -272,6 +275,16 @@ mod tests {
         assert!(
             note.starts_with("Assigned automatically (score 55). Rationale (fallback, rule-based; over the leads agent's limit): Rule score 55"),
             "{note}"
+        );
+        // A model's paragraph the database refused is replaced, and the note says why.
+        let unstored = Rationale::fallback(&f, FallbackReason::AnswerNotStored);
+        assert_eq!(unstored.text(), a.text());
+        assert!(
+            unstored.note(Some(55)).contains(
+                "Rationale (fallback, rule-based; the model's answer could not be stored): Rule"
+            ),
+            "{}",
+            unstored.note(Some(55))
         );
         let unknown = Rationale::fallback(&facts(Factors::Missing), FallbackReason::NoModel);
         assert!(

@@ -7,7 +7,7 @@ pub const LOAD_LEAD: &str = "select l.id::text as id, l.assigned_to::text as ass
      l.status::text as status, l.source::text as source from public.leads l where l.id = $1::uuid";
 
 /// From the caller's reads to the agent's writes in the same transaction (the caller's claims
-/// stay set), so a request needs one transaction, not two. `postgres`, the login role, is a
+/// stay set), so reading, assigning and charging take one transaction, not two. `postgres`, the login role, is a
 /// member of both, as it is for the host's own `set local role`.
 pub const AS_AGENT: &str = "set local role ai_agent";
 

@@ -12,4 +12,5 @@ mod privileges; // 5. SQL privileges broader than the API needs
 mod public_face; // 8. anon sees more of a published project than a portfolio shows
 mod server_fields; // 3. clients choosing fields the server should choose
 mod spend; // 1. AI spend taken without being charged
+mod spend_agents; // 1. AI spend taken without being charged, in the other AI functions
 mod tampering; // 6. counters and the audit trail edited without a trace

@@ -1,0 +1,231 @@
+//! Class 1 in the other AI functions: assign-leads (the rationale), generate-ai-insights (the
+//! summary) and fetch-social-updates (sentiment). Each test makes a step after the model call
+//! fail: the model's answer refused by a later write, or a write refused outright. Every call the
+//! stub received must then be in `agent_usage` (one request and the stub's 120 + 40 tokens), and
+//! repeating the request must not turn into a loop of model calls.
+//!
+//! These drive the real functions through the gateway, with the stub as Claude. A refused write
+//! is a trigger the test plants as the owner, standing in for any constraint or policy that
+//! refuses it; each is scoped to the test's own rows and dropped when the test ends.
+
+use moha_tests::gateway::{execute, fixture, invoke, query_one, token, turn, Reply};
+use moha_tests::personas;
+use moha_tests::provider_stub::{Api, Fault};
+use serde_json::{json, Value};
+
+/// Tokens the stub's Claude reports per answer (120 in, 40 out).
+const TOKENS_PER_CALL: i64 = 160;
+
+/// Drops what a test planted, however the test ends.
+struct Planted(&'static str);
+
+impl Drop for Planted {
+    fn drop(&mut self) {
+        execute(self.0);
+    }
+}
+
+/// Requests and tokens counted for `agent`, for `user` (all rows when `None`).
+fn usage(agent: &str, user: Option<&str>) -> (i64, i64) {
+    let row = query_one(
+        "select coalesce(sum(request_count), 0)::bigint, coalesce(sum(tokens), 0)::bigint \
+         from public.agent_usage where agent = $1 \
+         and ($2::text is null or user_id = $2::text::uuid)",
+        &[&agent, &user],
+    );
+    (row.get(0), row.get(1))
+}
+
+fn since(before: (i64, i64), after: (i64, i64)) -> (i64, i64) {
+    (after.0 - before.0, after.1 - before.1)
+}
+
+fn model_calls() -> i64 {
+    fixture().stub.calls(Api::Anthropic).len() as i64
+}
+
+/// Status and `code` (errors) of each reply, for assertions and failure messages.
+fn statuses(replies: &[Reply]) -> Vec<(u16, Value)> {
+    replies
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+            (r.status, body.get("code").cloned().unwrap_or(Value::Null))
+        })
+        .collect()
+}
+
+fn error_logs(service: &str, key: &str, id: &str) -> i64 {
+    query_one(
+        "select count(*) from public.error_logs where service = $1 and context->>$2 = $3",
+        &[&service, &key, &id],
+    )
+    .get(0)
+}
+
+// ---------------------------------------------------------------- assign-leads
+
+fn new_lead(name: &str) -> String {
+    query_one(
+        "insert into public.leads (client_name, email, source) \
+         values ($1, 'attack-lead@example.com', 'referral') returning id::text",
+        &[&name],
+    )
+    .get(0)
+}
+
+fn assign(lead: &str) -> Reply {
+    invoke(
+        "assign-leads",
+        Some(&token("admin")),
+        &json!({ "lead_id": lead }),
+    )
+}
+
+/// The lead's notes, notifications and `assign` agent actions.
+fn lead_trail(lead: &str) -> (Vec<String>, i64, i64) {
+    let mut c = fixture().db.connect();
+    let notes = c
+        .query(
+            "select note from public.lead_notes where lead_id = $1::text::uuid",
+            &[&lead],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let row = c
+        .query_one(
+            "select (select count(*) from public.notifications \
+                      where kind = 'lead_assigned' and data->>'lead_id' = $1), \
+                    (select count(*) from public.audit_logs where table_name = 'public.leads' \
+                      and record_id = $1 and action = 'assign' and actor_kind = 'agent')",
+            &[&lead],
+        )
+        .unwrap();
+    (notes, row.get(0), row.get(1))
+}
+
+/// Claude's rationale holds a NUL character (valid JSON: `\u0000`), which no PostgreSQL text
+/// column takes, so the note carrying it cannot be written after the model has answered. The
+/// call is charged once; the lead is assigned once, with the rule-based note; calling again
+/// asks the model nothing.
+#[test]
+fn a_rationale_that_cannot_be_stored_is_charged_and_asked_for_once() {
+    let _turn = turn();
+    let admin = personas::id("admin");
+    let lead = new_lead("Unstorable Rationale");
+    let before = usage("leads", Some(admin));
+    fixture().stub.fail_always(
+        Api::Anthropic,
+        Some(Fault::Answer(
+            r#"{"rationale": "Referred client\u0000 with a clear budget."}"#.into(),
+        )),
+    );
+
+    let replies: Vec<Reply> = (0..3).map(|_| assign(&lead)).collect();
+    let calls = model_calls();
+    fixture().stub.fail_always(Api::Anthropic, None);
+    assert_eq!(
+        since(before, usage("leads", Some(admin))),
+        (calls, calls * TOKENS_PER_CALL),
+        "every model call is charged ({calls} calls; replies {:?})",
+        statuses(&replies)
+    );
+    assert_eq!(calls, 1, "one model call for one assignment");
+    assert_eq!(statuses(&replies), vec![(200, Value::Null); 3]);
+    let first = replies[0].json();
+    assert_eq!(first["rationale_fallback"], true, "{first}");
+    let owner = &first["assigned_to"];
+    assert!(replies.iter().all(|r| r.json()["assigned_to"] == *owner));
+    let (notes, notified, audited) = lead_trail(&lead);
+    assert_eq!((notes.len(), notified, audited), (1, 1, 1), "{notes:?}");
+    assert!(
+        notes[0]
+            .contains("Rationale (fallback, rule-based; the model's answer could not be stored)"),
+        "{}",
+        notes[0]
+    );
+    assert_eq!(error_logs("assign-leads", "lead_id", &lead), 1);
+}
+
+/// Claude answers (and bills) without the rationale asked for. The rule-based note is written,
+/// and the call is charged with its tokens all the same.
+#[test]
+fn an_unusable_rationale_is_charged() {
+    let _turn = turn();
+    let admin = personas::id("admin");
+    let lead = new_lead("Unusable Rationale");
+    let before = usage("leads", Some(admin));
+    fixture()
+        .stub
+        .fail_next(Api::Anthropic, &[Fault::Answer(r#"{"score": 80}"#.into())]);
+
+    let reply = assign(&lead);
+    let calls = model_calls();
+    assert_eq!(
+        since(before, usage("leads", Some(admin))),
+        (calls, calls * TOKENS_PER_CALL),
+        "every model call is charged ({calls} calls; reply {})",
+        reply.text()
+    );
+    assert_eq!(calls, 1);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["rationale_fallback"], true);
+    let (notes, notified, audited) = lead_trail(&lead);
+    assert_eq!((notes.len(), notified, audited), (1, 1, 1), "{notes:?}");
+    assert!(
+        notes[0].contains("Rationale (fallback, rule-based; the model's answer was unusable)"),
+        "{}",
+        notes[0]
+    );
+    assert_eq!(error_logs("assign-leads", "lead_id", &lead), 1);
+}
+
+/// The assignee's notification is refused. It does not depend on the model's answer, so it is
+/// written before the model is asked: a refusal costs no model call, however often the lead is
+/// assigned again.
+#[test]
+fn a_refused_notification_costs_no_model_call() {
+    let _turn = turn();
+    let admin = personas::id("admin");
+    let lead = new_lead("Refused Notification");
+    // The lead's id comes from the database: a uuid, safe to write into the trigger.
+    execute(&format!(
+        "create schema if not exists attack_faults; \
+         create or replace function attack_faults.refuse_notification() returns trigger \
+         language plpgsql as $$ begin \
+           if new.data->>'lead_id' = '{lead}' then \
+             raise exception 'notification refused (attack test)'; \
+           end if; \
+           return new; \
+         end $$; \
+         create trigger attack_refuse_notification before insert on public.notifications \
+           for each row execute function attack_faults.refuse_notification();"
+    ));
+    let _planted = Planted(
+        "drop trigger if exists attack_refuse_notification on public.notifications; \
+         drop function if exists attack_faults.refuse_notification()",
+    );
+    let before = usage("leads", Some(admin));
+
+    let replies: Vec<Reply> = (0..2).map(|_| assign(&lead)).collect();
+    let calls = model_calls();
+    assert_eq!(
+        since(before, usage("leads", Some(admin))),
+        (calls, calls * TOKENS_PER_CALL),
+        "every model call is charged ({calls} calls; replies {:?})",
+        statuses(&replies)
+    );
+    assert_eq!(
+        calls, 0,
+        "the notification is refused before the model is asked"
+    );
+    assert_eq!(statuses(&replies), vec![(500, json!("database_error")); 2]);
+    let assigned: Option<String> = query_one(
+        "select assigned_to::text from public.leads where id = $1::text::uuid",
+        &[&lead],
+    )
+    .get(0);
+    assert_eq!(assigned, None, "nothing of the refused assignment stays");
+}
