@@ -4,16 +4,19 @@
 //! the constant statements in [`tables`].
 //!
 //! The caller's part (the Admin check, the aggregates, the sample) runs as `authenticated` with
-//! their claims. The agent's part runs as `ai_agent` in one transaction: the call is counted
-//! with `increment_agent_counter('insights', ...)` under a savepoint, the model is asked with
-//! bounded retries, and a fresh summary is cached, audited as an agent action and its tokens and
-//! cost logged to `agent_usage`.
+//! their claims. The agent's part runs as `ai_agent`, and a model call is charged and logged
+//! whatever happens after it, so it takes three transactions:
+//! 1. the call is counted with `increment_agent_counter('insights', ...)`, committed before the
+//!    model is asked (with bounded retries);
+//! 2. the answer's tokens and cost go to `agent_usage` as soon as it arrives;
+//! 3. the fresh summary is cached and audited as an agent action. When that fails, the failure
+//!    is logged and the Admin still gets the summary paid for.
 //!
 //! Insights are a synchronous read, so nothing is queued: over the limit, or with the provider
 //! down, the answer falls back to the newest cached summary of the table, else to the insights
 //! agent's default `prompt_templates` row filled from the aggregates without a model. A fallback
-//! is marked `fallback: true` with its `source` and `reason`; a call without a fresh summary is
-//! not charged.
+//! is marked `fallback: true` with its `source` and `reason`. Over the limit nothing is charged;
+//! a provider that failed was asked, and that call stays charged.
 
 pub mod guard;
 pub mod pii;
@@ -21,7 +24,7 @@ pub mod sql;
 pub mod tables;
 pub mod template;
 
-use moha_edge::ai::{cache_key, Anthropic, MessagesRequest, MessagesResponse, Pricing};
+use moha_edge::ai::{cache_key, Anthropic, MessagesRequest, MessagesResponse};
 use moha_edge::auth::{self, Caller};
 use moha_edge::db::query_opt;
 use moha_edge::retry::{RetryPolicy, SplitMix64};
@@ -173,18 +176,7 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     };
     let prompt = tables::prompt(table, &aggregates, &pii::scrub_rows(sample));
 
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    match summarise(&tx, env, host, user, table, &aggregates, prompt).await {
-        // An answer, or an error to give once the failure is logged: both commit.
-        Ok(answer) => {
-            tx.commit().await?;
-            answer
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
-    }
+    summarise(&caller, env, host, user, table, &aggregates, prompt).await
 }
 
 /// As the caller: RLS and the Admin check decide what may be read.
@@ -198,83 +190,160 @@ async fn read(tx: &impl Tx, table: InsightTable) -> Result<(Vec<Row>, Vec<Row>)>
     Ok((aggregates, sample))
 }
 
-/// As the agent. The outer `Result` is a failure that rolls everything back; the inner one is
-/// the answer, given after the transaction (with any logged failure) commits.
+/// As the agent: charge, ask, record, cache; or fall back.
 async fn summarise(
-    tx: &impl Tx,
+    caller: &Caller,
     env: &Env,
     host: &impl Host,
     user: Uuid,
     table: InsightTable,
     aggregates: &[Row],
     prompt: String,
-) -> Result<Result<Response>> {
+) -> Result<Response> {
     let model = env.var_or("INSIGHTS_MODEL", DEFAULT_MODEL).to_string();
     let pricing = guard::pricing(env)?;
     let client = Anthropic::from_env(env)?;
     let key = cache_key(Anthropic::PROVIDER, &model, &prompt);
 
-    tx.query(sql::SAVEPOINT, &[]).await?;
-    let reason = match tx.query(sql::COUNT_CALL, &[json!(user.to_string())]).await {
-        Ok(_) => {
-            let request = MessagesRequest {
-                model: model.clone(),
-                max_tokens: 800,
-                system: Some(tables::SYSTEM.into()),
-                text: prompt,
-                image: None,
-            };
-            let mut rng = SplitMix64::new(host.seed());
-            match RetryPolicy::default()
-                .run(host, &mut rng, |_| client.messages(host, &request))
-                .await
-            {
-                Ok(answer) => {
-                    let resp = fresh(tx, user, table, &key, &model, pricing, answer).await?;
-                    return Ok(Ok(resp));
-                }
-                Err((err, attempts)) => {
-                    // Not charged: the call produced nothing.
-                    tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
-                    log_error(
-                        tx,
-                        &err.to_string(),
-                        json!({ "table": table.name(), "model": model, "attempts": attempts }),
-                    )
-                    .await?;
-                    Reason::ProviderUnavailable
-                }
-            }
+    // 1. The charge, committed before the model is asked; over the limit, the fallback.
+    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+    match charge(&tx, user, table, aggregates, &key).await {
+        Ok(None) => tx.commit().await?,
+        // An answer, or an error to give once the transaction commits.
+        Ok(Some(refused)) => {
+            tx.commit().await?;
+            return refused;
         }
-        Err(e) if e.sqlstate.as_deref() == Some(sql::OVER_LIMIT) => {
-            tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
-            let retry_at = match guard::retry_after_hint(e.hint.as_deref()) {
-                Some(at) => query_opt::<Value>(tx, sql::RETRY_AT, &[json!(at)])
-                    .await?
-                    .and_then(|r| {
-                        r.get("retry_at")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    }),
-                None => None,
-            };
-            Reason::OverLimit { retry_at }
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e);
         }
-        Err(e) => return Err(e.into()),
+    }
+
+    // 2. The call. No transaction is open while the model answers.
+    let request = MessagesRequest {
+        model: model.clone(),
+        max_tokens: 800,
+        system: Some(tables::SYSTEM.into()),
+        text: prompt,
+        image: None,
     };
-    fallback(tx, table, aggregates, &key, reason).await
+    let mut rng = SplitMix64::new(host.seed());
+    let answer = match RetryPolicy::default()
+        .run(host, &mut rng, |_| client.messages(host, &request))
+        .await
+    {
+        Ok(answer) => answer,
+        Err((err, attempts)) => {
+            // Charged all the same: the provider was asked.
+            let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+            let context = json!({ "table": table.name(), "model": model, "attempts": attempts });
+            let answer = async {
+                log_error(&tx, &err.to_string(), context).await?;
+                fallback(&tx, table, aggregates, &key, Reason::ProviderUnavailable).await
+            }
+            .await;
+            return match answer {
+                Ok(answer) => {
+                    tx.commit().await?;
+                    answer
+                }
+                Err(e) => {
+                    tx.rollback().await?;
+                    Err(e)
+                }
+            };
+        }
+    };
+
+    // 3. Usage first, in its own transaction, then the cache. Neither failure takes the
+    // summary from the Admin who paid for it; both are logged.
+    let mut failures = Vec::new();
+    let tokens = answer.usage.input_tokens + answer.usage.output_tokens;
+    let cost = pricing.cost_usd(answer.usage);
+    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+    let usage = [json!(user.to_string()), json!(tokens), json!(cost)];
+    match tx.query(sql::LOG_USAGE, &usage).await {
+        Ok(_) => tx.commit().await?,
+        Err(e) => {
+            tx.rollback().await?;
+            failures.push((
+                format!("the call's usage was not recorded: {e}"),
+                json!({ "table": table.name(), "model": model, "tokens": tokens, "cost": cost }),
+            ));
+        }
+    }
+    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+    match fresh(&tx, user, table, &key, &model, &answer).await {
+        Ok(()) => tx.commit().await?,
+        Err(e) => {
+            tx.rollback().await?;
+            failures.push((
+                format!("the summary could not be cached: {e}"),
+                json!({ "table": table.name(), "model": model, "prompt_hash": key }),
+            ));
+        }
+    }
+    if !failures.is_empty() {
+        let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+        for (message, context) in failures {
+            log_error(&tx, &message, context).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(Response::json(
+        200,
+        &Answer {
+            table: table.name(),
+            summary: answer.text,
+            fallback: false,
+            source: Source::Model,
+            reason: None,
+            retry_at: None,
+            generated_at: None,
+        },
+    ))
 }
 
-/// Stores, audits and accounts for a summary the model wrote.
+/// Counts the call under a savepoint. `None`: charged, ask the model. Over the limit, the
+/// fallback's answer (or the error to give), with nothing charged.
+async fn charge(
+    tx: &impl Tx,
+    user: Uuid,
+    table: InsightTable,
+    aggregates: &[Row],
+    key: &str,
+) -> Result<Option<Result<Response>>> {
+    tx.query(sql::SAVEPOINT, &[]).await?;
+    let e = match tx.query(sql::COUNT_CALL, &[json!(user.to_string())]).await {
+        Ok(_) => return Ok(None),
+        Err(e) if e.sqlstate.as_deref() == Some(sql::OVER_LIMIT) => e,
+        Err(e) => return Err(e.into()),
+    };
+    tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
+    let retry_at = match guard::retry_after_hint(e.hint.as_deref()) {
+        Some(at) => query_opt::<Value>(tx, sql::RETRY_AT, &[json!(at)])
+            .await?
+            .and_then(|r| {
+                r.get("retry_at")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            }),
+        None => None,
+    };
+    let answer = fallback(tx, table, aggregates, key, Reason::OverLimit { retry_at }).await?;
+    Ok(Some(answer))
+}
+
+/// Caches and audits a summary the model wrote.
 async fn fresh(
     tx: &impl Tx,
     user: Uuid,
     table: InsightTable,
     key: &str,
     model: &str,
-    pricing: Pricing,
-    answer: MessagesResponse,
-) -> Result<Response> {
+    answer: &MessagesResponse,
+) -> Result<()> {
     let cached = json!({ "table": table.name(), "summary": answer.text, "model": answer.model });
     let stored: Option<Value> = query_opt(
         tx,
@@ -297,28 +366,7 @@ async fn fresh(
         ],
     )
     .await?;
-    let tokens = answer.usage.input_tokens + answer.usage.output_tokens;
-    tx.query(
-        sql::LOG_USAGE,
-        &[
-            json!(user.to_string()),
-            json!(tokens),
-            json!(pricing.cost_usd(answer.usage)),
-        ],
-    )
-    .await?;
-    Ok(Response::json(
-        200,
-        &Answer {
-            table: table.name(),
-            summary: answer.text,
-            fallback: false,
-            source: Source::Model,
-            reason: None,
-            retry_at: None,
-            generated_at: None,
-        },
-    ))
+    Ok(())
 }
 
 /// The cache, then the default template; an error when neither has a summary.

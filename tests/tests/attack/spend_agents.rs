@@ -229,3 +229,50 @@ fn a_refused_notification_costs_no_model_call() {
     .get(0);
     assert_eq!(assigned, None, "nothing of the refused assignment stays");
 }
+
+// ---------------------------------------------------------------- generate-ai-insights
+
+/// Claude's summary holds a NUL character, which `jsonb` refuses, so the summary cannot be
+/// cached after the model has answered. Each call is charged and the failure logged; the Admin
+/// still gets the summary that was paid for.
+#[test]
+fn a_summary_that_cannot_be_cached_is_charged() {
+    let _turn = turn();
+    let admin = personas::id("admin");
+    let summary = "- Leads are up.\u{0}";
+    let errors = "select count(*) from public.error_logs where service = 'generate-ai-insights'";
+    let logged: i64 = query_one(errors, &[]).get(0);
+    let before = usage("insights", Some(admin));
+    fixture()
+        .stub
+        .fail_always(Api::Anthropic, Some(Fault::Answer(summary.into())));
+
+    let replies: Vec<Reply> = (0..2)
+        .map(|_| {
+            invoke(
+                "generate-ai-insights",
+                Some(&token("admin")),
+                &json!({ "table_name": "leads" }),
+            )
+        })
+        .collect();
+    let calls = model_calls();
+    fixture().stub.fail_always(Api::Anthropic, None);
+    assert_eq!(
+        since(before, usage("insights", Some(admin))),
+        (calls, calls * TOKENS_PER_CALL),
+        "every model call is charged ({calls} calls; replies {:?})",
+        statuses(&replies)
+    );
+    assert_eq!(calls, 2, "one model call per request");
+    assert_eq!(statuses(&replies), vec![(200, Value::Null); 2]);
+    for r in &replies {
+        let out = r.json();
+        assert_eq!(
+            (&out["summary"], &out["source"], &out["fallback"]),
+            (&json!(summary), &json!("model"), &json!(false)),
+            "{out}"
+        );
+    }
+    assert_eq!(query_one(errors, &[]).get::<_, i64>(0) - logged, 2);
+}
