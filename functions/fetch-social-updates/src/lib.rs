@@ -9,11 +9,17 @@
 //! each message once. Messages the model has not scored yet (new ones, or ones left over when
 //! it was down or the `social` agent was over its limit) are scored into `social_sentiment`, one
 //! model call (and one count against the limits) per batch.
+//!
+//! A model call is charged and logged whatever happens after it: the messages and the call's
+//! count commit before the model is asked, the answer's tokens are recorded on their own as
+//! soon as it arrives, and the scores are written afterwards, each under its own savepoint. A
+//! score that cannot be written is kept in `ai_cache` and written from there by later runs, so
+//! the model is not asked (and paid) again for it.
 
 pub mod platforms;
 pub mod sql;
 
-use moha_edge::ai::{Anthropic, MessagesRequest, Pricing};
+use moha_edge::ai::{cache_key, Anthropic, MessagesRequest, Pricing, Usage};
 use moha_edge::auth::{self, Caller};
 use moha_edge::db::{query_as, query_opt};
 use moha_edge::retry::{RetryPolicy, Retryable, SplitMix64};
@@ -33,6 +39,8 @@ moha_edge::export_handler!(crate::handle);
 const SENTIMENT_MODEL: &str = "claude-haiku-4-5";
 /// Messages scored per call at most.
 const SCORE_BATCH: i64 = 50;
+/// How long a score that could not be written is kept for later runs.
+const KEPT_SCORE_DAYS: i64 = 7;
 const SENTIMENT_SYSTEM: &str = "You score the sentiment of social media messages sent to an \
 interior-design studio, from -1 (very negative) to 1 (very positive). Answer with a JSON array \
 of objects {\"id\": <id>, \"score\": <number>} and nothing else.";
@@ -49,11 +57,28 @@ struct Account {
     platform: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct Unscored {
     id: String,
     received_at: String,
     content: String,
+}
+
+impl Unscored {
+    /// The `ai_cache` key of this message's score.
+    fn key(&self) -> String {
+        cache_key(
+            Anthropic::PROVIDER,
+            SENTIMENT_MODEL,
+            &format!("sentiment {} {}", self.id, self.received_at),
+        )
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Kept {
+    prompt_hash: String,
+    score: f64,
 }
 
 pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Response {
@@ -145,16 +170,29 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
             return Err(e);
         }
     };
-    match store(&tx, env, host, &account, &items, &metrics).await {
-        Ok(resp) => {
+    // 1. The messages, and the charge for the call that scores them, committed first.
+    let stored = match store(&tx, env, &account, &items, &metrics).await {
+        Ok(stored) => {
             tx.commit().await?;
-            Ok(resp)
+            stored
         }
         Err(e) => {
             tx.rollback().await?;
-            Err(e)
+            return Err(e);
         }
-    }
+    };
+    // 2. and 3.: the call, its usage, the scores.
+    let (scored, deferred) = score(&caller, host, &account, stored.scoring).await?;
+    Ok(Response::json(
+        200,
+        &json!({
+            "account_id": account.id, "platform": account.platform,
+            "messages_seen": items.len(), "messages_new": stored.messages_new,
+            "metrics_new": stored.metrics_new, "sentiment_scored": scored,
+            "sentiment_fallback": deferred.is_some(),
+            "sentiment_deferred": deferred.map(Deferred::as_str),
+        }),
+    ))
 }
 
 async fn instagram(
@@ -250,16 +288,32 @@ async fn tiktok(env: &Env, host: &impl Host, token: &Secret) -> Result<(Vec<Item
     Ok((items, metrics))
 }
 
+/// What the first transaction stored and decided.
+struct Stored {
+    messages_new: usize,
+    metrics_new: usize,
+    scoring: Scoring,
+}
+
+/// The sentiment work of a run, decided before any model call.
+struct Scoring {
+    /// Scores kept from an earlier paid answer, to write without asking the model.
+    kept: Vec<(Unscored, f64)>,
+    /// Messages to ask the model about, with the client and prices; the call is charged.
+    ask: Option<(Vec<Unscored>, Anthropic, Pricing)>,
+    /// Why the model is not asked about the rest, if it is not.
+    deferred: Option<Deferred>,
+}
+
 async fn store(
     tx: &impl Tx,
     env: &Env,
-    host: &impl Host,
     account: &Account,
     items: &[Item],
     metrics: &[Metric],
-) -> Result<Response> {
+) -> Result<Stored> {
     tx.query(sql::LOCK_ACCOUNT, &[json!(account.id)]).await?;
-    let mut new_messages = 0;
+    let mut messages_new = 0;
     for item in items {
         let rows = tx
             .query(
@@ -274,9 +328,9 @@ async fn store(
                 ],
             )
             .await?;
-        new_messages += rows.len();
+        messages_new += rows.len();
     }
-    let mut new_metrics = 0;
+    let mut metrics_new = 0;
     for m in metrics {
         let rows = tx
             .query(
@@ -289,31 +343,16 @@ async fn store(
                 ],
             )
             .await?;
-        new_metrics += rows.len();
+        metrics_new += rows.len();
     }
-    let (scored, deferred) = match score(tx, env, host, account).await? {
-        Sentiment::Scored(n) => (n, None),
-        Sentiment::Deferred(why) => (0, Some(why)),
-    };
-    Ok(Response::json(
-        200,
-        &json!({
-            "account_id": account.id, "platform": account.platform,
-            "messages_seen": items.len(), "messages_new": new_messages,
-            "metrics_new": new_metrics, "sentiment_scored": scored,
-            "sentiment_fallback": deferred.is_some(),
-            "sentiment_deferred": deferred.map(Deferred::as_str),
-        }),
-    ))
+    Ok(Stored {
+        messages_new,
+        metrics_new,
+        scoring: plan(tx, env, account).await?,
+    })
 }
 
 /// What scoring did this run.
-enum Sentiment {
-    Scored(usize),
-    /// Nothing was scored; the messages wait for the next run.
-    Deferred(Deferred),
-}
-
 #[derive(Debug, Clone, Copy)]
 enum Deferred {
     /// `increment_agent_counter('social', ...)` refused the call.
@@ -331,54 +370,65 @@ impl Deferred {
     }
 }
 
-/// Scores the account's unscored messages in one model call (a batch of at most
-/// [`SCORE_BATCH`]). The call is counted against the `social` agent's limits first, so the quota
-/// is one unit per call, whatever the batch's size. Over the limit, or with the model down,
-/// nothing is scored or charged and the messages wait for the next run (the fallback).
-async fn score(tx: &impl Tx, env: &Env, host: &impl Host, account: &Account) -> Result<Sentiment> {
+/// The account's unscored messages (a batch of at most [`SCORE_BATCH`]): those with a kept
+/// score are written from it; the others go to the model in one call, counted against the
+/// `social` agent's limits here, so the quota is one unit per call whatever the batch's size.
+/// Over the limit, nothing is charged and the messages wait for the next run.
+async fn plan(tx: &impl Tx, env: &Env, account: &Account) -> Result<Scoring> {
     let todo: Vec<Unscored> =
         query_as(tx, sql::UNSCORED, &[json!(account.id), json!(SCORE_BATCH)]).await?;
-    if todo.is_empty() {
-        return Ok(Sentiment::Scored(0));
+    let keys: Vec<String> = todo.iter().map(Unscored::key).collect();
+    let kept: Vec<Kept> = if todo.is_empty() {
+        Vec::new()
+    } else {
+        query_as(
+            tx,
+            sql::KEPT_SCORES,
+            &[
+                json!(SENTIMENT_MODEL),
+                json!(Value::from(keys.clone()).to_string()),
+            ],
+        )
+        .await?
+    };
+    let (mut scoring, mut ask) = (
+        Scoring {
+            kept: Vec::new(),
+            ask: None,
+            deferred: None,
+        },
+        Vec::new(),
+    );
+    for (m, key) in todo.into_iter().zip(keys) {
+        match kept.iter().find(|k| k.prompt_hash == key) {
+            Some(k) if k.score.is_finite() => scoring.kept.push((m, k.score)),
+            _ => ask.push(m),
+        }
     }
+    if ask.is_empty() {
+        return Ok(scoring);
+    }
+    // The configuration is checked before the charge: a call that cannot be made is not paid.
+    let client = Anthropic::from_env(env)?;
+    let pricing = pricing(env)?;
     tx.query(sql::SAVEPOINT, &[]).await?;
     if let Err(e) = tx.query(sql::COUNT_CALL, &[]).await {
         if e.sqlstate.as_deref() != Some(sql::OVER_LIMIT) {
             return Err(e.into());
         }
         tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
-        return Ok(Sentiment::Deferred(Deferred::OverLimit));
+        scoring.deferred = Some(Deferred::OverLimit);
+        return Ok(scoring);
     }
-    let model = SENTIMENT_MODEL.to_string();
-    let list: Vec<Value> = todo
-        .iter()
-        .map(|m| json!({"id": m.id, "text": m.content.chars().take(500).collect::<String>()}))
-        .collect();
-    let request = MessagesRequest {
-        model: model.clone(),
-        max_tokens: 1024,
-        system: Some(SENTIMENT_SYSTEM.into()),
-        text: format!("Messages:\n{}", Value::from(list)),
-        image: None,
-    };
-    let client = Anthropic::from_env(env)?;
-    let mut rng = SplitMix64::new(host.seed());
-    let answer = match RetryPolicy::default()
-        .run(host, &mut rng, |_| client.messages(host, &request))
-        .await
-    {
-        Ok(a) => a,
-        Err((e, attempts)) => {
-            // Not charged: the call gave nothing.
-            tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
-            let context = json!({ "account_id": account.id, "attempts": attempts }).to_string();
-            tx.query(sql::LOG_ERROR, &[json!(e.to_string()), json!(context)])
-                .await?;
-            return Ok(Sentiment::Deferred(Deferred::ModelUnavailable));
-        }
-    };
+    scoring.ask = Some((ask, client, pricing));
+    Ok(scoring)
+}
+
+/// The sentiment model's prices: `SOCIAL_USD_PER_MTOK_INPUT` and `_OUTPUT`, each defaulting to
+/// Claude Haiku 4.5's list price.
+fn pricing(env: &Env) -> Result<Pricing> {
     let default = Pricing::CLAUDE_HAIKU_4_5;
-    let pricing = Pricing {
+    Ok(Pricing {
         input_per_mtok: Pricing::price(
             "SOCIAL_USD_PER_MTOK_INPUT",
             env.var("SOCIAL_USD_PER_MTOK_INPUT").ok(),
@@ -389,41 +439,206 @@ async fn score(tx: &impl Tx, env: &Env, host: &impl Host, account: &Account) -> 
             env.var("SOCIAL_USD_PER_MTOK_OUTPUT").ok(),
             default.output_per_mtok,
         )?,
+    })
+}
+
+/// Asks the model about the charged batch, records the answer's usage at once, then writes the
+/// scores (the kept ones too). Returns how many were written, and why the model's were not.
+async fn score(
+    caller: &Caller,
+    host: &impl Host,
+    account: &Account,
+    scoring: Scoring,
+) -> Result<(usize, Option<Deferred>)> {
+    let Scoring {
+        kept,
+        ask,
+        mut deferred,
+    } = scoring;
+    let mut failures: Vec<String> = Vec::new();
+    let mut fresh: Vec<(Unscored, f64)> = Vec::new();
+    if let Some((ask, client, pricing)) = ask {
+        match ask_model(&client, host, &ask).await {
+            Ok((usage, scores)) => {
+                if let Err(e) = record_usage(caller, host, pricing, usage).await {
+                    failures.push(format!(
+                        "the call's usage ({usage:?}) was not recorded: {e}"
+                    ));
+                }
+                fresh = ask
+                    .into_iter()
+                    .filter_map(|m| {
+                        let score = scores
+                            .iter()
+                            .find(|s| s["id"].as_str() == Some(m.id.as_str()))
+                            .and_then(|s| s["score"].as_f64())
+                            .filter(|s| s.is_finite())?;
+                        Some((m, score.clamp(-1.0, 1.0)))
+                    })
+                    .collect();
+            }
+            Err(e) => {
+                failures.push(e.to_string());
+                deferred = Some(Deferred::ModelUnavailable);
+            }
+        }
+    }
+    if kept.is_empty() && fresh.is_empty() && failures.is_empty() {
+        return Ok((0, deferred));
+    }
+
+    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+    let written = write_scores(&tx, account, &kept, &fresh, &mut failures).await;
+    let scored = match written {
+        Ok(n) => {
+            tx.commit().await?;
+            n
+        }
+        Err(e) => {
+            // Nothing was written: keep every fresh score for the next run.
+            tx.rollback().await?;
+            failures.push(format!("the scores could not be written: {e}"));
+            let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+            for (m, score) in &fresh {
+                keep(&tx, m, *score).await?;
+            }
+            log(&tx, account, &failures, fresh.len() + kept.len()).await?;
+            tx.commit().await?;
+            0
+        }
     };
-    tx.query(
-        sql::LOG_USAGE,
-        &[
-            json!(answer.usage.input_tokens + answer.usage.output_tokens),
-            json!(pricing.cost_usd(answer.usage)),
-        ],
-    )
-    .await?;
+    Ok((scored, deferred))
+}
+
+/// The model's scores for `ask`, with the call's usage; bounded retries.
+async fn ask_model(
+    client: &Anthropic,
+    host: &impl Host,
+    ask: &[Unscored],
+) -> Result<(Usage, Vec<Value>)> {
+    let list: Vec<Value> = ask
+        .iter()
+        .map(|m| json!({"id": m.id, "text": m.content.chars().take(500).collect::<String>()}))
+        .collect();
+    let request = MessagesRequest {
+        model: SENTIMENT_MODEL.to_string(),
+        max_tokens: 1024,
+        system: Some(SENTIMENT_SYSTEM.into()),
+        text: format!("Messages:\n{}", Value::from(list)),
+        image: None,
+    };
+    let mut rng = SplitMix64::new(host.seed());
+    let answer = RetryPolicy::default()
+        .run(host, &mut rng, |_| client.messages(host, &request))
+        .await
+        .map_err(|(e, attempts)| Error::Upstream(format!("{e} (after {attempts} attempts)")))?;
     let scores: Vec<Value> = answer
         .text
         .find('[')
         .and_then(|at| serde_json::from_str(&answer.text[at..]).ok())
         .unwrap_or_default();
-    let mut scored = 0;
-    for m in &todo {
-        let Some(score) = scores
-            .iter()
-            .find(|s| s["id"].as_str() == Some(m.id.as_str()))
-            .and_then(|s| s["score"].as_f64())
-            .filter(|s| s.is_finite())
-        else {
-            continue;
-        };
-        tx.query(
-            sql::INSERT_SENTIMENT,
-            &[
-                json!(m.id),
-                json!(m.received_at),
-                json!(format!("{:.3}", score.clamp(-1.0, 1.0))),
-                json!(model),
-            ],
-        )
-        .await?;
-        scored += 1;
+    Ok((answer.usage, scores))
+}
+
+/// The call's tokens and cost, in a transaction of their own.
+async fn record_usage(
+    caller: &Caller,
+    host: &impl Host,
+    pricing: Pricing,
+    usage: Usage,
+) -> Result<()> {
+    let params = [
+        json!(usage.input_tokens + usage.output_tokens),
+        json!(pricing.cost_usd(usage)),
+    ];
+    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+    match tx.query(sql::LOG_USAGE, &params).await {
+        Ok(_) => Ok(tx.commit().await?),
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e.into())
+        }
     }
-    Ok(Sentiment::Scored(scored))
+}
+
+/// Writes each score under its own savepoint, so one refused score keeps no other from being
+/// written. A fresh score that is refused is kept for later runs; a kept one stays kept.
+/// Failures are logged, once per run.
+async fn write_scores(
+    tx: &impl Tx,
+    account: &Account,
+    kept: &[(Unscored, f64)],
+    fresh: &[(Unscored, f64)],
+    failures: &mut Vec<String>,
+) -> Result<usize> {
+    tx.query(sql::LOCK_ACCOUNT, &[json!(account.id)]).await?;
+    let mut scored = 0;
+    let mut refused = 0;
+    let all = kept
+        .iter()
+        .map(|k| (k, true))
+        .chain(fresh.iter().map(|f| (f, false)));
+    for ((m, score), was_kept) in all {
+        tx.query(sql::SCORE_SAVEPOINT, &[]).await?;
+        let params = [
+            json!(m.id),
+            json!(m.received_at),
+            json!(format!("{score:.3}")),
+            json!(SENTIMENT_MODEL),
+        ];
+        match tx.query(sql::INSERT_SENTIMENT, &params).await {
+            Ok(rows) => {
+                tx.query(sql::RELEASE_SCORE_SAVEPOINT, &[]).await?;
+                scored += rows.len();
+                if was_kept {
+                    tx.query(
+                        sql::KEPT_SCORE_USED,
+                        &[json!(m.key()), json!(SENTIMENT_MODEL)],
+                    )
+                    .await?;
+                }
+            }
+            Err(e) => {
+                tx.query(sql::ROLLBACK_TO_SCORE_SAVEPOINT, &[]).await?;
+                refused += 1;
+                if failures.len() < 5 {
+                    failures.push(format!("the score of message {} was refused: {e}", m.id));
+                }
+                if !was_kept {
+                    keep(tx, m, *score).await?;
+                }
+            }
+        }
+    }
+    if !failures.is_empty() {
+        log(tx, account, failures, refused).await?;
+    }
+    Ok(scored)
+}
+
+/// Keeps a paid score that could not be written, for later runs.
+async fn keep(tx: &impl Tx, m: &Unscored, score: f64) -> Result<()> {
+    let response = json!({ "message_id": m.id, "score": score }).to_string();
+    tx.query(
+        sql::KEEP_SCORE,
+        &[
+            json!(m.key()),
+            json!(SENTIMENT_MODEL),
+            json!(response),
+            json!(KEPT_SCORE_DAYS),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// One `error_logs` row for the run's failures.
+async fn log(tx: &impl Tx, account: &Account, failures: &[String], refused: usize) -> Result<()> {
+    let context = json!({ "account_id": account.id, "scores_refused": refused }).to_string();
+    tx.query(
+        sql::LOG_ERROR,
+        &[json!(failures.join("; ")), json!(context)],
+    )
+    .await?;
+    Ok(())
 }

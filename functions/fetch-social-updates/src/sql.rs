@@ -32,9 +32,39 @@ pub const UNSCORED: &str = "select m.id::text as id, m.received_at::text as rece
        where s.message_id = m.id and s.message_received_at = m.received_at) \
      order by m.received_at desc limit $2::integer";
 
+/// A message's score, unless it has one (a concurrent run asked about the same batch) or the
+/// message is gone (deleted while the model answered); returns it when written.
 pub const INSERT_SENTIMENT: &str = "insert into public.social_sentiment \
      (message_id, message_received_at, sentiment_score, model_used) \
-     values ($1::uuid, $2::timestamptz, $3::numeric, $4)";
+     select $1::uuid, $2::timestamptz, $3::numeric, $4 \
+     where exists (select 1 from public.social_messages m \
+       where m.id = $1::uuid and m.received_at = $2::timestamptz) \
+     and not exists (select 1 from public.social_sentiment s \
+       where s.message_id = $1::uuid and s.message_received_at = $2::timestamptz) \
+     returning id::text as id";
+
+/// One score's writes, so a refused score undoes nothing else.
+pub const SCORE_SAVEPOINT: &str = "savepoint score";
+pub const RELEASE_SCORE_SAVEPOINT: &str = "release savepoint score";
+pub const ROLLBACK_TO_SCORE_SAVEPOINT: &str = "rollback to savepoint score";
+
+/// Scores of a paid answer that could not be written, kept for later runs (`$2` a JSON array
+/// of `ai_cache` keys).
+pub const KEPT_SCORES: &str = "select prompt_hash, (response->>'score')::float8 as score \
+     from public.ai_cache where model = $1 \
+     and prompt_hash in (select pg_catalog.jsonb_array_elements_text($2::text::jsonb)) \
+     and response->>'score' is not null and (expires_at is null or expires_at > now())";
+
+/// Keeps a paid score that could not be written, for `$4` days.
+pub const KEEP_SCORE: &str =
+    "insert into public.ai_cache (prompt_hash, model, response, expires_at) \
+     values ($1, $2, $3::text::jsonb, now() + pg_catalog.make_interval(days => $4::integer)) \
+     on conflict (prompt_hash, model) do update \
+     set response = excluded.response, created_at = now(), expires_at = excluded.expires_at";
+
+/// A kept score was written: it is used up.
+pub const KEPT_SCORE_USED: &str = "update public.ai_cache set hits = hits + 1, expires_at = now() \
+     where prompt_hash = $1 and model = $2";
 
 /// A metric value unless the same metric at the same time is stored.
 pub const INSERT_METRIC: &str = "with v as (select $1::uuid as account_id, $2::text as metric_type, \
@@ -52,14 +82,14 @@ pub const OVER_LIMIT: &str = "PT429";
 pub const SAVEPOINT: &str = "savepoint before_charge";
 pub const ROLLBACK_TO_SAVEPOINT: &str = "rollback to savepoint before_charge";
 
-/// Counts one sentiment call (a batch) against `agent_limits`; a scheduled job has no user, and
+/// Counts one sentiment call (a batch) against `agent_limits`, committed before the call; a scheduled job has no user, and
 /// a run for a user is the studio's inbox, not theirs, so only project and global limits apply.
 /// Raises PT429 over the limit.
 pub const COUNT_CALL: &str =
     "select public.increment_agent_counter('social', null, null) as remaining";
 
 /// Adds the call's tokens and cost to the counter rows `increment_agent_counter` counted the
-/// call in (no user: see COUNT_CALL), so token limits see them.
+/// call in (no user: see COUNT_CALL), so token limits see them; in a transaction of its own.
 pub const LOG_USAGE: &str =
     "select public.record_agent_usage('social', null, null, $1::bigint, $2::numeric)";
 

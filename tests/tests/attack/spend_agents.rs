@@ -10,7 +10,7 @@
 
 use moha_tests::gateway::{execute, fixture, invoke, query_one, token, turn, Reply};
 use moha_tests::personas;
-use moha_tests::provider_stub::{Api, Fault};
+use moha_tests::provider_stub::{Api, Fault, SocialFixture};
 use serde_json::{json, Value};
 
 /// Tokens the stub's Claude reports per answer (120 in, 40 out).
@@ -23,6 +23,13 @@ impl Drop for Planted {
     fn drop(&mut self) {
         execute(self.0);
     }
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 /// Requests and tokens counted for `agent`, for `user` (all rows when `None`).
@@ -275,4 +282,135 @@ fn a_summary_that_cannot_be_cached_is_charged() {
         );
     }
     assert_eq!(query_one(errors, &[]).get::<_, i64>(0) - logged, 2);
+}
+
+// ---------------------------------------------------------------- fetch-social-updates
+
+/// The message whose sentiment the planted trigger refuses.
+const REFUSED: &str = "refuse my sentiment";
+
+/// A connected Instagram account with an encrypted token, as an Admin connects one.
+fn social_account() -> String {
+    let mut c = fixture().db.connect();
+    c.batch_execute(
+        "insert into private.secrets (name, secret) values ('social_token_key', 'test-social-key') \
+         on conflict (name) do nothing",
+    )
+    .unwrap();
+    let id: String = c
+        .query_one(
+            "insert into public.social_accounts (platform, username) \
+             values ('instagram', $1) returning id::text",
+            &[&format!("moha.spend-{}", now_nanos())],
+        )
+        .unwrap()
+        .get(0);
+    let mut tx = c.transaction().unwrap();
+    tx.batch_execute("set local role service_role").unwrap();
+    tx.execute(
+        "select public.set_social_account_token($1::text::uuid, $2)",
+        &[&id, &"ig-spend-token"],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    id
+}
+
+fn pull(account: &str) -> Reply {
+    invoke(
+        "fetch-social-updates",
+        Some(&token("admin")),
+        &json!({ "account_id": account }),
+    )
+}
+
+/// `messages_new` and `sentiment_scored` of each reply (null for an error).
+fn pulled(replies: &[Reply]) -> Vec<(u16, Value, Value)> {
+    replies
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+            (
+                r.status,
+                body.get("messages_new").cloned().unwrap_or(Value::Null),
+                body.get("sentiment_scored").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect()
+}
+
+/// The sentiment of one message is refused after the model has scored the batch. The call is
+/// charged once; the other messages keep their scores; later runs store the refused one from
+/// the paid answer instead of asking the model again.
+#[test]
+fn a_refused_sentiment_is_charged_and_not_asked_for_again() {
+    let _turn = turn();
+    let f = fixture();
+    let at = |h: u8| format!("2025-07-01T{h:02}:00:00Z");
+    let sender = || "5151".to_string();
+    f.stub.set_social(SocialFixture {
+        messages: vec![
+            (
+                "s1".into(),
+                "I love the new kitchen".into(),
+                sender(),
+                at(9),
+            ),
+            ("s2".into(), REFUSED.into(), sender(), at(10)),
+            ("s3".into(), "bad delivery".into(), sender(), at(11)),
+        ],
+        ..SocialFixture::default()
+    });
+    let account = social_account();
+    execute(&format!(
+        "create schema if not exists attack_faults; \
+         create or replace function attack_faults.refuse_sentiment() returns trigger \
+         language plpgsql as $$ begin \
+           if exists (select 1 from public.social_messages m where m.id = new.message_id \
+                      and m.received_at = new.message_received_at and m.content = '{REFUSED}') then \
+             raise exception 'sentiment refused (attack test)'; \
+           end if; \
+           return new; \
+         end $$; \
+         create trigger attack_refuse_sentiment before insert on public.social_sentiment \
+           for each row execute function attack_faults.refuse_sentiment();"
+    ));
+    let planted = Planted(
+        "drop trigger if exists attack_refuse_sentiment on public.social_sentiment; \
+         drop function if exists attack_faults.refuse_sentiment()",
+    );
+    let before = usage("social", None);
+
+    let replies: Vec<Reply> = (0..2).map(|_| pull(&account)).collect();
+    let calls = model_calls();
+    assert_eq!(
+        since(before, usage("social", None)),
+        (calls, calls * TOKENS_PER_CALL),
+        "every model call is charged ({calls} calls; replies {:?})",
+        pulled(&replies)
+    );
+    assert_eq!(calls, 1, "the batch is scored once");
+    assert_eq!(
+        pulled(&replies),
+        vec![(200, json!(3), json!(2)), (200, json!(0), json!(0))]
+    );
+    assert_eq!(
+        error_logs("fetch-social-updates", "account_id", &account),
+        2
+    );
+
+    // Accepted again, the refused score is stored from the answer already paid for.
+    drop(planted);
+    let again = pull(&account);
+    assert_eq!(pulled(&[again]), vec![(200, json!(0), json!(1))]);
+    assert_eq!(model_calls(), 1);
+    assert_eq!(since(before, usage("social", None)), (1, TOKENS_PER_CALL));
+    let scored: i64 = query_one(
+        "select count(*) from public.social_sentiment s join public.social_messages m \
+           on m.id = s.message_id and m.received_at = s.message_received_at \
+         where m.account_id = $1::text::uuid",
+        &[&account],
+    )
+    .get(0);
+    assert_eq!(scored, 3);
 }
