@@ -10,6 +10,7 @@
 pub mod effective;
 pub mod gateway;
 pub mod personas;
+pub mod pg17;
 pub mod provider_stub;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,13 +33,24 @@ pub struct TestCluster {
 /// The cluster of this test binary, started on first use.
 pub fn cluster() -> &'static TestCluster {
     static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| TestCluster::start().unwrap_or_else(|e| panic!("{e:#}")))
+    CLUSTER
+        .get_or_init(|| TestCluster::start(Throwaway::start()).unwrap_or_else(|e| panic!("{e:#}")))
+}
+
+/// A PostgreSQL 17 cluster laid out the same way (see [`pg17`]), started on first use.
+pub fn pg17_cluster() -> &'static TestCluster {
+    static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        pg17::server_bin()
+            .and_then(|bin| TestCluster::start(Throwaway::start_with_bin(bin)))
+            .unwrap_or_else(|e| panic!("{e:#}"))
+    })
 }
 
 impl TestCluster {
-    fn start() -> anyhow::Result<Self> {
+    fn start(throwaway: anyhow::Result<Throwaway>) -> anyhow::Result<Self> {
         Ok(TestCluster {
-            throwaway: Throwaway::start()?,
+            throwaway: throwaway?,
             migrated_template: OnceLock::new(),
             compat_template: OnceLock::new(),
             next_db: AtomicUsize::new(0),

@@ -28,6 +28,9 @@ pub struct Cluster {
     pub port: u16,
     /// `false` for throwaway clusters: `fsync=off`, `synchronous_commit=off`.
     pub durable: bool,
+    /// Folder of `initdb`, `pg_ctl` and `postgres`: [`PG_BIN`] unless [`Cluster::with_bin`]
+    /// names another server (the PostgreSQL 17 test uses one from npm).
+    pub bin: PathBuf,
 }
 
 impl Cluster {
@@ -36,7 +39,24 @@ impl Cluster {
             root: root.into(),
             port,
             durable,
+            bin: PathBuf::from(PG_BIN),
         }
+    }
+
+    /// The same cluster run by the server programs in `bin`.
+    pub fn with_bin(mut self, bin: impl Into<PathBuf>) -> Self {
+        self.bin = bin.into();
+        self
+    }
+
+    fn require_binaries(&self) -> Result<()> {
+        if self.bin == Path::new(PG_BIN) {
+            return require_server_binaries();
+        }
+        if self.bin.join("initdb").exists() {
+            return Ok(());
+        }
+        bail!("no PostgreSQL server programs in {}", self.bin.display())
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -68,7 +88,7 @@ impl Cluster {
     /// Runs initdb with `supabase_admin` as the superuser and writes the server settings.
     /// The `postgres` role is created by [`Cluster::bootstrap_roles`] once the server runs.
     pub fn init(&self) -> Result<()> {
-        require_server_binaries()?;
+        self.require_binaries()?;
         let os_user = OsUser::current()?;
         fs::create_dir_all(&self.root)
             .with_context(|| format!("cannot create {}", self.root.display()))?;
@@ -80,7 +100,7 @@ impl Cluster {
         os_user.hand_over(&pwfile)?;
 
         let data = self.data_dir();
-        let mut cmd = os_user.command(&Path::new(PG_BIN).join("initdb"));
+        let mut cmd = os_user.command(&self.bin.join("initdb"));
         cmd.arg("-D")
             .arg(&data)
             .arg("--username")
@@ -138,7 +158,7 @@ impl Cluster {
         }
         os_user.hand_over(&self.log_file())?;
         let out = os_user
-            .command(&Path::new(PG_BIN).join("pg_ctl"))
+            .command(&self.bin.join("pg_ctl"))
             .arg("-D")
             .arg(self.data_dir())
             .arg("-l")
@@ -170,7 +190,7 @@ impl Cluster {
             return Ok(());
         }
         let out = OsUser::current()?
-            .command(&Path::new(PG_BIN).join("pg_ctl"))
+            .command(&self.bin.join("pg_ctl"))
             .arg("-D")
             .arg(self.data_dir())
             .args(["-m", "fast", "-w", "-t", "60", "stop"])
@@ -224,7 +244,12 @@ pub struct Throwaway {
 impl Throwaway {
     /// initdb (no fsync) on a free port, start, and create the hosted-like roles.
     pub fn start() -> Result<Self> {
-        require_server_binaries()?;
+        Self::start_with_bin(PG_BIN)
+    }
+
+    /// [`Throwaway::start`] with the server programs in `bin`.
+    pub fn start_with_bin(bin: impl Into<PathBuf>) -> Result<Self> {
+        let bin = bin.into();
         let root = std::env::temp_dir().join(format!(
             "moha-pg-{}-{}",
             std::process::id(),
@@ -236,7 +261,7 @@ impl Throwaway {
         fs::create_dir(&root).with_context(|| format!("cannot create {}", root.display()))?;
         // Started before the server so that even a failed start is cleaned up.
         let guard = spawn_guard(&root)?;
-        let cluster = Cluster::new(&root, free_port()?, false);
+        let cluster = Cluster::new(&root, free_port()?, false).with_bin(bin);
         cluster.init()?;
         cluster.start()?;
         cluster.bootstrap_roles()?;
