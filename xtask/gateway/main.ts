@@ -10,7 +10,9 @@
 //   local folder. Every check is the real `storage.objects` RLS evaluated as the caller: the
 //   row is inserted or selected in a transaction after `set local role <jwt role>` and
 //   `request.jwt.claims`, as Supabase Storage does, so the service key bypasses RLS exactly as
-//   it does there.
+//   it does there. Tokens need `exp` and the users' `aud` (API keys: none), as the functions
+//   check them. Bodies are counted as they arrive and refused past their limit; forms need an
+//   RFC 2046 boundary (at most 70 characters) and are parsed in one linear pass.
 // - `/auth/v1/.well-known/jwks.json`: an empty key set (the local stack signs HS256 only).
 //
 // Run by xtask/src/gateway.rs with one argument: a JSON config file (it holds keys; mode 0600).
@@ -62,7 +64,13 @@ function unb64url(s: string): Bytes {
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
 
-type Claims = Record<string, unknown> & { role?: string; sub?: string; exp?: number };
+type Claims = Record<string, unknown> & {
+  role?: string;
+  sub?: string;
+  exp?: number;
+  nbf?: number;
+  aud?: unknown;
+};
 
 /** The claims of an HS256 token signed with the project secret and not expired, else null. */
 async function verifyJwt(token: string): Promise<Claims | null> {
@@ -92,6 +100,32 @@ async function signJwt(claims: Record<string, unknown>): Promise<string> {
   const body = b64url(encoder.encode(JSON.stringify(claims)));
   const sig = await crypto.subtle.sign("HMAC", hmacKey, encoder.encode(`${head}.${body}`));
   return `${head}.${body}.${b64url(new Uint8Array(sig))}`;
+}
+
+/** The `aud` user tokens carry (what the functions expect, `JWT_AUDIENCE`). */
+const USER_AUDIENCE = config.function_env.JWT_AUDIENCE ?? "authenticated";
+
+/**
+ * Storage's own checks on top of `verifyJwt`, the ones the functions make
+ * (functions/edge/src/auth.rs): an `exp` is required, `nbf` is honoured, and `aud` is the users'
+ * audience; only API keys (`anon`, `service_role`) go without one. A token the project secret
+ * signed for another audience is not a Storage credential.
+ */
+function storageClaims(claims: Claims | null): Claims | null {
+  if (!claims || !timely(claims)) return null;
+  const aud = claims.aud;
+  if (aud === undefined) return claims.role === "anon" || claims.role === "service_role" ? claims : null;
+  const ok = typeof aud === "string"
+    ? aud === USER_AUDIENCE
+    : Array.isArray(aud) && aud.includes(USER_AUDIENCE);
+  return ok ? claims : null;
+}
+
+/** A numeric `exp` still in the future and no `nbf` still to come. */
+function timely(claims: Claims): boolean {
+  const now = Date.now() / 1000;
+  if (typeof claims.exp !== "number" || !Number.isFinite(claims.exp) || now >= claims.exp) return false;
+  return typeof claims.nbf !== "number" || now >= claims.nbf;
 }
 
 function bearer(req: Request): string | null {
@@ -275,8 +309,10 @@ type Caller = { role: string; claims: Claims };
 async function storageCaller(req: Request): Promise<Caller> {
   const token = bearer(req) ?? req.headers.get("apikey");
   if (!token) throw new StorageError(400, "Error", "headers must have required property 'authorization'");
-  const claims = await verifyJwt(token);
-  if (!claims) throw new StorageError(400, "InvalidJWT", "invalid signature or expired token");
+  const claims = storageClaims(await verifyJwt(token));
+  if (!claims) {
+    throw new StorageError(400, "InvalidJWT", "invalid signature, expired token or wrong audience");
+  }
   const role = typeof claims.role === "string" ? claims.role : "anon";
   if (!STORAGE_ROLES.has(role)) {
     throw new StorageError(403, "Unauthorized", `role ${role} may not use storage`);
@@ -341,76 +377,192 @@ function mimeAllowed(bucket: Bucket, mime: string): boolean {
 
 type Part = { headers: Record<string, string>; name: string | null; filename: string | null; body: Bytes };
 
-function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
-  outer: for (let i = from; i <= hay.length - needle.length; i++) {
+const tooLarge = () => new StorageError(413, "Payload too large", "The object exceeded the maximum allowed size");
+
+/**
+ * The request body, counted as it arrives: past `limit` bytes the stream is cancelled and the
+ * request refused, so an over-size body (chunked or not) is never held whole.
+ */
+async function readBody(req: Request, limit: number, refuse: () => StorageError): Promise<Bytes> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) {
+    req.body?.cancel().catch(() => {});
+    throw refuse();
+  }
+  if (!req.body) return new Uint8Array();
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      throw refuse();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Fastify's default body limit, which Storage keeps for its JSON routes. */
+const JSON_BODY_LIMIT = 1 << 20;
+
+async function readJson(req: Request): Promise<unknown> {
+  const raw = await readBody(
+    req,
+    JSON_BODY_LIMIT,
+    () => new StorageError(413, "Payload too large", "Request body is too large"),
+  );
+  try {
+    return JSON.parse(new TextDecoder().decode(raw));
+  } catch {
+    return {};
+  }
+}
+
+/** A form's bytes beyond its file: delimiters, part headers, small fields. */
+const FORM_OVERHEAD = 64 * 1024;
+
+/**
+ * The boundary of a multipart/form-data content type, null for any other type. RFC 2046 §5.1.1
+ * allows 1 to 70 characters from a fixed set; anything else is refused before the body is read.
+ */
+function formBoundary(type: string): string | null {
+  const [media, ...params] = type.split(";");
+  if (!/^\s*multipart\/form-data\s*$/i.test(media)) return null;
+  let boundary: string | undefined;
+  for (const p of params) {
+    const eq = p.indexOf("=");
+    if (eq < 0 || p.slice(0, eq).trim().toLowerCase() !== "boundary") continue;
+    boundary = p.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1");
+  }
+  const bchars = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
+  if (boundary === undefined || !bchars.test(boundary)) {
+    throw new StorageError(400, "InvalidRequest", "multipart boundary must be 1 to 70 characters (RFC 2046)");
+  }
+  return boundary;
+}
+
+/**
+ * A search for `needle` (Knuth-Morris-Pratt): each call returns the next start at or after
+ * `from`, or -1. Calls with increasing `from` read each byte of `hay` once.
+ */
+function searcher(hay: Uint8Array, needle: Uint8Array): (from: number) => number {
+  const fail = new Int32Array(needle.length);
+  for (let i = 1, k = 0; i < needle.length; i++) {
+    while (k > 0 && needle[i] !== needle[k]) k = fail[k - 1];
+    if (needle[i] === needle[k]) k++;
+    fail[i] = k;
+  }
+  return (from) => {
+    for (let i = from, k = 0; i < hay.length; i++) {
+      while (k > 0 && hay[i] !== needle[k]) k = fail[k - 1];
+      if (hay[i] === needle[k]) k++;
+      if (k === needle.length) return i - k + 1;
+    }
+    return -1;
+  };
+}
+
+/** The first `needle` in `hay[from, to)`, or -1 (a short needle: linear in the range). */
+function find(hay: Uint8Array, needle: Uint8Array, from: number, to: number): number {
+  outer: for (let i = from; i + needle.length <= to; i++) {
     for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
     return i;
   }
   return -1;
 }
 
+const CRLF = encoder.encode("\r\n");
+const CRLF2 = encoder.encode("\r\n\r\n");
+
 /**
  * multipart/form-data parts. Parsed here rather than with Request.formData() because
  * supabase-js sends the file under an empty field name, which Deno's parser drops while
- * Supabase Storage takes the first file part whatever its name.
+ * Supabase Storage takes the first file part whatever its name. One pass finds the delimiters;
+ * each part is then read within its own bounds, so the whole parse is linear in the body.
+ * A part whose headers do not end before the next delimiter is skipped.
  */
 function multipart(body: Bytes, boundary: string): Part[] {
-  const delim = encoder.encode(`--${boundary}`);
+  const dash = encoder.encode(`--${boundary}`);
+  // Delimiters are "--boundary" at the very start or after a CRLF (RFC 2046 §5.1.1).
+  const search = searcher(body, encoder.encode(`\r\n--${boundary}`));
+  const next = (from: number) => {
+    const at = search(from);
+    return at < 0 ? -1 : at + 2;
+  };
   const parts: Part[] = [];
-  let at = indexOf(body, delim, 0);
+  let at = find(body, dash, 0, dash.length) === 0 ? 0 : next(0);
   while (at >= 0) {
-    const start = at + delim.length;
-    if (body[start] === 0x2d && body[start + 1] === 0x2d) break; // closing "--"
-    const headEnd = indexOf(body, encoder.encode("\r\n\r\n"), start);
-    const next = indexOf(body, delim, start);
-    if (headEnd < 0 || next < 0) break;
+    const after = at + dash.length;
+    if (body[after] === 0x2d && body[after + 1] === 0x2d) break; // closing "--"
+    const following = next(after);
+    if (following < 0) break;
+    at = following;
+    const end = following - 2; // the CRLF before the next delimiter
+    const line = find(body, CRLF, after, end + 2);
+    if (line < 0) continue;
+    // Headers run from the end of the delimiter line to the first empty line.
+    const headEnd = find(body, CRLF2, line, end + 2);
+    if (headEnd < 0 || headEnd + 4 > end) continue;
     const headers: Record<string, string> = {};
-    for (const line of new TextDecoder().decode(body.subarray(start + 2, headEnd)).split("\r\n")) {
-      const i = line.indexOf(":");
-      if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    for (const h of new TextDecoder().decode(body.subarray(line + 2, headEnd)).split("\r\n")) {
+      const c = h.indexOf(":");
+      if (c > 0) headers[h.slice(0, c).trim().toLowerCase()] = h.slice(c + 1).trim();
     }
     const disposition = headers["content-disposition"] ?? "";
     parts.push({
       headers,
       name: disposition.match(/\bname="([^"]*)"/)?.[1] ?? null,
       filename: disposition.match(/\bfilename="([^"]*)"/)?.[1] ?? null,
-      // The part ends with CRLF before the next delimiter.
-      body: body.subarray(headEnd + 4, next - 2),
+      body: body.subarray(headEnd + 4, end),
     });
-    at = next;
   }
   return parts;
 }
 
-async function readUpload(req: Request): Promise<{ bytes: Bytes; mime: string; cacheControl: string }> {
-  const type = req.headers.get("content-type") ?? "application/octet-stream";
-  const raw = new Uint8Array(await req.arrayBuffer());
-  const boundary = type.match(/^multipart\/form-data;.*boundary="?([^";]+)"?/i)?.[1];
-  if (boundary) {
-    const parts = multipart(raw, boundary);
-    const file = parts.find((p) => p.filename !== null);
-    if (!file) throw new StorageError(400, "InvalidRequest", "the form carries no file");
-    const cache = parts.find((p) => p.name === "cacheControl" && p.filename === null);
-    return {
-      bytes: file.body,
-      mime: file.headers["content-type"] ?? "application/octet-stream",
-      cacheControl: cache ? `max-age=${new TextDecoder().decode(cache.body)}` : "no-cache",
-    };
+type Upload = { bytes: Bytes; mime: string; cacheControl: string };
+
+/** The file of an upload (raw body or form), read under the bucket's limit. */
+async function readUpload(
+  req: Request,
+  type: string,
+  boundary: string | null,
+  limit: number,
+): Promise<Upload> {
+  if (boundary === null) {
+    const bytes = await readBody(req, limit, tooLarge);
+    return { bytes, mime: type, cacheControl: req.headers.get("cache-control") ?? "no-cache" };
   }
-  return { bytes: raw, mime: type, cacheControl: req.headers.get("cache-control") ?? "no-cache" };
+  const parts = multipart(await readBody(req, limit + FORM_OVERHEAD, tooLarge), boundary);
+  const file = parts.find((p) => p.filename !== null);
+  if (!file) throw new StorageError(400, "InvalidRequest", "the form carries no file");
+  if (file.body.length > limit) throw tooLarge();
+  const cache = parts.find((p) => p.name === "cacheControl" && p.filename === null);
+  return {
+    bytes: file.body,
+    mime: file.headers["content-type"] ?? "application/octet-stream",
+    cacheControl: cache ? `max-age=${new TextDecoder().decode(cache.body)}` : "no-cache",
+  };
 }
 
 async function upload(req: Request, bucketId: string, name: string, update: boolean): Promise<Response> {
+  // A malformed form is refused first: it costs nothing and needs no body.
+  const type = req.headers.get("content-type") ?? "application/octet-stream";
+  const boundary = formBoundary(type);
   const caller = await storageCaller(req);
   checkName(name);
   const bucket = await findBucket(bucketId);
-  const declared = Number(req.headers.get("content-length") ?? "0");
   const limit = Math.min(GLOBAL_FILE_LIMIT, Number(bucket.file_size_limit ?? GLOBAL_FILE_LIMIT));
-  const tooLarge = () =>
-    new StorageError(413, "Payload too large", "The object exceeded the maximum allowed size");
-  if (declared > limit + 64 * 1024) throw tooLarge();
-  const { bytes, mime, cacheControl } = await readUpload(req);
-  if (bytes.length > limit) throw tooLarge();
+  const { bytes, mime, cacheControl } = await readUpload(req, type, boundary, limit);
   if (!mimeAllowed(bucket, mime)) {
     throw new StorageError(415, "invalid_mime_type", `mime type ${mime} is not supported`);
   }
@@ -498,6 +650,20 @@ async function objectRow(bucketId: string, name: string): Promise<ObjectRow> {
   return rows[0];
 }
 
+/**
+ * A signed URL's lifetime in seconds, bounded as Supabase Storage bounds it: the route's schema
+ * wants an integer >= 1 and `assertValidNumericJWTExpiration` (src/internal/auth/jwt.ts,
+ * supabase/storage#1020) keeps `exp` within Number.MAX_SAFE_INTEGER / 1000; else 400.
+ */
+function signedUrlLifetime(value: unknown, now: number): number {
+  const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1 || n > MAX_SIGNED_EXP - now) {
+    throw new StorageError(400, "InvalidParameter", "Invalid Parameter expiresIn");
+  }
+  return n;
+}
+const MAX_SIGNED_EXP = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
+
 async function storage(req: Request, url: URL, path: string[]): Promise<Response> {
   if (req.method === "OPTIONS") return new Response("ok", { headers: cors });
   if (path[0] !== "object") {
@@ -519,14 +685,16 @@ async function storage(req: Request, url: URL, path: string[]): Promise<Response
     const [bucketId, name] = split(rest);
     if (req.method === "POST") {
       const caller = await storageCaller(req);
-      const body = await req.json().catch(() => ({}));
-      const expiresIn = Number(body?.expiresIn);
-      if (!Number.isFinite(expiresIn) || expiresIn <= 0) {
-        throw new StorageError(400, "InvalidRequest", "expiresIn must be a positive number of seconds");
-      }
-      await visibleObject(caller, bucketId, name);
+      const body = await readJson(req);
       const iat = Math.floor(Date.now() / 1000);
-      const token = await signJwt({ url: `${bucketId}/${name}`, iat, exp: iat + Math.floor(expiresIn) });
+      const expiresIn = signedUrlLifetime((body as { expiresIn?: unknown } | null)?.expiresIn, iat);
+      await visibleObject(caller, bucketId, name);
+      const token = await signJwt({
+        url: `${bucketId}/${name}`,
+        scope: "download",
+        iat,
+        exp: iat + expiresIn,
+      });
       const encoded = name.split("/").map(encodeURIComponent).join("/");
       return Response.json({ signedURL: `/object/sign/${bucketId}/${encoded}?token=${token}` }, {
         headers: cors,
@@ -534,7 +702,11 @@ async function storage(req: Request, url: URL, path: string[]): Promise<Response
     }
     if (req.method === "GET") {
       const claims = await verifyJwt(url.searchParams.get("token") ?? "");
-      if (!claims || claims.url !== `${bucketId}/${name}`) {
+      // Storage's signed-URL tokens: this object, scope "download", an exp, and no audience.
+      if (
+        !claims || !timely(claims) || claims.aud !== undefined || claims.scope !== "download" ||
+        claims.url !== `${bucketId}/${name}`
+      ) {
         throw new StorageError(400, "InvalidSignature", "the signature is invalid or has expired");
       }
       return serveFile(bucketId, name, await objectRow(bucketId, name));
