@@ -1,6 +1,7 @@
 -- The Supabase compatibility layer: makes a plain PostgreSQL 15 database look, to migrations and
 -- to the application, like a hosted Supabase database (roles, `extensions`, `auth`, `storage`,
--- grants, the realtime publication). Written from the behaviour of supabase/postgres,
+-- `realtime`, `graphql_public`, grants and default privileges, the realtime publication; item by
+-- item, with what stays different, in docs/fidelity.md). Written from the behaviour of supabase/postgres,
 -- supabase/auth and supabase/storage; never run against a real Supabase project.
 --
 -- Run as a superuser (`supabase_admin` on our clusters) in one transaction. Idempotent: every
@@ -115,12 +116,13 @@ create extension if not exists "uuid-ossp" with schema extensions;
 -- Extensions hosted Supabase lets `postgres` create (through supautils) but PostgreSQL does not
 -- trust. Created here by the superuser, so a migration's `create extension if not exists ... with
 -- schema extensions` finds them and does nothing: PostgreSQL checks existence before privileges.
--- Any other untrusted extension stays refused, as on hosted.
+-- Any other untrusted extension stays refused, as on hosted. (pg_cron is not here: it can only be
+-- created in the database `cron.database_name` names; see the Supabase Cron block below.)
 do $$
 declare
   ext text;
 begin
-  foreach ext in array array['postgis', 'pgtap', 'plpgsql_check', 'pg_cron'] loop
+  foreach ext in array array['postgis', 'pgtap', 'plpgsql_check'] loop
     if exists (select from pg_catalog.pg_available_extensions where name = ext) then
       execute pg_catalog.format('create extension if not exists %I with schema extensions', ext);
     end if;

@@ -1,5 +1,6 @@
 //! The Supabase compatibility layer for plain PostgreSQL: roles, `extensions`, `auth`, `storage`,
-//! grants and the realtime publication as hosted Supabase has them (see `sql/compat.sql`).
+//! `realtime`, `graphql_public`, grants, default privileges and the realtime publication as
+//! hosted Supabase has them (see `sql/compat.sql`; item by item in `docs/fidelity.md`).
 //! Installed by the local stack and the test harness; never on a real Supabase database.
 
 use anyhow::{Context, Result};
