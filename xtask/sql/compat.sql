@@ -116,8 +116,8 @@ create extension if not exists "uuid-ossp" with schema extensions;
 -- Extensions hosted Supabase lets `postgres` create (through supautils) but PostgreSQL does not
 -- trust. Created here by the superuser, so a migration's `create extension if not exists ... with
 -- schema extensions` finds them and does nothing: PostgreSQL checks existence before privileges.
--- Any other untrusted extension stays refused, as on hosted. (pg_cron is not here: it can only be
--- created in the database `cron.database_name` names; see the Supabase Cron block below.)
+-- Any other untrusted extension stays refused, as on hosted. (pg_cron is left out: its script
+-- refuses every database but the one `cron.database_name` names.)
 do $$
 declare
   ext text;
