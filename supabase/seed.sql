@@ -43,6 +43,31 @@ insert into public.clients (id, name, email, user_id) values
   ('11000000-0000-4000-a000-000000000002', 'client2 record', 'client2@moha.test', '00000000-0000-4000-a000-000000000c02')
 on conflict (id) do nothing;
 
+-- Two outside agents owned by the admin, each with one API token (sql/src/moha/personas.rs, AGENTS;
+-- the personas agent_crm and agent_studio). The tokens are demo secrets for the local stack: only
+-- their SHA-256 is stored, as agent_auth.create_token stores it.
+insert into public.agents (id, name, description, owner_id, allowed_scopes) values
+  ('1a000000-0000-4000-a000-000000000001', 'crm-assistant', 'Leads, notes and the inbox',
+   '00000000-0000-4000-a000-000000000ad1',
+   '{lead_notes:create,lead_notes:read,leads:read,social_accounts:read,social_messages:read}'),
+  ('1a000000-0000-4000-a000-000000000002', 'studio-assistant', 'Projects, renders and blog drafts',
+   '00000000-0000-4000-a000-000000000ad1',
+   '{blog_posts:create,blog_posts:read,project_images:read,project_tags:read,projects:read,render_requests:create,render_requests:read,render_results:read,social_analytics:read}')
+on conflict (id) do nothing;
+
+insert into public.api_tokens (id, agent_id, label, prefix, token_hash, scopes, expires_at, created_by)
+select t.id::uuid, t.agent_id::uuid, t.label, substr(t.token, 1, 12),
+       encode(sha256(convert_to(t.token, 'UTF8')), 'hex'), a.allowed_scopes, now() + interval '90 days',
+       '00000000-0000-4000-a000-000000000ad1'
+  from (values
+    ('1b000000-0000-4000-a000-000000000001', '1a000000-0000-4000-a000-000000000001', 'local crm token',
+     'moha_demo-crm-agent-token-for-the-local-stack-on'),
+    ('1b000000-0000-4000-a000-000000000002', '1a000000-0000-4000-a000-000000000002', 'local studio token',
+     'moha_demo-studio-agent-token-for-the-local-stack')
+  ) as t (id, agent_id, label, token)
+  join public.agents a on a.id = t.agent_id::uuid
+on conflict (id) do nothing;
+
 -- Demo data -----------------------------------------------------------------------------------
 -- At least one row each persona may touch and one it may not, in every table, so the
 -- effective-matrix test can tell "all", "some" and "none" apart. Each row's text column names it.

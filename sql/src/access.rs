@@ -34,6 +34,16 @@ impl Action {
         }
     }
 
+    /// The verb of the permission vocabulary (`resource:verb`): read, create, edit, delete.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Select => "read",
+            Action::Insert => "create",
+            Action::Update => "edit",
+            Action::Delete => "delete",
+        }
+    }
+
     fn command(self) -> Command {
         match self {
             Action::Select => Command::Select,
@@ -63,6 +73,25 @@ pub struct Audience {
     /// Trusted SQL that is true when the caller belongs to this audience, evaluated once per
     /// statement (`(select ...)`); `None` when the database role alone decides.
     pub guard: Option<&'static str>,
+    /// An agent token's audience: each entry also needs the token to hold the scope
+    /// `<table>:<verb>` of its table and action ([`scope_guard`]).
+    pub scoped: bool,
+}
+
+/// The scope an agent token needs for `action` on the table `resource`: `leads:read`,
+/// `lead_notes:create`, ... (the permission vocabulary of [`Action::verb`]).
+pub fn scope(resource: &str, action: Action) -> String {
+    format!("{resource}:{}", action.verb())
+}
+
+/// `(select authz.agent_has_scope('<resource>:<verb>'))`: true once per statement when the
+/// caller's live token holds the scope.
+pub fn scope_guard(resource: &str, action: Action) -> Expr {
+    Expr::Call(
+        Name::new("authz", "agent_has_scope"),
+        vec![Expr::Text(scope(resource, action))],
+    )
+    .select()
 }
 
 /// A named row filter. `using` selects existing rows (select, update, delete); `check` must hold
@@ -74,6 +103,32 @@ pub struct Rule {
     pub check: Option<&'static str>,
     /// The table's columns the rule filters on; each must be indexed.
     pub columns: &'static [&'static str],
+    /// Permissions (`resource:action` rows of `public.permissions`) the rule cannot pass
+    /// without: a role lacking one gets nothing from it.
+    pub requires: &'static [&'static str],
+}
+
+impl Rule {
+    /// A rule with nothing required.
+    pub const fn new(
+        name: &'static str,
+        using: &'static str,
+        check: Option<&'static str>,
+        columns: &'static [&'static str],
+    ) -> Rule {
+        Rule {
+            name,
+            using,
+            check,
+            columns,
+            requires: &[],
+        }
+    }
+
+    pub const fn requires(mut self, permissions: &'static [&'static str]) -> Rule {
+        self.requires = permissions;
+        self
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -127,7 +182,7 @@ impl Owner {
         };
         roles
             .iter()
-            .any(|r| *r == role || (*r == "authenticated" && role.starts_with("moha_")))
+            .any(|r| *r == role || (*r == "authenticated" && inherits_authenticated(role)))
     }
 }
 
@@ -183,12 +238,14 @@ pub struct BucketAccess {
     pub entries: Vec<Entry>,
 }
 
-/// A test identity: a database role plus the audiences it belongs to.
+/// A test identity: a database role plus the audiences it belongs to (and, for an agent token,
+/// the scopes it holds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Persona {
     pub name: &'static str,
     pub db_role: &'static str,
     pub audiences: &'static [Audience],
+    pub scopes: &'static [&'static str],
 }
 
 /// What a persona may do, as the matrix declares it.
@@ -210,13 +267,17 @@ impl std::fmt::Display for Declared {
     }
 }
 
-/// The declared access of `persona` for `action` over `entries`.
-pub fn declared(entries: &[Entry], persona: &Persona, action: Action) -> Declared {
+/// The declared access of `persona` for `action` over `entries` of the table (or bucket)
+/// `resource`: a scoped audience's entries count only when the persona holds the scope.
+pub fn declared(resource: &str, entries: &[Entry], persona: &Persona, action: Action) -> Declared {
     let mut rules = Vec::new();
-    for e in entries
-        .iter()
-        .filter(|e| e.actions.contains(&action) && persona.audiences.contains(&e.audience))
-    {
+    let scoped_ok =
+        |a: &Audience| !a.scoped || persona.scopes.contains(&scope(resource, action).as_str());
+    for e in entries.iter().filter(|e| {
+        e.actions.contains(&action)
+            && persona.audiences.contains(&e.audience)
+            && scoped_ok(&e.audience)
+    }) {
         match e.access {
             Access::All => return Declared::All,
             Access::Rule(r) => {
@@ -233,6 +294,12 @@ pub fn declared(entries: &[Entry], persona: &Persona, action: Action) -> Declare
     }
 }
 
+/// Whether `role` is a business role (`moha_admin`, ...), a member of `authenticated`. The agent
+/// role `moha_agent` shares the prefix but inherits nothing.
+pub fn inherits_authenticated(role: &str) -> bool {
+    role.starts_with("moha_") && role != "moha_agent"
+}
+
 /// Database roles that bypass row level security: they get grants but no policies.
 pub const BYPASS_RLS: &[&str] = &["service_role"];
 
@@ -240,19 +307,23 @@ pub const BYPASS_RLS: &[&str] = &["service_role"];
 pub const SUPABASE_ROLES: &[&str] = &["anon", "authenticated", "service_role"];
 
 /// The API roles whose privileges the matrix decides: everything is revoked from them first.
-pub const MANAGED_ROLES: &[&str] = &["anon", "authenticated", "service_role", "ai_agent"];
+pub const MANAGED_ROLES: &[&str] = &[
+    "anon",
+    "authenticated",
+    "service_role",
+    "ai_agent",
+    "moha_agent",
+];
 
-fn using_term(e: &Entry) -> Option<Expr> {
-    let rule = match e.access {
-        Access::All => None,
-        Access::Rule(r) => Some(r.using),
-    };
+/// The guard, the scope's guard (scoped audiences) and the rule's text, ANDed.
+fn term(e: &Entry, rule: Option<&'static str>, resource: &str, action: Action) -> Option<Expr> {
     let parts: Vec<Expr> = e
         .audience
         .guard
-        .into_iter()
-        .chain(rule)
         .map(Expr::Sql)
+        .into_iter()
+        .chain(e.audience.scoped.then(|| scope_guard(resource, action)))
+        .chain(rule.map(Expr::Sql))
         .collect();
     match parts.len() {
         0 => None,
@@ -261,23 +332,20 @@ fn using_term(e: &Entry) -> Option<Expr> {
     }
 }
 
-fn check_term(e: &Entry) -> Option<Expr> {
+fn using_term(e: &Entry, resource: &str, action: Action) -> Option<Expr> {
+    let rule = match e.access {
+        Access::All => None,
+        Access::Rule(r) => Some(r.using),
+    };
+    term(e, rule, resource, action)
+}
+
+fn check_term(e: &Entry, resource: &str, action: Action) -> Option<Expr> {
     let rule = match e.access {
         Access::All => None,
         Access::Rule(r) => Some(r.check.unwrap_or(r.using)),
     };
-    let parts: Vec<Expr> = e
-        .audience
-        .guard
-        .into_iter()
-        .chain(rule)
-        .map(Expr::Sql)
-        .collect();
-    match parts.len() {
-        0 => None,
-        1 => parts.into_iter().next(),
-        _ => Some(Expr::And(parts)),
-    }
+    term(e, rule, resource, action)
 }
 
 /// OR of the terms; `None` when one of them is unconditional (the role may touch every row).
@@ -309,6 +377,7 @@ fn roles(entries: &[&Entry]) -> Vec<&'static str> {
 /// terms. `None` when the role has no entry for the action.
 fn policy_exprs(
     scoped: &[(Option<Expr>, Vec<&Entry>)],
+    resource: &str,
     role: &str,
     action: Action,
     write_check: Option<&Expr>,
@@ -323,8 +392,14 @@ fn policy_exprs(
         if mine.is_empty() {
             continue;
         }
-        let inner_using = any(mine.iter().map(|e| using_term(e)).collect());
-        let inner_check = any(mine.iter().map(|e| check_term(e)).collect());
+        let inner_using = any(mine
+            .iter()
+            .map(|e| using_term(e, resource, action))
+            .collect());
+        let inner_check = any(mine
+            .iter()
+            .map(|e| check_term(e, resource, action))
+            .collect());
         let scoped_expr = |inner: Option<Expr>, extra: Option<&Expr>| {
             let parts: Vec<Expr> = scope
                 .iter()
@@ -428,7 +503,9 @@ pub fn table_changes(t: &TableAccess, table: &Table) -> Vec<Change> {
             continue;
         }
         for a in allowed {
-            if let Some(exprs) = policy_exprs(&[(None, all_entries.clone())], role, a, None) {
+            if let Some(exprs) =
+                policy_exprs(&[(None, all_entries.clone())], &t.table.name, role, a, None)
+            {
                 out.push(policy(&t.table, &t.table.name, role, a, exprs));
             }
         }
@@ -482,7 +559,7 @@ pub fn storage_changes(buckets: &[BucketAccess], safe_name: &Expr) -> Vec<Change
         }
         for a in Action::ALL {
             let check = matches!(a, Action::Insert | Action::Update).then_some(safe_name);
-            if let Some(exprs) = policy_exprs(&scoped, role, a, check) {
+            if let Some(exprs) = policy_exprs(&scoped, "objects", role, a, check) {
                 out.push(policy(&objects, "objects", role, a, exprs));
             }
         }

@@ -130,6 +130,12 @@ pub const TABLES: &[TableDoc] = &[
     doc("permissions", Rbac, Plan("Define granular permissions")),
     doc("users", Rbac, Plan("Core user accounts")),
     doc("user_sessions", Rbac, Plan("Track user login sessions")),
+    doc(
+        "agents",
+        Rbac,
+        PlanProse("Strict table ownership for agents vs. humans"),
+    ),
+    doc("api_tokens", Rbac, PlanProse("API tokens")),
     doc("clients", Portfolio, Plan("Client management")),
     doc("projects", Portfolio, Plan("Main project entity")),
     doc("project_images", Portfolio, Plan("Store project photos and media")),
@@ -640,7 +646,7 @@ fn distinct_personas(personas: &[Persona]) -> Vec<&Persona> {
     for p in personas {
         if !out
             .iter()
-            .any(|q| q.db_role == p.db_role && q.audiences == p.audiences)
+            .any(|q| q.db_role == p.db_role && q.audiences == p.audiences && q.scopes == p.scopes)
         {
             out.push(p);
         }
@@ -656,11 +662,17 @@ fn cell(d: &Declared) -> String {
     }
 }
 
-fn matrix_rows(entries: &[Entry], personas: &[&Persona], label: &str, out: &mut String) {
+fn matrix_rows(
+    resource: &str,
+    entries: &[Entry],
+    personas: &[&Persona],
+    label: &str,
+    out: &mut String,
+) {
     for action in Action::ALL {
         let cells: Vec<String> = personas
             .iter()
-            .map(|p| cell(&access::declared(entries, p, action)))
+            .map(|p| cell(&access::declared(resource, entries, p, action)))
             .collect();
         let _ = writeln!(
             out,
@@ -723,8 +735,8 @@ pub fn access_matrix(catalog: &Catalog, model: &AccessModel) -> Result<String, E
         for t in tables {
             let label = format!("`{}`", t.name.name);
             match model.tables.iter().find(|a| a.table == t.name) {
-                Some(a) => matrix_rows(&a.entries, &personas, &label, &mut out),
-                None => matrix_rows(&[], &personas, &label, &mut out),
+                Some(a) => matrix_rows(&t.name.name, &a.entries, &personas, &label, &mut out),
+                None => matrix_rows(&t.name.name, &[], &personas, &label, &mut out),
             }
         }
         out.push('\n');
@@ -761,6 +773,7 @@ pub fn access_matrix(catalog: &Catalog, model: &AccessModel) -> Result<String, E
         let _ = writeln!(out, "|---|---|{}", "---|".repeat(personas.len()));
         for b in model.buckets {
             matrix_rows(
+                &b.bucket.id,
                 &b.entries,
                 &personas,
                 &format!("`{}`", b.bucket.id),

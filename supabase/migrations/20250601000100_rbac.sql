@@ -39,7 +39,7 @@ create table public.permissions (
   constraint permissions_action_check check (action ~ '^[a-z][a-z_]*$')
 );
 alter table public.permissions enable row level security;
-comment on table public.permissions is 'Granular permissions of a role as resource:action, e.g. portfolio:create.';
+comment on table public.permissions is 'What each role may do, as resource:action (a table and read/create/edit/delete, or a permission rules check such as blog:publish). Generated from the access matrix; the Agent role''s rows are the scopes an agent token may hold.';
 
 create trigger audit_insert after insert on public.permissions
   referencing new table as new_rows
@@ -123,43 +123,6 @@ insert into public.roles (name, description) values
   ('Client', 'Own projects and renders.'),
   ('Sales', 'Assigned leads and the social inbox.')
 on conflict (name) do nothing;
-
-insert into public.permissions (role_id, resource, action) values
-  ((select id from public.roles where name = 'Admin'), 'portfolio', 'read'),
-  ((select id from public.roles where name = 'Admin'), 'portfolio', 'create'),
-  ((select id from public.roles where name = 'Admin'), 'portfolio', 'edit'),
-  ((select id from public.roles where name = 'Admin'), 'portfolio', 'publish'),
-  ((select id from public.roles where name = 'Admin'), 'portfolio', 'delete'),
-  ((select id from public.roles where name = 'Admin'), 'blog', 'read'),
-  ((select id from public.roles where name = 'Admin'), 'blog', 'create'),
-  ((select id from public.roles where name = 'Admin'), 'blog', 'edit'),
-  ((select id from public.roles where name = 'Admin'), 'blog', 'publish'),
-  ((select id from public.roles where name = 'Admin'), 'blog', 'delete'),
-  ((select id from public.roles where name = 'Admin'), 'render', 'create'),
-  ((select id from public.roles where name = 'Admin'), 'render', 'review'),
-  ((select id from public.roles where name = 'Admin'), 'leads', 'read'),
-  ((select id from public.roles where name = 'Admin'), 'leads', 'edit'),
-  ((select id from public.roles where name = 'Admin'), 'leads', 'assign'),
-  ((select id from public.roles where name = 'Admin'), 'social', 'read'),
-  ((select id from public.roles where name = 'Admin'), 'social', 'reply'),
-  ((select id from public.roles where name = 'Admin'), 'audit', 'read'),
-  ((select id from public.roles where name = 'Admin'), 'users', 'manage'),
-  ((select id from public.roles where name = 'Designer'), 'portfolio', 'read'),
-  ((select id from public.roles where name = 'Designer'), 'portfolio', 'create'),
-  ((select id from public.roles where name = 'Designer'), 'portfolio', 'edit'),
-  ((select id from public.roles where name = 'Designer'), 'blog', 'read'),
-  ((select id from public.roles where name = 'Designer'), 'blog', 'create'),
-  ((select id from public.roles where name = 'Designer'), 'blog', 'edit'),
-  ((select id from public.roles where name = 'Designer'), 'render', 'create'),
-  ((select id from public.roles where name = 'Designer'), 'render', 'review'),
-  ((select id from public.roles where name = 'Sales'), 'portfolio', 'read'),
-  ((select id from public.roles where name = 'Sales'), 'leads', 'read'),
-  ((select id from public.roles where name = 'Sales'), 'leads', 'edit'),
-  ((select id from public.roles where name = 'Sales'), 'social', 'read'),
-  ((select id from public.roles where name = 'Sales'), 'social', 'reply'),
-  ((select id from public.roles where name = 'Client'), 'portfolio', 'read'),
-  ((select id from public.roles where name = 'Client'), 'render', 'create')
-on conflict (role_id, resource, action) do nothing;
 
 do $body$
 begin
@@ -310,7 +273,10 @@ begin
       join public.roles r on r.id = u.role_id
      where u.id = (custom_access_token_hook.event ->> 'user_id')::uuid;
     -- An RBAC role without a database role of its own keeps `authenticated`: less access, never more.
-    if v_role is not null and exists (select from pg_catalog.pg_roles where rolname = v_role) then
+    -- A user's token only ever names a role that is a member of `authenticated` (never moha_agent).
+    if v_role is not null and exists (
+         select from pg_catalog.pg_roles r
+          where r.rolname = v_role and pg_catalog.pg_has_role(r.oid, 'authenticated', 'MEMBER')) then
       v_claims := pg_catalog.jsonb_set(v_claims, '{role}', pg_catalog.to_jsonb(v_role));
     end if;
   end if;
@@ -333,6 +299,10 @@ declare
 begin
   -- Migrations, maintenance (postgres, supabase_admin) and the service role may set any role.
   -- Everything else is an API role (anon, authenticated and the business roles, ai_agent).
+  -- The Agent role is for API tokens, never a person's: nobody gives it to a user.
+  if new.role_id = (select r.id from public.roles r where r.name = 'Agent') then
+    raise exception 'the Agent role is not a user''s role' using errcode = '42501';
+  end if;
   if current_user in ('postgres', 'supabase_admin', 'service_role') then
     return new;
   end if;

@@ -4,9 +4,234 @@
 set lock_timeout = '5s';
 set statement_timeout = '5min';
 
-grant usage on schema public to ai_agent;
+grant usage on schema public to ai_agent, moha_agent;
 
-revoke all on table public.users from anon, authenticated, service_role, ai_agent;
+insert into public.permissions (role_id, resource, action) values
+  ((select id from public.roles where name = 'Admin'), 'agent_limits', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'agent_limits', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'agent_limits', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'agent_limits', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'agent_usage', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'agents', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'agents', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'agents', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'agents', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'ai_cache', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'ai_cache', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'api_tokens', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'audit_logs', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'blog', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'blog', 'publish'),
+  ((select id from public.roles where name = 'Admin'), 'blog_categories', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'blog_categories', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'blog_categories', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'blog_categories', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'blog_media', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'blog_media', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'blog_media', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'blog_media', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'blog_posts', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'blog_posts', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'blog_posts', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'blog_posts', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'blog_tags', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'blog_tags', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'blog_tags', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'blog_tags', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'clients', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'clients', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'clients', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'clients', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'error_logs', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'lead_notes', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'lead_notes', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'lead_notes', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'lead_scoring', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'leads', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'leads', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'leads', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'leads', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'notifications', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'notifications', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'permissions', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'project_images', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'project_images', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'project_images', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'project_images', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'project_tags', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'project_tags', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'project_tags', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'project_tags', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'projects', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'projects', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'projects', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'projects', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'prompt_templates', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'prompt_templates', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'prompt_templates', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'prompt_templates', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'render', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'render_parameters', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'render_parameters', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'render_requests', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'render_requests', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'render_requests', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'render_requests', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'render_results', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'roles', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'roles', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'roles', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'roles', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'social_accounts', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'social_accounts', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'social_accounts', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'social_accounts', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'social_analytics', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'social_messages', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'social_messages', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'social_sentiment', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'user_sessions', 'create'),
+  ((select id from public.roles where name = 'Admin'), 'user_sessions', 'delete'),
+  ((select id from public.roles where name = 'Admin'), 'user_sessions', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'user_sessions', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'users', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'users', 'read'),
+  ((select id from public.roles where name = 'Agent'), 'blog_posts', 'create'),
+  ((select id from public.roles where name = 'Agent'), 'blog_posts', 'read'),
+  ((select id from public.roles where name = 'Agent'), 'lead_notes', 'create'),
+  ((select id from public.roles where name = 'Agent'), 'lead_notes', 'read'),
+  ((select id from public.roles where name = 'Agent'), 'leads', 'read'),
+  ((select id from public.roles where name = 'Agent'), 'project_images', 'read'),
+  ((select id from public.roles where name = 'Agent'), 'project_tags', 'read'),
+  ((select id from public.roles where name = 'Agent'), 'projects', 'read'),
+  ((select id from public.roles where name = 'Agent'), 'render_requests', 'create'),
+  ((select id from public.roles where name = 'Agent'), 'render_requests', 'read'),
+  ((select id from public.roles where name = 'Agent'), 'render_results', 'read'),
+  ((select id from public.roles where name = 'Agent'), 'social_accounts', 'read'),
+  ((select id from public.roles where name = 'Agent'), 'social_analytics', 'read'),
+  ((select id from public.roles where name = 'Agent'), 'social_messages', 'read'),
+  ((select id from public.roles where name = 'Client'), 'blog_categories', 'read'),
+  ((select id from public.roles where name = 'Client'), 'blog_media', 'create'),
+  ((select id from public.roles where name = 'Client'), 'blog_media', 'delete'),
+  ((select id from public.roles where name = 'Client'), 'blog_media', 'edit'),
+  ((select id from public.roles where name = 'Client'), 'blog_media', 'read'),
+  ((select id from public.roles where name = 'Client'), 'blog_posts', 'edit'),
+  ((select id from public.roles where name = 'Client'), 'blog_posts', 'read'),
+  ((select id from public.roles where name = 'Client'), 'blog_tags', 'create'),
+  ((select id from public.roles where name = 'Client'), 'blog_tags', 'delete'),
+  ((select id from public.roles where name = 'Client'), 'blog_tags', 'edit'),
+  ((select id from public.roles where name = 'Client'), 'blog_tags', 'read'),
+  ((select id from public.roles where name = 'Client'), 'clients', 'read'),
+  ((select id from public.roles where name = 'Client'), 'notifications', 'edit'),
+  ((select id from public.roles where name = 'Client'), 'notifications', 'read'),
+  ((select id from public.roles where name = 'Client'), 'permissions', 'read'),
+  ((select id from public.roles where name = 'Client'), 'project_images', 'read'),
+  ((select id from public.roles where name = 'Client'), 'project_tags', 'read'),
+  ((select id from public.roles where name = 'Client'), 'projects', 'read'),
+  ((select id from public.roles where name = 'Client'), 'render', 'create'),
+  ((select id from public.roles where name = 'Client'), 'render_parameters', 'create'),
+  ((select id from public.roles where name = 'Client'), 'render_parameters', 'read'),
+  ((select id from public.roles where name = 'Client'), 'render_requests', 'create'),
+  ((select id from public.roles where name = 'Client'), 'render_requests', 'edit'),
+  ((select id from public.roles where name = 'Client'), 'render_requests', 'read'),
+  ((select id from public.roles where name = 'Client'), 'render_results', 'read'),
+  ((select id from public.roles where name = 'Client'), 'roles', 'read'),
+  ((select id from public.roles where name = 'Client'), 'user_sessions', 'create'),
+  ((select id from public.roles where name = 'Client'), 'user_sessions', 'delete'),
+  ((select id from public.roles where name = 'Client'), 'user_sessions', 'edit'),
+  ((select id from public.roles where name = 'Client'), 'user_sessions', 'read'),
+  ((select id from public.roles where name = 'Client'), 'users', 'edit'),
+  ((select id from public.roles where name = 'Client'), 'users', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'blog', 'create'),
+  ((select id from public.roles where name = 'Designer'), 'blog_categories', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'blog_media', 'create'),
+  ((select id from public.roles where name = 'Designer'), 'blog_media', 'delete'),
+  ((select id from public.roles where name = 'Designer'), 'blog_media', 'edit'),
+  ((select id from public.roles where name = 'Designer'), 'blog_media', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'blog_posts', 'create'),
+  ((select id from public.roles where name = 'Designer'), 'blog_posts', 'edit'),
+  ((select id from public.roles where name = 'Designer'), 'blog_posts', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'blog_tags', 'create'),
+  ((select id from public.roles where name = 'Designer'), 'blog_tags', 'delete'),
+  ((select id from public.roles where name = 'Designer'), 'blog_tags', 'edit'),
+  ((select id from public.roles where name = 'Designer'), 'blog_tags', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'clients', 'create'),
+  ((select id from public.roles where name = 'Designer'), 'clients', 'edit'),
+  ((select id from public.roles where name = 'Designer'), 'clients', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'notifications', 'edit'),
+  ((select id from public.roles where name = 'Designer'), 'notifications', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'permissions', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'project_images', 'create'),
+  ((select id from public.roles where name = 'Designer'), 'project_images', 'delete'),
+  ((select id from public.roles where name = 'Designer'), 'project_images', 'edit'),
+  ((select id from public.roles where name = 'Designer'), 'project_images', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'project_tags', 'create'),
+  ((select id from public.roles where name = 'Designer'), 'project_tags', 'delete'),
+  ((select id from public.roles where name = 'Designer'), 'project_tags', 'edit'),
+  ((select id from public.roles where name = 'Designer'), 'project_tags', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'projects', 'create'),
+  ((select id from public.roles where name = 'Designer'), 'projects', 'delete'),
+  ((select id from public.roles where name = 'Designer'), 'projects', 'edit'),
+  ((select id from public.roles where name = 'Designer'), 'projects', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'render', 'create'),
+  ((select id from public.roles where name = 'Designer'), 'render_parameters', 'create'),
+  ((select id from public.roles where name = 'Designer'), 'render_parameters', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'render_requests', 'create'),
+  ((select id from public.roles where name = 'Designer'), 'render_requests', 'edit'),
+  ((select id from public.roles where name = 'Designer'), 'render_requests', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'render_results', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'roles', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'user_sessions', 'create'),
+  ((select id from public.roles where name = 'Designer'), 'user_sessions', 'delete'),
+  ((select id from public.roles where name = 'Designer'), 'user_sessions', 'edit'),
+  ((select id from public.roles where name = 'Designer'), 'user_sessions', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'users', 'edit'),
+  ((select id from public.roles where name = 'Designer'), 'users', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'blog_categories', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'blog_media', 'create'),
+  ((select id from public.roles where name = 'Sales'), 'blog_media', 'delete'),
+  ((select id from public.roles where name = 'Sales'), 'blog_media', 'edit'),
+  ((select id from public.roles where name = 'Sales'), 'blog_media', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'blog_posts', 'edit'),
+  ((select id from public.roles where name = 'Sales'), 'blog_posts', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'blog_tags', 'create'),
+  ((select id from public.roles where name = 'Sales'), 'blog_tags', 'delete'),
+  ((select id from public.roles where name = 'Sales'), 'blog_tags', 'edit'),
+  ((select id from public.roles where name = 'Sales'), 'blog_tags', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'clients', 'create'),
+  ((select id from public.roles where name = 'Sales'), 'clients', 'edit'),
+  ((select id from public.roles where name = 'Sales'), 'clients', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'lead_notes', 'create'),
+  ((select id from public.roles where name = 'Sales'), 'lead_notes', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'lead_scoring', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'leads', 'edit'),
+  ((select id from public.roles where name = 'Sales'), 'leads', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'notifications', 'edit'),
+  ((select id from public.roles where name = 'Sales'), 'notifications', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'permissions', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'project_images', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'project_tags', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'projects', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'render_parameters', 'create'),
+  ((select id from public.roles where name = 'Sales'), 'render_parameters', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'render_requests', 'edit'),
+  ((select id from public.roles where name = 'Sales'), 'render_requests', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'render_results', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'roles', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'social_accounts', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'social_analytics', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'social_messages', 'edit'),
+  ((select id from public.roles where name = 'Sales'), 'social_messages', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'social_sentiment', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'user_sessions', 'create'),
+  ((select id from public.roles where name = 'Sales'), 'user_sessions', 'delete'),
+  ((select id from public.roles where name = 'Sales'), 'user_sessions', 'edit'),
+  ((select id from public.roles where name = 'Sales'), 'user_sessions', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'users', 'edit'),
+  ((select id from public.roles where name = 'Sales'), 'users', 'read')
+on conflict (role_id, resource, action) do nothing;
+
+revoke all on table public.users from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant update (full_name, phone) on table public.users to authenticated;
 
@@ -52,7 +277,7 @@ create policy users_select_ai_agent on public.users
 
 grant select, insert, update, delete on table public.users to service_role;
 
-revoke all on table public.roles from anon, authenticated, service_role, ai_agent;
+revoke all on table public.roles from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.roles to authenticated;
 
@@ -93,7 +318,7 @@ create policy roles_select_ai_agent on public.roles
 
 grant select, insert, update, delete on table public.roles to service_role;
 
-revoke all on table public.permissions from anon, authenticated, service_role, ai_agent;
+revoke all on table public.permissions from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.permissions to authenticated;
 
@@ -103,30 +328,9 @@ create policy permissions_select_authenticated on public.permissions
   to authenticated
   using (true);
 
-grant insert, update, delete on table public.permissions to moha_admin;
+grant select on table public.permissions to service_role;
 
-create policy permissions_insert_moha_admin on public.permissions
-  as permissive
-  for insert
-  to moha_admin
-  with check ((select authz.is_admin()));
-
-create policy permissions_update_moha_admin on public.permissions
-  as permissive
-  for update
-  to moha_admin
-  using ((select authz.is_admin()))
-  with check ((select authz.is_admin()));
-
-create policy permissions_delete_moha_admin on public.permissions
-  as permissive
-  for delete
-  to moha_admin
-  using ((select authz.is_admin()));
-
-grant select, insert, update, delete on table public.permissions to service_role;
-
-revoke all on table public.user_sessions from anon, authenticated, service_role, ai_agent;
+revoke all on table public.user_sessions from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant update (id, session_token, expires_at, created_at) on table public.user_sessions to authenticated;
 
@@ -167,7 +371,54 @@ create policy user_sessions_select_moha_admin on public.user_sessions
 
 grant select, insert, update, delete on table public.user_sessions to service_role;
 
-revoke all on table public.clients from anon, authenticated, service_role, ai_agent;
+revoke all on table public.agents from anon, authenticated, service_role, ai_agent, moha_agent;
+
+grant insert (id, name, description, owner_id, status, allowed_scopes, max_token_days, created_at, updated_at) on table public.agents to moha_admin;
+
+grant update (description, owner_id, status, allowed_scopes, max_token_days) on table public.agents to moha_admin;
+
+grant select, delete on table public.agents to moha_admin;
+
+create policy agents_select_moha_admin on public.agents
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy agents_insert_moha_admin on public.agents
+  as permissive
+  for insert
+  to moha_admin
+  with check ((select authz.is_admin()));
+
+create policy agents_update_moha_admin on public.agents
+  as permissive
+  for update
+  to moha_admin
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
+
+create policy agents_delete_moha_admin on public.agents
+  as permissive
+  for delete
+  to moha_admin
+  using ((select authz.is_admin()));
+
+grant select, insert, update, delete on table public.agents to service_role;
+
+revoke all on table public.api_tokens from anon, authenticated, service_role, ai_agent, moha_agent;
+
+grant select (id, agent_id, label, prefix, scopes, expires_at, last_used_at, created_by, created_at, revoked_at) on table public.api_tokens to moha_admin;
+
+create policy api_tokens_select_moha_admin on public.api_tokens
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+grant select (id, agent_id, label, prefix, scopes, expires_at, last_used_at, created_by, created_at, revoked_at) on table public.api_tokens to service_role;
+
+revoke all on table public.clients from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.clients to moha_client;
 
@@ -256,7 +507,7 @@ create policy clients_delete_moha_admin on public.clients
 
 grant select, insert, update, delete on table public.clients to service_role;
 
-revoke all on table public.projects from anon, authenticated, service_role, ai_agent;
+revoke all on table public.projects from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select (id, title, description, category, status, is_published, published_at, completed_at, archived_at, created_at, updated_at) on table public.projects to anon;
 
@@ -344,9 +595,17 @@ create policy projects_delete_moha_admin on public.projects
   to moha_admin
   using ((select authz.is_admin()));
 
+grant select (id, title, description, category, status, is_published, published_at, completed_at, archived_at, created_at, updated_at) on table public.projects to moha_agent;
+
+create policy projects_select_moha_agent on public.projects
+  as permissive
+  for select
+  to moha_agent
+  using ((select authz.agent_has_scope('projects:read')));
+
 grant select, insert, update, delete on table public.projects to service_role;
 
-revoke all on table public.project_images from anon, authenticated, service_role, ai_agent;
+revoke all on table public.project_images from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.project_images to anon;
 
@@ -426,9 +685,17 @@ create policy project_images_delete_moha_admin on public.project_images
   to moha_admin
   using ((select authz.is_admin()));
 
+grant select on table public.project_images to moha_agent;
+
+create policy project_images_select_moha_agent on public.project_images
+  as permissive
+  for select
+  to moha_agent
+  using ((select authz.agent_has_scope('project_images:read')));
+
 grant select, insert, update, delete on table public.project_images to service_role;
 
-revoke all on table public.project_tags from anon, authenticated, service_role, ai_agent;
+revoke all on table public.project_tags from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.project_tags to anon;
 
@@ -508,9 +775,17 @@ create policy project_tags_delete_moha_admin on public.project_tags
   to moha_admin
   using ((select authz.is_admin()));
 
+grant select on table public.project_tags to moha_agent;
+
+create policy project_tags_select_moha_agent on public.project_tags
+  as permissive
+  for select
+  to moha_agent
+  using ((select authz.agent_has_scope('project_tags:read')));
+
 grant select, insert, update, delete on table public.project_tags to service_role;
 
-revoke all on table public.blog_categories from anon, authenticated, service_role, ai_agent;
+revoke all on table public.blog_categories from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.blog_categories to anon;
 
@@ -551,7 +826,7 @@ create policy blog_categories_delete_moha_admin on public.blog_categories
 
 grant select, insert, update, delete on table public.blog_categories to service_role;
 
-revoke all on table public.blog_posts from anon, authenticated, service_role, ai_agent;
+revoke all on table public.blog_posts from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.blog_posts to anon;
 
@@ -611,9 +886,25 @@ create policy blog_posts_delete_moha_admin on public.blog_posts
   to moha_admin
   using ((select authz.is_admin()));
 
+grant insert (id, title, slug, content, excerpt, author_id, category_id) on table public.blog_posts to moha_agent;
+
+grant select on table public.blog_posts to moha_agent;
+
+create policy blog_posts_select_moha_agent on public.blog_posts
+  as permissive
+  for select
+  to moha_agent
+  using (((select authz.agent_has_scope('blog_posts:read'))) and (author_id = (select authz.agent_owner())));
+
+create policy blog_posts_insert_moha_agent on public.blog_posts
+  as permissive
+  for insert
+  to moha_agent
+  with check (((select authz.agent_has_scope('blog_posts:create'))) and (author_id = (select authz.agent_owner()) and status = 'draft'::public.blog_status));
+
 grant select, insert, update, delete on table public.blog_posts to service_role;
 
-revoke all on table public.blog_tags from anon, authenticated, service_role, ai_agent;
+revoke all on table public.blog_tags from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.blog_tags to anon;
 
@@ -679,7 +970,7 @@ create policy blog_tags_delete_moha_admin on public.blog_tags
 
 grant select, insert, update, delete on table public.blog_tags to service_role;
 
-revoke all on table public.blog_media from anon, authenticated, service_role, ai_agent;
+revoke all on table public.blog_media from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.blog_media to anon;
 
@@ -745,7 +1036,7 @@ create policy blog_media_delete_moha_admin on public.blog_media
 
 grant select, insert, update, delete on table public.blog_media to service_role;
 
-revoke all on table public.render_requests from anon, authenticated, service_role, ai_agent;
+revoke all on table public.render_requests from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant update (status) on table public.render_requests to authenticated;
 
@@ -834,9 +1125,25 @@ create policy render_requests_update_ai_agent on public.render_requests
   using (true)
   with check (true);
 
+grant insert (id, user_id, project_id, input_file_path, model) on table public.render_requests to moha_agent;
+
+grant select on table public.render_requests to moha_agent;
+
+create policy render_requests_select_moha_agent on public.render_requests
+  as permissive
+  for select
+  to moha_agent
+  using (((select authz.agent_has_scope('render_requests:read'))) and (user_id = (select authz.agent_owner())));
+
+create policy render_requests_insert_moha_agent on public.render_requests
+  as permissive
+  for insert
+  to moha_agent
+  with check (((select authz.agent_has_scope('render_requests:create'))) and (user_id = (select authz.agent_owner()) and status = 'queued'::public.render_status and model = 'gemini-2.5-flash-image' and (project_id is null or project_id in (select p.id from public.projects p))));
+
 grant select, insert, update, delete on table public.render_requests to service_role;
 
-revoke all on table public.render_parameters from anon, authenticated, service_role, ai_agent;
+revoke all on table public.render_parameters from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select, insert on table public.render_parameters to authenticated;
 
@@ -878,7 +1185,7 @@ create policy render_parameters_select_ai_agent on public.render_parameters
 
 grant select, insert, update, delete on table public.render_parameters to service_role;
 
-revoke all on table public.render_results from anon, authenticated, service_role, ai_agent;
+revoke all on table public.render_results from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.render_results to authenticated;
 
@@ -918,9 +1225,17 @@ create policy render_results_insert_ai_agent on public.render_results
   to ai_agent
   with check (true);
 
+grant select on table public.render_results to moha_agent;
+
+create policy render_results_select_moha_agent on public.render_results
+  as permissive
+  for select
+  to moha_agent
+  using (((select authz.agent_has_scope('render_results:read'))) and (request_id in (select r.id from public.render_requests r where r.user_id = (select authz.agent_owner()))));
+
 grant select, insert, update, delete on table public.render_results to service_role;
 
-revoke all on table public.leads from anon, authenticated, service_role, ai_agent;
+revoke all on table public.leads from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant update (client_name, email, phone, source, status) on table public.leads to moha_sales;
 
@@ -983,9 +1298,17 @@ create policy leads_update_ai_agent on public.leads
   using (true)
   with check (true);
 
+grant select (id, client_name, source, assigned_to, status, score, created_at, updated_at) on table public.leads to moha_agent;
+
+create policy leads_select_moha_agent on public.leads
+  as permissive
+  for select
+  to moha_agent
+  using ((select authz.agent_has_scope('leads:read')));
+
 grant select, insert, update, delete on table public.leads to service_role;
 
-revoke all on table public.lead_notes from anon, authenticated, service_role, ai_agent;
+revoke all on table public.lead_notes from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select, insert on table public.lead_notes to moha_sales;
 
@@ -1035,9 +1358,23 @@ create policy lead_notes_insert_ai_agent on public.lead_notes
   to ai_agent
   with check (true);
 
+grant select, insert on table public.lead_notes to moha_agent;
+
+create policy lead_notes_select_moha_agent on public.lead_notes
+  as permissive
+  for select
+  to moha_agent
+  using ((select authz.agent_has_scope('lead_notes:read')));
+
+create policy lead_notes_insert_moha_agent on public.lead_notes
+  as permissive
+  for insert
+  to moha_agent
+  with check (((select authz.agent_has_scope('lead_notes:create'))) and (created_by is null and lead_id in (select l.id from public.leads l)));
+
 grant select, insert, update, delete on table public.lead_notes to service_role;
 
-revoke all on table public.lead_scoring from anon, authenticated, service_role, ai_agent;
+revoke all on table public.lead_scoring from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.lead_scoring to moha_sales;
 
@@ -1071,7 +1408,7 @@ create policy lead_scoring_insert_ai_agent on public.lead_scoring
 
 grant select, insert, update, delete on table public.lead_scoring to service_role;
 
-revoke all on table public.social_accounts from anon, authenticated, service_role, ai_agent;
+revoke all on table public.social_accounts from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select (id, platform, username, token_updated_at, connected_by, created_at, updated_at) on table public.social_accounts to moha_sales;
 
@@ -1122,6 +1459,14 @@ create policy social_accounts_select_ai_agent on public.social_accounts
   to ai_agent
   using (true);
 
+grant select (id, platform, username, token_updated_at, connected_by, created_at, updated_at) on table public.social_accounts to moha_agent;
+
+create policy social_accounts_select_moha_agent on public.social_accounts
+  as permissive
+  for select
+  to moha_agent
+  using ((select authz.agent_has_scope('social_accounts:read')));
+
 grant select (id, platform, username, token_updated_at, connected_by, created_at, updated_at) on table public.social_accounts to service_role;
 
 grant insert (id, platform, username, token_updated_at, connected_by, created_at, updated_at) on table public.social_accounts to service_role;
@@ -1130,7 +1475,7 @@ grant update (id, platform, username, token_updated_at, connected_by, created_at
 
 grant delete on table public.social_accounts to service_role;
 
-revoke all on table public.social_messages from anon, authenticated, service_role, ai_agent;
+revoke all on table public.social_messages from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant update (status) on table public.social_messages to moha_sales;
 
@@ -1187,9 +1532,17 @@ create policy social_messages_update_ai_agent on public.social_messages
   using (true)
   with check (true);
 
+grant select on table public.social_messages to moha_agent;
+
+create policy social_messages_select_moha_agent on public.social_messages
+  as permissive
+  for select
+  to moha_agent
+  using ((select authz.agent_has_scope('social_messages:read')));
+
 grant select, insert, update, delete on table public.social_messages to service_role;
 
-revoke all on table public.social_analytics from anon, authenticated, service_role, ai_agent;
+revoke all on table public.social_analytics from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.social_analytics to moha_sales;
 
@@ -1223,7 +1576,15 @@ create policy social_analytics_insert_ai_agent on public.social_analytics
 
 grant select, insert, update, delete on table public.social_analytics to service_role;
 
-revoke all on table public.social_sentiment from anon, authenticated, service_role, ai_agent;
+grant select on table public.social_analytics to moha_agent;
+
+create policy social_analytics_select_moha_agent on public.social_analytics
+  as permissive
+  for select
+  to moha_agent
+  using ((select authz.agent_has_scope('social_analytics:read')));
+
+revoke all on table public.social_sentiment from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.social_sentiment to moha_sales;
 
@@ -1257,7 +1618,7 @@ create policy social_sentiment_insert_ai_agent on public.social_sentiment
 
 grant select, insert, update, delete on table public.social_sentiment to service_role;
 
-revoke all on table public.notifications from anon, authenticated, service_role, ai_agent;
+revoke all on table public.notifications from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant update (read_at) on table public.notifications to authenticated;
 
@@ -1286,7 +1647,7 @@ create policy notifications_insert_ai_agent on public.notifications
 
 grant select, insert, update, delete on table public.notifications to service_role;
 
-revoke all on table public.audit_logs from anon, authenticated, service_role, ai_agent;
+revoke all on table public.audit_logs from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.audit_logs to moha_admin;
 
@@ -1298,7 +1659,7 @@ create policy audit_logs_select_moha_admin on public.audit_logs
 
 grant select on table public.audit_logs to service_role;
 
-revoke all on table public.error_logs from anon, authenticated, service_role, ai_agent;
+revoke all on table public.error_logs from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.error_logs to moha_admin;
 
@@ -1318,7 +1679,7 @@ create policy error_logs_insert_ai_agent on public.error_logs
 
 grant select, insert on table public.error_logs to service_role;
 
-revoke all on table public.agent_usage from anon, authenticated, service_role, ai_agent;
+revoke all on table public.agent_usage from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select on table public.agent_usage to moha_admin;
 
@@ -1338,7 +1699,7 @@ create policy agent_usage_select_ai_agent on public.agent_usage
 
 grant select, insert, update, delete on table public.agent_usage to service_role;
 
-revoke all on table public.agent_limits from anon, authenticated, service_role, ai_agent;
+revoke all on table public.agent_limits from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select, insert, update, delete on table public.agent_limits to moha_admin;
 
@@ -1377,7 +1738,7 @@ create policy agent_limits_select_ai_agent on public.agent_limits
 
 grant select, insert, update, delete on table public.agent_limits to service_role;
 
-revoke all on table public.ai_cache from anon, authenticated, service_role, ai_agent;
+revoke all on table public.ai_cache from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select, insert on table public.ai_cache to moha_admin;
 
@@ -1416,7 +1777,7 @@ create policy ai_cache_update_ai_agent on public.ai_cache
 
 grant select, insert, update, delete on table public.ai_cache to service_role;
 
-revoke all on table public.prompt_templates from anon, authenticated, service_role, ai_agent;
+revoke all on table public.prompt_templates from anon, authenticated, service_role, ai_agent, moha_agent;
 
 grant select, insert, update, delete on table public.prompt_templates to moha_admin;
 
@@ -1460,6 +1821,8 @@ revoke all on all sequences in schema public from anon, authenticated, service_r
 alter default privileges for role postgres in schema public revoke all on sequences from anon, authenticated, service_role;
 
 alter default privileges for role postgres in schema public revoke truncate, trigger, references on tables from anon, authenticated, service_role;
+
+do $$ begin if pg_catalog.current_setting('server_version_num')::int >= 170000 then execute 'alter default privileges for role postgres in schema public revoke maintain on tables from anon, authenticated, service_role'; end if; end $$;
 
 insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)
   values ('project-media', 'project-media', false, 52428800, array['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'video/mp4', 'video/webm'])

@@ -40,5 +40,5 @@ begin
 end
 $body$;
 revoke all on function public.inbox(uuid[], timestamp with time zone, integer) from public, anon, authenticated, service_role;
-grant execute on function public.inbox(uuid[], timestamp with time zone, integer) to authenticated, service_role;
+grant execute on function public.inbox(uuid[], timestamp with time zone, integer) to authenticated, service_role, moha_agent;
 comment on function public.inbox(uuid[], timestamp with time zone, integer) is 'The newest unread messages of the given accounts since a time (default: 30 days), newest first, at most max_rows (1–200, default 50). Runs as the caller: RLS applies.';

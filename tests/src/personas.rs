@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sql::access::Persona;
 use sql::moha::security::PERSONAS;
 
-pub use sql::moha::personas::{user, User, USERS};
+pub use sql::moha::personas::{agent, user, AgentToken, User, AGENTS, USERS};
 
 /// `supabase/seed.sql`, what `cargo xtask up` and `reset` run.
 pub const SEED_SQL: &str = include_str!("../../supabase/seed.sql");
@@ -66,7 +66,16 @@ pub fn claims(persona: &Persona) -> Value {
             "user_metadata": {},
             "is_anonymous": false,
         }),
-        None => json!({ "role": persona.db_role }),
+        None => match agent(persona.name) {
+            // What the mcp function sets once it has checked the bearer token by its hash.
+            Some(a) => json!({
+                "role": persona.db_role,
+                "agent_id": a.agent_id,
+                "token_id": a.token_id,
+                "scopes": a.scopes,
+            }),
+            None => json!({ "role": persona.db_role }),
+        },
     }
 }
 
@@ -108,6 +117,25 @@ pub fn check(c: &mut Client) -> anyhow::Result<()> {
             u.role,
             u.email,
             u.full_name
+        );
+    }
+    // Each agent persona's token is live with exactly its scopes, stored by its hash only.
+    for a in AGENTS {
+        let row = c
+            .query_opt(
+                "select t.scopes, t.agent_id::text from public.api_tokens t \
+                  where t.id = $1::text::uuid and t.revoked_at is null and t.expires_at > now() \
+                    and t.token_hash = encode(sha256(convert_to($2, 'UTF8')), 'hex')",
+                &[&a.token_id, &a.token],
+            )?
+            .ok_or_else(|| anyhow::anyhow!("agent token of {} was not created", a.persona))?;
+        let (scopes, agent_id): (Vec<String>, String) = (row.get(0), row.get(1));
+        anyhow::ensure!(
+            scopes == a.scopes && agent_id == a.agent_id,
+            "agent persona {}: {scopes:?} of {agent_id} in the seed, {:?} of {} in AGENTS",
+            a.persona,
+            a.scopes,
+            a.agent_id
         );
     }
     Ok(())

@@ -9,7 +9,8 @@ use moha_tests::effective::{self, InsertProbe, Report, Target};
 use moha_tests::personas::{self, id};
 use postgres::Client;
 use sql::access::{declared, Action};
-use sql::moha::security::{matrix, PERSONAS};
+use sql::moha::security::{matrix, permissions, CAPABILITIES, PERSONAS, RBAC_AUDIENCES};
+use std::collections::BTreeSet;
 
 const CLIENT_PROJECT: &str = "12000000-0000-4000-a000-000000000001";
 const CLIENT2_PROJECT: &str = "12000000-0000-4000-a000-000000000002";
@@ -132,6 +133,11 @@ fn shape(
             my_render, their_render)),
         "leads" => ("client_name", "status = status", ownerless(
             "insert into public.leads (client_name) values ('probe lead')")),
+        // An agent writes notes on any lead it reads, but unsigned: its "own" note names no
+        // author, "someone else's" is signed as a user.
+        "lead_notes" if persona.starts_with("agent_") => ("note", "note = note", owned(
+            "insert into public.lead_notes (lead_id, note, created_by) values ('16000000-0000-4000-a000-000000000003', 'probe', nullif($1, '')::uuid)",
+            Some(""), personas::id("sales_a"))),
         "lead_notes" => ("note", "note = note", owned(
             if me.is_some() {
                 "insert into public.lead_notes (lead_id, note, created_by) values ($1::text::uuid, 'probe', (select auth.uid()))"
@@ -167,6 +173,11 @@ fn shape(
             "insert into public.ai_cache (prompt_hash, model, response) values (repeat('b', 64), 'probe', '{}')")),
         "prompt_templates" => ("name", "template = template", ownerless(
             "insert into public.prompt_templates (name, agent, template) values ('probe', 'probe', 'x')")),
+        "agents" => ("name", "description = description", ownerless(
+            "insert into public.agents (name, owner_id) values ('probe-agent', '00000000-0000-4000-a000-000000000ad1')")),
+        "api_tokens" => ("label", "label = label", ownerless(
+            "insert into public.api_tokens (agent_id, label, prefix, token_hash, scopes, expires_at) \
+             values ('1a000000-0000-4000-a000-000000000001', 'probe', 'moha_probe', repeat('c', 64), '{leads:read}', now() + interval '1 day')")),
         other => panic!("no probe shape for table {other}; add one to access_matrix.rs"),
     }
 }
@@ -207,7 +218,7 @@ fn effective_table_access_equals_the_declared_matrix() {
                 .into_iter()
                 .map(|a| {
                     let o = effective::probe(&mut c, p, &target, a, &insert, &universe);
-                    (a, declared(&t.entries, p, a), o)
+                    (a, declared(&t.table.name, &t.entries, p, a), o)
                 })
                 .collect();
             report.line(&target, p, &results, &universe);
@@ -293,4 +304,104 @@ fn every_exposed_table_has_rls_and_a_policy_for_each_granted_action() {
         problems.push(format!("dangerous privilege: {}", d.get::<_, String>(0)));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `public.permissions` says what the policies grant. The live table is the matrix's derivation
+/// (`sql::moha::security::permissions`); and, read from the live catalog, each role's table rows
+/// are exactly the (table, command) pairs its database roles hold both a privilege and a policy
+/// for, except those whose every policy term needs a permission the role lacks (a Client's
+/// `blog_posts` insert needs `blog:create`). The Agent role's rows are the scopes the agent role's
+/// policies read.
+#[test]
+fn the_permissions_table_is_what_the_policies_grant() {
+    let db = cluster().migrated_db();
+    let mut c = db.connect();
+    let live: BTreeSet<(String, String)> = c
+        .query(
+            "select r.name, p.resource || ':' || p.action from public.permissions p \
+               join public.roles r on r.id = p.role_id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let model: BTreeSet<(String, String)> = permissions()
+        .into_iter()
+        .map(|(r, p)| (r.to_string(), p))
+        .collect();
+    assert_eq!(live, model, "the permissions table differs from the matrix");
+
+    let verb = |cmd: &str| match cmd {
+        "r" => "read",
+        "a" => "create",
+        "w" => "edit",
+        "d" => "delete",
+        other => panic!("policy command {other}"),
+    };
+    for (role, audiences) in RBAC_AUDIENCES {
+        let mut db_roles: Vec<&str> = audiences.iter().map(|a| a.db_role).collect();
+        db_roles.dedup();
+        // (table:verb) for which one of the role's database roles holds the privilege and a
+        // policy of that command.
+        let granted: BTreeSet<String> = c
+            .query(
+                "select c.relname || ':' || p.cmd \
+                   from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+                   cross join (values ('select', 'r'), ('insert', 'a'), ('update', 'w'), ('delete', 'd')) p(priv, cmd) \
+                   cross join unnest($1::text[]) r(rolname) \
+                  where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition \
+                    and (has_table_privilege(r.rolname, c.oid, p.priv) \
+                         or (p.priv <> 'delete' and has_any_column_privilege(r.rolname, c.oid, p.priv))) \
+                    and exists (select 1 from pg_policy pol where pol.polrelid = c.oid and pol.polcmd = p.cmd \
+                                 and (select oid from pg_roles where rolname = r.rolname) = any(pol.polroles))",
+                &[&db_roles],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let s: String = r.get(0);
+                let (t, cmd) = s.rsplit_once(':').unwrap();
+                format!("{t}:{}", verb(cmd))
+            })
+            .collect();
+        let rows: BTreeSet<String> = live
+            .iter()
+            .filter(|(r, p)| r == role && !CAPABILITIES.iter().any(|(c, _)| c == p))
+            .map(|(_, p)| p.clone())
+            .collect();
+        let missing: Vec<&String> = rows.difference(&granted).collect();
+        assert!(
+            missing.is_empty(),
+            "{role}: rows no policy grants: {missing:?}"
+        );
+        let holds = |p: &str| {
+            CAPABILITIES
+                .iter()
+                .any(|(c, roles)| *c == p && roles.contains(role))
+        };
+        for extra in granted.difference(&rows) {
+            let (table, verb_name) = extra.split_once(':').unwrap();
+            let action = Action::ALL
+                .into_iter()
+                .find(|a| a.verb() == verb_name)
+                .unwrap();
+            let t = matrix()
+                .into_iter()
+                .find(|t| t.table.name == table)
+                .unwrap();
+            let gated = t
+                .entries
+                .iter()
+                .filter(|e| e.actions.contains(&action) && audiences.contains(&e.audience))
+                .all(|e| match e.access {
+                    sql::access::Access::Rule(r) => r.requires.iter().any(|p| !holds(p)),
+                    sql::access::Access::All => false,
+                });
+            assert!(
+                gated,
+                "{role}: the policies grant {extra}, which the permissions table does not list"
+            );
+        }
+    }
 }

@@ -198,12 +198,12 @@ fn strings(db: &mut Client, query: &str) -> Vec<String> {
 fn database_facts(db: &mut Client, m: &Catalog) -> BTreeSet<String> {
     // With an empty search_path, format_type and pg_get_expr qualify every name.
     db.batch_execute("set search_path = ''").unwrap();
-    let ours = "('public', 'private', 'authz')";
+    let ours = "('public', 'private', 'authz', 'agent_auth')";
     let mut f = BTreeSet::new();
     let mut add = |facts: Vec<String>| f.extend(facts);
     add(strings(
         db,
-        "select 'schema ' || nspname from pg_namespace where nspname in ('private', 'authz')",
+        "select 'schema ' || nspname from pg_namespace where nspname in ('private', 'authz', 'agent_auth')",
     ));
     let ext_names: Vec<String> = m
         .extensions

@@ -116,7 +116,7 @@ fn effective_object_access_equals_the_declared_bucket_matrix() {
                 .into_iter()
                 .map(|a| {
                     let o = effective::probe(&mut c, p, &target, a, &insert, &universe);
-                    (a, declared(&b.entries, p, a), o)
+                    (a, declared(&b.bucket.id, &b.entries, p, a), o)
                 })
                 .collect();
             report.line(&target, p, &results, &universe);

@@ -263,6 +263,24 @@ impl MessageStatus {
     }
 }
 
+/// `public.agent_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AgentStatus {
+    #[serde(rename = "active")]
+    Active,
+    #[serde(rename = "suspended")]
+    Suspended,
+}
+
+impl AgentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::Active => "active",
+            AgentStatus::Suspended => "suspended",
+        }
+    }
+}
+
 /// A row of `public.audit_logs`: Append-only trail of every change to business data, by humans and AI agents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditLogsRow {
@@ -277,6 +295,8 @@ pub struct AuditLogsRow {
     pub timestamp: String,
     pub old_values: Option<serde_json::Value>,
     pub new_values: Option<serde_json::Value>,
+    pub agent_id: Option<String>,
+    pub token_id: Option<String>,
 }
 
 impl AuditLogsRow {
@@ -292,6 +312,8 @@ impl AuditLogsRow {
         "timestamp",
         "old_values",
         "new_values",
+        "agent_id",
+        "token_id",
     ];
 }
 
@@ -333,7 +355,7 @@ impl RolesRow {
     pub const COLUMNS: &'static [&'static str] = &["id", "name", "description", "created_at"];
 }
 
-/// A row of `public.permissions`: Granular permissions of a role as resource:action, e.g. portfolio:create.
+/// A row of `public.permissions`: What each role may do, as resource:action (a table and read/create/edit/delete, or a permission rules check such as blog:publish). Generated from the access matrix; the Agent role's rows are the scopes an agent token may hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PermissionsRow {
     pub id: String,
@@ -988,6 +1010,70 @@ impl NotificationsRow {
         "data",
         "read_at",
         "created_at",
+    ];
+}
+
+/// A row of `public.agents`: Outside agents (IDE agents, automations): each acts through its own API tokens, within the scopes allowed here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentsRow {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub owner_id: String,
+    pub status: AgentStatus,
+    pub allowed_scopes: Vec<String>,
+    pub max_token_days: i32,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl AgentsRow {
+    pub const TABLE: &'static str = "public.agents";
+    pub const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "name",
+        "description",
+        "owner_id",
+        "status",
+        "allowed_scopes",
+        "max_token_days",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ];
+}
+
+/// A row of `public.api_tokens`: API tokens of agents. A token is moha_ + 32 random bytes, shown once; only its SHA-256 is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiTokensRow {
+    pub id: String,
+    pub agent_id: String,
+    pub label: String,
+    pub prefix: String,
+    pub token_hash: String,
+    pub scopes: Vec<String>,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl ApiTokensRow {
+    pub const TABLE: &'static str = "public.api_tokens";
+    pub const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "agent_id",
+        "label",
+        "prefix",
+        "token_hash",
+        "scopes",
+        "expires_at",
+        "last_used_at",
+        "created_by",
+        "created_at",
+        "revoked_at",
     ];
 }
 

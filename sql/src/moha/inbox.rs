@@ -30,7 +30,7 @@ pub fn release() -> Release {
         )
         .arg(Arg::new("max_rows", SqlType::Integer).default(Expr::Int(50)))
         .volatility(Volatility::Stable)
-        .execute(&["authenticated", "service_role"])
+        .execute(&["authenticated", "service_role", MOHA_AGENT])
         .comment("The newest unread messages of the given accounts since a time (default: 30 days), newest first, at most max_rows (1–200, default 50). Runs as the caller: RLS applies."),
     )];
     Release {

@@ -1,6 +1,7 @@
 //! The Moha Interiors schema, release by release. See `docs/schema-notes.md` for where it
 //! departs from the architecture plan and why.
 
+pub mod agents;
 mod ai;
 mod blog;
 mod crm;
@@ -42,6 +43,7 @@ fn schema_releases() -> Vec<Release> {
         ai::release(),
         crm::release(),
         social::release(),
+        agents::release(),
     ]
 }
 
@@ -69,6 +71,11 @@ pub const BUSINESS_ROLES: &[(&str, &str)] = &[
 /// The database role edge functions use for AI work (created here, granted by the security
 /// model).
 pub const AI_AGENT: &str = "ai_agent";
+
+/// The database role of outside agents' API tokens (the `mcp` function switches to it). It
+/// inherits nothing: what it may do is the access matrix's `agent token` entries, each gated by
+/// a scope its token must hold.
+pub const MOHA_AGENT: &str = "moha_agent";
 
 pub fn private(name: &str) -> Name {
     Name::new(PRIVATE, name)
@@ -283,6 +290,20 @@ mod tests {
             if f.name == authz("custom_access_token_hook") {
                 // Supabase Auth calls it as supabase_auth_admin, and nobody else may.
                 assert_eq!(f.execute, ["supabase_auth_admin"]);
+            } else if f.name.schema == AUTHZ && f.name.name.starts_with("agent_") {
+                // An agent token's helpers: for the agent role alone.
+                assert_eq!(f.execute, [MOHA_AGENT], "{}", f.name);
+                assert_eq!(f.security, Security::Definer, "{}", f.name);
+                assert_eq!(f.volatility, Volatility::Stable, "{}", f.name);
+            } else if f.name.schema == agents::AGENT_AUTH {
+                // Unexposed definer functions: the Admin's token functions, the token check.
+                let who: &[&str] = if f.name.name == "authenticate" {
+                    &[MOHA_AGENT]
+                } else {
+                    &["moha_admin"]
+                };
+                assert_eq!(f.execute, who, "{}", f.name);
+                assert_eq!(f.security, Security::Definer, "{}", f.name);
             } else if f.name.schema == AUTHZ {
                 assert_eq!(f.execute, ["authenticated", "service_role"], "{}", f.name);
                 assert_eq!(f.security, Security::Definer, "{}", f.name);

@@ -60,6 +60,65 @@ pub const USERS: &[User] = &[
     },
 ];
 
+/// A persona that is an outside agent's API token: the agent (owned by `admin`) and its token,
+/// as `supabase/seed.sql` creates them. The tokens are demo secrets for the local stack, like the
+/// demo password: the seed stores only their SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentToken {
+    pub persona: &'static str,
+    pub agent_id: &'static str,
+    pub agent_name: &'static str,
+    pub token_id: &'static str,
+    pub token: &'static str,
+    pub scopes: &'static [&'static str],
+}
+
+/// The CRM agent: leads and their notes, the inbox.
+pub const AGENT_CRM_SCOPES: &[&str] = &[
+    "lead_notes:create",
+    "lead_notes:read",
+    "leads:read",
+    "social_accounts:read",
+    "social_messages:read",
+];
+
+/// The studio agent: projects, its owner's renders and blog drafts, social figures.
+pub const AGENT_STUDIO_SCOPES: &[&str] = &[
+    "blog_posts:create",
+    "blog_posts:read",
+    "project_images:read",
+    "project_tags:read",
+    "projects:read",
+    "render_requests:create",
+    "render_requests:read",
+    "render_results:read",
+    "social_analytics:read",
+];
+
+pub const AGENTS: &[AgentToken] = &[
+    AgentToken {
+        persona: "agent_crm",
+        agent_id: "1a000000-0000-4000-a000-000000000001",
+        agent_name: "crm-assistant",
+        token_id: "1b000000-0000-4000-a000-000000000001",
+        token: "moha_demo-crm-agent-token-for-the-local-stack-on",
+        scopes: AGENT_CRM_SCOPES,
+    },
+    AgentToken {
+        persona: "agent_studio",
+        agent_id: "1a000000-0000-4000-a000-000000000002",
+        agent_name: "studio-assistant",
+        token_id: "1b000000-0000-4000-a000-000000000002",
+        token: "moha_demo-studio-agent-token-for-the-local-stack",
+        scopes: AGENT_STUDIO_SCOPES,
+    },
+];
+
+/// The agent token behind a persona, if it is one.
+pub fn agent(persona: &str) -> Option<&'static AgentToken> {
+    AGENTS.iter().find(|a| a.persona == persona)
+}
+
 /// The user behind a persona, if it is a signed-in user.
 pub fn user(persona: &str) -> Option<&'static User> {
     USERS.iter().find(|u| u.persona == persona)
@@ -82,6 +141,32 @@ mod tests {
                 .find(|(rbac, _)| *rbac == u.role)
                 .map(|(_, r)| *r);
             assert_eq!(Some(p.db_role), db_role, "{}", u.persona);
+        }
+    }
+
+    #[test]
+    fn every_agent_token_is_a_persona_with_its_scopes() {
+        for a in AGENTS {
+            let p = crate::moha::security::PERSONAS
+                .iter()
+                .find(|p| p.name == a.persona)
+                .unwrap_or_else(|| panic!("{} is not a persona", a.persona));
+            assert_eq!(p.db_role, crate::moha::MOHA_AGENT);
+            assert_eq!(p.scopes, a.scopes, "{}", a.persona);
+            // The token format create_token makes: moha_ + 43 base64url characters.
+            let body = a.token.strip_prefix("moha_").unwrap();
+            assert_eq!(body.len(), 43, "{}", a.persona);
+            assert!(body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            let vocabulary: Vec<String> = crate::moha::security::permissions()
+                .into_iter()
+                .filter(|(role, _)| *role == "Agent")
+                .map(|(_, p)| p)
+                .collect();
+            for s in a.scopes {
+                assert!(vocabulary.iter().any(|v| v == s), "{s} is no agent scope");
+            }
         }
     }
 }

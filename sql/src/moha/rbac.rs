@@ -11,54 +11,6 @@ pub fn roles() -> Name {
     public("roles")
 }
 
-/// The seeded permissions: (role, resource, action).
-const PERMISSIONS: &[(&str, &str, &str)] = &[
-    ("Admin", "portfolio", "read"),
-    ("Admin", "portfolio", "create"),
-    ("Admin", "portfolio", "edit"),
-    ("Admin", "portfolio", "publish"),
-    ("Admin", "portfolio", "delete"),
-    ("Admin", "blog", "read"),
-    ("Admin", "blog", "create"),
-    ("Admin", "blog", "edit"),
-    ("Admin", "blog", "publish"),
-    ("Admin", "blog", "delete"),
-    ("Admin", "render", "create"),
-    ("Admin", "render", "review"),
-    ("Admin", "leads", "read"),
-    ("Admin", "leads", "edit"),
-    ("Admin", "leads", "assign"),
-    ("Admin", "social", "read"),
-    ("Admin", "social", "reply"),
-    ("Admin", "audit", "read"),
-    ("Admin", "users", "manage"),
-    ("Designer", "portfolio", "read"),
-    ("Designer", "portfolio", "create"),
-    ("Designer", "portfolio", "edit"),
-    ("Designer", "blog", "read"),
-    ("Designer", "blog", "create"),
-    ("Designer", "blog", "edit"),
-    ("Designer", "render", "create"),
-    ("Designer", "render", "review"),
-    ("Sales", "portfolio", "read"),
-    ("Sales", "leads", "read"),
-    ("Sales", "leads", "edit"),
-    ("Sales", "social", "read"),
-    ("Sales", "social", "reply"),
-    ("Client", "portfolio", "read"),
-    ("Client", "render", "create"),
-];
-
-/// `(select id from public.roles where name = ...)` for each seeded role (trusted, static).
-fn role_id(role: &str) -> Expr {
-    Expr::Sql(match role {
-        "Admin" => "(select id from public.roles where name = 'Admin')",
-        "Designer" => "(select id from public.roles where name = 'Designer')",
-        "Sales" => "(select id from public.roles where name = 'Sales')",
-        _ => "(select id from public.roles where name = 'Client')",
-    })
-}
-
 /// A policy helper. PL/pgSQL, not SQL: a non-inlinable SQL function is planned again in every
 /// statement (about 70 µs here), a PL/pgSQL one keeps its plan for the session (about 15 µs).
 /// Each reads `users`/`roles` itself rather than calling another helper, for the same reason.
@@ -85,7 +37,7 @@ pub fn release() -> Release {
     ));
     changes.extend(table(
         Table::new(public("permissions"))
-            .comment("Granular permissions of a role as resource:action, e.g. portfolio:create.")
+            .comment("What each role may do, as resource:action (a table and read/create/edit/delete, or a permission rules check such as blog:publish). Generated from the access matrix; the Agent role's rows are the scopes an agent token may hold.")
             .column(uuid_pk())
             .column(uuid("role_id").not_null())
             .column(text("resource").not_null())
@@ -160,15 +112,7 @@ pub fn release() -> Release {
             .collect(),
         conflict_target: vec!["name".into()],
     }));
-    changes.push(Change::Insert(Insert {
-        table: public("permissions"),
-        columns: vec!["role_id".into(), "resource".into(), "action".into()],
-        rows: PERMISSIONS
-            .iter()
-            .map(|(r, res, act)| vec![role_id(r), Expr::text(res), Expr::text(act)])
-            .collect(),
-        conflict_target: vec!["role_id".into(), "resource".into(), "action".into()],
-    }));
+    // The permissions are generated from the access matrix by the security release.
 
     for (_, db_role) in BUSINESS_ROLES {
         changes.push(Change::CreateRole(Role {

@@ -11,44 +11,61 @@ pub const ANON: Audience = Audience {
     name: "anon",
     db_role: "anon",
     guard: None,
+    scoped: false,
 };
 /// Any signed-in user, whatever their RBAC role.
 pub const SIGNED_IN: Audience = Audience {
     name: "signed-in",
     db_role: "authenticated",
     guard: None,
+    scoped: false,
 };
 pub const CLIENT: Audience = Audience {
     name: "Client",
     db_role: "moha_client",
     guard: Some("(select authz.has_role('Client'))"),
+    scoped: false,
 };
 pub const DESIGNER: Audience = Audience {
     name: "Designer",
     db_role: "moha_designer",
     guard: Some("(select authz.has_role('Designer'))"),
+    scoped: false,
 };
 pub const SALES: Audience = Audience {
     name: "Sales",
     db_role: "moha_sales",
     guard: Some("(select authz.has_role('Sales'))"),
+    scoped: false,
 };
 pub const ADMIN: Audience = Audience {
     name: "Admin",
     db_role: "moha_admin",
     guard: Some("(select authz.is_admin())"),
+    scoped: false,
 };
 /// Edge functions doing AI work (`set role ai_agent`).
 pub const AGENT: Audience = Audience {
     name: "ai_agent",
     db_role: AI_AGENT,
     guard: None,
+    scoped: false,
+};
+/// An outside agent's API token (`set role moha_agent`, claims naming the agent, the token and
+/// its scopes). Every entry also needs the token's scope `<table>:<verb>`; the scope's guard
+/// reads the claims and the live token once per statement.
+pub const AGENT_TOKEN: Audience = Audience {
+    name: "agent token",
+    db_role: MOHA_AGENT,
+    guard: None,
+    scoped: true,
 };
 /// Trusted server code; bypasses RLS, so only grants apply.
 pub const SERVICE: Audience = Audience {
     name: "service_role",
     db_role: "service_role",
     guard: None,
+    scoped: false,
 };
 
 /// The personas every proof runs as.
@@ -57,46 +74,67 @@ pub const PERSONAS: &[Persona] = &[
         name: "anon",
         db_role: "anon",
         audiences: &[ANON],
+        scopes: &[],
     },
     Persona {
         name: "client",
         db_role: "moha_client",
         audiences: &[SIGNED_IN, CLIENT],
+        scopes: &[],
     },
     Persona {
         name: "client2",
         db_role: "moha_client",
         audiences: &[SIGNED_IN, CLIENT],
+        scopes: &[],
     },
     Persona {
         name: "designer",
         db_role: "moha_designer",
         audiences: &[SIGNED_IN, DESIGNER],
+        scopes: &[],
     },
     Persona {
         name: "sales_a",
         db_role: "moha_sales",
         audiences: &[SIGNED_IN, SALES],
+        scopes: &[],
     },
     Persona {
         name: "sales_b",
         db_role: "moha_sales",
         audiences: &[SIGNED_IN, SALES],
+        scopes: &[],
     },
     Persona {
         name: "admin",
         db_role: "moha_admin",
         audiences: &[SIGNED_IN, ADMIN],
+        scopes: &[],
     },
     Persona {
         name: "service_role",
         db_role: "service_role",
         audiences: &[SERVICE],
+        scopes: &[],
     },
     Persona {
         name: "ai_agent",
         db_role: AI_AGENT,
         audiences: &[AGENT],
+        scopes: &[],
+    },
+    Persona {
+        name: "agent_crm",
+        db_role: MOHA_AGENT,
+        audiences: &[AGENT_TOKEN],
+        scopes: super::personas::AGENT_CRM_SCOPES,
+    },
+    Persona {
+        name: "agent_studio",
+        db_role: MOHA_AGENT,
+        audiences: &[AGENT_TOKEN],
+        scopes: super::personas::AGENT_STUDIO_SCOPES,
     },
 ];
 
@@ -108,42 +146,49 @@ pub const OWN_ROW: Rule = Rule {
     using: "id = (select auth.uid())",
     check: None,
     columns: &["id"],
+    requires: &[],
 };
 pub const OWN_ROWS: Rule = Rule {
     name: "own rows",
     using: "user_id = (select auth.uid())",
     check: None,
     columns: &["user_id"],
+    requires: &[],
 };
 pub const PUBLISHED_PROJECTS: Rule = Rule {
     name: "published",
     using: "is_published",
     check: None,
     columns: &["is_published"],
+    requires: &[],
 };
 pub const OWN_PROJECTS: Rule = Rule {
     name: "own projects",
     using: "client_id in (select c.id from public.clients c where c.user_id = (select auth.uid()))",
     check: None,
     columns: &["client_id"],
+    requires: &[],
 };
 pub const OF_PUBLISHED_PROJECT: Rule = Rule {
     name: "of published project",
     using: "project_id in (select p.id from public.projects p where p.is_published)",
     check: None,
     columns: &["project_id"],
+    requires: &[],
 };
 pub const OF_OWN_PROJECT: Rule = Rule {
     name: "of own project",
     using: "project_id in (select o.id from authz.own_projects() o)",
     check: None,
     columns: &["project_id"],
+    requires: &[],
 };
 pub const PUBLISHED_POSTS: Rule = Rule {
     name: "published",
     using: "status = 'published'::public.blog_status",
     check: None,
     columns: &["status"],
+    requires: &[],
 };
 /// Authors edit their own posts but cannot hand them to someone else, and only publish with
 /// `blog:publish`.
@@ -152,18 +197,21 @@ pub const OWN_POSTS: Rule = Rule {
     using: "author_id = (select auth.uid())",
     check: Some("author_id = (select auth.uid()) and (status <> 'published'::public.blog_status or (select authz.has_permission('blog', 'publish')))"),
     columns: &["author_id"],
+    requires: &[],
 };
 pub const NEW_POST_AS_SELF: Rule = Rule {
     name: "as self with blog:create",
     using: "false",
     check: Some("author_id = (select auth.uid()) and (select authz.has_permission('blog', 'create')) and (status <> 'published'::public.blog_status or (select authz.has_permission('blog', 'publish')))"),
     columns: &["author_id"],
+    requires: &["blog:create"],
 };
 pub const OF_PUBLISHED_POST: Rule = Rule {
     name: "of published post",
     using: "post_id in (select p.id from public.blog_posts p where p.status = 'published'::public.blog_status)",
     check: None,
     columns: &["post_id"],
+    requires: &[],
 };
 pub const OF_OWN_POST: Rule = Rule {
     name: "of own post",
@@ -171,6 +219,7 @@ pub const OF_OWN_POST: Rule = Rule {
         "post_id in (select p.id from public.blog_posts p where p.author_id = (select auth.uid()))",
     check: None,
     columns: &["post_id"],
+    requires: &[],
 };
 /// The image models a caller may ask for; the first is the column's default. Anything else would
 /// let a caller pick what the studio pays per image.
@@ -184,6 +233,7 @@ pub const NEW_RENDER_AS_LINKED_CLIENT: Rule = Rule {
     using: "false",
     check: Some("user_id = (select auth.uid()) and status = 'queued'::public.render_status and model = 'gemini-2.5-flash-image' and (select authz.has_permission('render', 'create')) and (select auth.uid()) in (select c.user_id from public.clients c) and (project_id is null or project_id in (select o.id from authz.own_projects() o))"),
     columns: &["user_id", "project_id"],
+    requires: &["render:create"],
 };
 /// Staff queue renders for any project; the model is still from the allow-list.
 pub const NEW_RENDER_AS_STAFF: Rule = Rule {
@@ -191,6 +241,7 @@ pub const NEW_RENDER_AS_STAFF: Rule = Rule {
     using: "false",
     check: Some("user_id = (select auth.uid()) and status = 'queued'::public.render_status and model = 'gemini-2.5-flash-image' and (select authz.has_permission('render', 'create'))"),
     columns: &["user_id", "project_id"],
+    requires: &["render:create"],
 };
 /// Owners may only move their own active job to `cancelled`.
 pub const CANCEL_OWN: Rule = Rule {
@@ -198,12 +249,14 @@ pub const CANCEL_OWN: Rule = Rule {
     using: "user_id = (select auth.uid()) and status in ('queued'::public.render_status, 'pending'::public.render_status, 'processing'::public.render_status)",
     check: Some("user_id = (select auth.uid()) and status = 'cancelled'::public.render_status"),
     columns: &["user_id"],
+    requires: &[],
 };
 pub const OF_OWN_REQUEST: Rule = Rule {
     name: "of own request",
     using: "request_id in (select r.id from public.render_requests r where r.user_id = (select auth.uid()))",
     check: None,
     columns: &["request_id"],
+    requires: &[],
 };
 /// Also the check on update: a Sales user cannot hand a lead to someone else.
 pub const ASSIGNED_LEADS: Rule = Rule {
@@ -211,19 +264,67 @@ pub const ASSIGNED_LEADS: Rule = Rule {
     using: "assigned_to = (select auth.uid())",
     check: None,
     columns: &["assigned_to"],
+    requires: &[],
 };
 pub const OF_ASSIGNED_LEAD: Rule = Rule {
     name: "of assigned lead",
     using: "lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid()))",
     check: None,
     columns: &["lead_id"],
+    requires: &[],
 };
 pub const NOTE_AS_SELF: Rule = Rule {
     name: "on assigned lead as self",
     using: "false",
     check: Some("created_by = (select auth.uid()) and lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid()))"),
     columns: &["lead_id", "created_by"],
+    requires: &[],
 };
+
+// An outside agent's rows. `authz.agent_owner()` is the owner of the agent whose live token the
+// claims name: what an agent makes is its owner's, and it sees only that among private rows.
+
+/// Notes an agent writes name no author (it is not a user; the audit row names agent and
+/// token), on leads its own policies let it see.
+pub const NOTE_BY_AGENT: Rule = Rule::new(
+    "unsigned, on a lead it reads",
+    "false",
+    Some("created_by is null and lead_id in (select l.id from public.leads l)"),
+    &["lead_id", "created_by"],
+);
+pub const OWNERS_RENDERS: Rule = Rule::new(
+    "its owner's",
+    "user_id = (select authz.agent_owner())",
+    None,
+    &["user_id"],
+);
+/// Queued for its owner, with an allowed model, for no project or one it may read; the owner's
+/// render limits and right to spend apply when the job runs.
+pub const NEW_RENDER_BY_AGENT: Rule = Rule::new(
+    "queued for its owner",
+    "false",
+    Some("user_id = (select authz.agent_owner()) and status = 'queued'::public.render_status and model = 'gemini-2.5-flash-image' and (project_id is null or project_id in (select p.id from public.projects p))"),
+    &["user_id", "project_id"],
+);
+pub const OF_OWNERS_REQUEST: Rule = Rule::new(
+    "of its owner's request",
+    "request_id in (select r.id from public.render_requests r where r.user_id = (select authz.agent_owner()))",
+    None,
+    &["request_id"],
+);
+pub const OWNERS_POSTS: Rule = Rule::new(
+    "its owner's",
+    "author_id = (select authz.agent_owner())",
+    None,
+    &["author_id"],
+);
+/// Drafts only, authored by its owner: publishing is a human's decision.
+pub const DRAFT_BY_AGENT: Rule = Rule::new(
+    "draft for its owner",
+    "false",
+    Some("author_id = (select authz.agent_owner()) and status = 'draft'::public.blog_status"),
+    &["author_id"],
+);
 
 use Action::{Delete, Insert, Select, Update};
 
@@ -321,6 +422,8 @@ pub fn matrix() -> Vec<TableAccess> {
             all(DESIGNER, READ),
             all(ADMIN, EVERYTHING),
             all(AGENT, &[Select, Update]),
+            rule(AGENT_TOKEN, READ, OWNERS_RENDERS),
+            rule(AGENT_TOKEN, &[Insert], NEW_RENDER_BY_AGENT),
             service(),
         ],
     );
@@ -330,21 +433,18 @@ pub fn matrix() -> Vec<TableAccess> {
     ];
     // Status, attempts, retry time and timestamps are the queue's, never the caller's.
     let render_input = vec!["user_id", "project_id", "input_file_path", "model"];
+    // The agent names the id itself: it may not be able to read the row back.
+    let mut agent_render_input = vec!["id"];
+    agent_render_input.extend(&render_input);
     render_requests.columns.insertable = vec![
         ("moha_client", render_input.clone()),
         ("moha_designer", render_input),
+        (MOHA_AGENT, agent_render_input),
     ];
+    let render_owners = &["moha_client", "moha_designer", "moha_admin", MOHA_AGENT];
     render_requests.columns.owners = vec![
-        owner(
-            "user_id",
-            &["moha_client", "moha_designer", "moha_admin"],
-            &[],
-        ),
-        owner(
-            "project_id",
-            &["moha_client", "moha_designer", "moha_admin"],
-            &[],
-        ),
+        owner("user_id", render_owners, &[]),
+        owner("project_id", render_owners, &[]),
     ];
 
     let mut leads = t(
@@ -353,9 +453,24 @@ pub fn matrix() -> Vec<TableAccess> {
             rule(SALES, &[Select, Update], ASSIGNED_LEADS),
             all(ADMIN, EVERYTHING),
             all(AGENT, &[Select, Update]),
+            all(AGENT_TOKEN, READ),
             service(),
         ],
     );
+    // No scope reads a lead's contact details: column privileges are per role, not per scope.
+    leads.columns.selectable = vec![(
+        MOHA_AGENT,
+        vec![
+            "id",
+            "client_name",
+            "source",
+            "assigned_to",
+            "status",
+            "score",
+            "created_at",
+            "updated_at",
+        ],
+    )];
     // The score is the AI's and update_lead_score's.
     let lead_fields = vec![
         "client_name",
@@ -382,6 +497,7 @@ pub fn matrix() -> Vec<TableAccess> {
             all(SALES, READ),
             all(ADMIN, EVERYTHING),
             all(AGENT, READ),
+            all(AGENT_TOKEN, READ),
             service(),
         ],
     );
@@ -393,6 +509,7 @@ pub fn matrix() -> Vec<TableAccess> {
             all(SALES, &[Select, Update]),
             all(ADMIN, &[Select, Update]),
             all(AGENT, &[Select, Insert, Update]),
+            all(AGENT_TOKEN, READ),
             service(),
         ],
     );
@@ -421,6 +538,7 @@ pub fn matrix() -> Vec<TableAccess> {
                 rule(CLIENT, READ, OF_OWN_PROJECT),
                 all(DESIGNER, EVERYTHING),
                 all(ADMIN, EVERYTHING),
+                all(AGENT_TOKEN, READ),
                 service(),
             ],
         );
@@ -450,6 +568,7 @@ pub fn matrix() -> Vec<TableAccess> {
                 all(DESIGNER, READ),
                 all(ADMIN, READ),
                 all(AGENT, &[Select, Insert]),
+                rule(AGENT_TOKEN, READ, OF_OWNERS_REQUEST),
                 service(),
             ],
         );
@@ -467,10 +586,14 @@ pub fn matrix() -> Vec<TableAccess> {
             ],
         )
     };
+    let mut social_analytics = inbox_data("social_analytics");
+    social_analytics.entries.push(all(AGENT_TOKEN, READ));
 
     let mut render_parameters = ai_output("render_parameters");
     render_parameters.entries[0] = rule(SIGNED_IN, &[Select, Insert], OF_OWN_REQUEST);
     render_parameters.entries[3] = all(AGENT, READ);
+    // Parameters are the owner's inputs; the agent's tools do not read them.
+    render_parameters.entries.remove(4);
     render_parameters.columns.owners = vec![owner("request_id", &["authenticated"], &[])];
 
     let mut clients = t(
@@ -494,15 +617,22 @@ pub fn matrix() -> Vec<TableAccess> {
             rule(CLIENT, READ, OWN_PROJECTS),
             all(DESIGNER, EVERYTHING),
             all(ADMIN, EVERYTHING),
+            all(AGENT_TOKEN, READ),
             service(),
         ],
     );
     // Column privileges are per role, not per row: every role that sees other people's
     // published projects sees only the portfolio's columns, its own projects included.
-    projects.columns.selectable = ["anon", "authenticated", "moha_client", "moha_sales"]
-        .into_iter()
-        .map(|r| (r, PROJECT_PUBLIC_FACE.to_vec()))
-        .collect();
+    projects.columns.selectable = [
+        "anon",
+        "authenticated",
+        "moha_client",
+        "moha_sales",
+        MOHA_AGENT,
+    ]
+    .into_iter()
+    .map(|r| (r, PROJECT_PUBLIC_FACE.to_vec()))
+    .collect();
     projects.columns.owners = vec![
         owner("client_id", STUDIO, &["moha_admin"]),
         owner("created_by", &[], &[]),
@@ -517,11 +647,29 @@ pub fn matrix() -> Vec<TableAccess> {
             rule(SIGNED_IN, &[Select, Update], OWN_POSTS),
             rule(SIGNED_IN, &[Insert], NEW_POST_AS_SELF),
             all(ADMIN, EVERYTHING),
+            rule(AGENT_TOKEN, READ, OWNERS_POSTS),
+            rule(AGENT_TOKEN, &[Insert], DRAFT_BY_AGENT),
             service(),
         ],
     );
+    blog_posts.columns.insertable = vec![(
+        MOHA_AGENT,
+        vec![
+            "id",
+            "title",
+            "slug",
+            "content",
+            "excerpt",
+            "author_id",
+            "category_id",
+        ],
+    )];
     blog_posts.columns.owners = vec![
-        owner("author_id", AUTHORS, &["moha_admin"]),
+        owner(
+            "author_id",
+            &["authenticated", "moha_admin", MOHA_AGENT],
+            &["moha_admin"],
+        ),
         owner("status", AUTHORS, AUTHORS),
     ];
 
@@ -542,10 +690,12 @@ pub fn matrix() -> Vec<TableAccess> {
             rule(SALES, &[Insert], NOTE_AS_SELF),
             all(ADMIN, &[Select, Insert, Delete]),
             all(AGENT, &[Select, Insert]),
+            all(AGENT_TOKEN, READ),
+            rule(AGENT_TOKEN, &[Insert], NOTE_BY_AGENT),
             service(),
         ],
     );
-    let note_writers = &["moha_sales", "moha_admin", AI_AGENT];
+    let note_writers = &["moha_sales", "moha_admin", AI_AGENT, MOHA_AGENT];
     lead_notes.columns.owners = vec![
         owner("lead_id", note_writers, &[]),
         owner("created_by", note_writers, &[]),
@@ -561,6 +711,26 @@ pub fn matrix() -> Vec<TableAccess> {
         ],
     );
     lead_scoring.columns.owners = vec![owner("lead_id", &[AI_AGENT], &[])];
+
+    let mut agents = t("agents", vec![all(ADMIN, EVERYTHING), service()]);
+    agents.columns.updatable = vec![(
+        "moha_admin",
+        vec![
+            "description",
+            "owner_id",
+            "status",
+            "allowed_scopes",
+            "max_token_days",
+        ],
+    )];
+    agents.columns.owners = vec![
+        owner("owner_id", &["moha_admin"], &["moha_admin"]),
+        owner("created_by", &[], &[]),
+    ];
+    // Tokens are made, rotated and revoked only by the agent_auth functions; their hashes are
+    // never readable.
+    let mut api_tokens = t("api_tokens", vec![all(ADMIN, READ), all(SERVICE, READ)]);
+    api_tokens.columns.hidden = vec!["token_hash"];
 
     let mut agent_limits = t(
         "agent_limits",
@@ -580,14 +750,15 @@ pub fn matrix() -> Vec<TableAccess> {
             ],
         ),
         {
-            let mut permissions = t(
+            // Generated from this matrix by the security release: nobody edits it.
+            t(
                 "permissions",
-                vec![all(SIGNED_IN, READ), all(ADMIN, WRITE), service()],
-            );
-            permissions.columns.owners = vec![owner("role_id", &["moha_admin"], &["moha_admin"])];
-            permissions
+                vec![all(SIGNED_IN, READ), all(SERVICE, READ)],
+            )
         },
         user_sessions,
+        agents,
+        api_tokens,
         clients,
         projects,
         project_child("project_images"),
@@ -612,7 +783,7 @@ pub fn matrix() -> Vec<TableAccess> {
         lead_scoring,
         social_accounts,
         social_messages,
-        inbox_data("social_analytics"),
+        social_analytics,
         inbox_data("social_sentiment"),
         notifications,
         t("audit_logs", vec![all(ADMIN, READ), all(SERVICE, READ)]),
@@ -646,6 +817,73 @@ pub fn matrix() -> Vec<TableAccess> {
     ]
 }
 
+/// Permissions the matrix cannot derive from table access because rules read them
+/// (`authz.has_permission`), with the RBAC roles that hold them. Everything else in
+/// `public.permissions` is derived by [`permissions`].
+pub const CAPABILITIES: &[(&str, &[&str])] = &[
+    ("blog:create", &["Admin", "Designer"]),
+    ("blog:publish", &["Admin"]),
+    ("render:create", &["Admin", "Designer", "Client"]),
+];
+
+/// The RBAC roles of `public.roles` whose permissions are generated, with the audiences their
+/// requests belong to. `Agent` is no user's role: its permissions are the scopes a token may hold.
+pub const RBAC_AUDIENCES: &[(&str, &[Audience])] = &[
+    ("Admin", &[SIGNED_IN, ADMIN]),
+    ("Designer", &[SIGNED_IN, DESIGNER]),
+    ("Client", &[SIGNED_IN, CLIENT]),
+    ("Sales", &[SIGNED_IN, SALES]),
+    ("Agent", &[AGENT_TOKEN]),
+];
+
+/// `public.permissions` as the matrix implies it: `(role, "resource:action")`, sorted. For every
+/// table and action a role's audiences hold an entry for (whose rule needs no permission the role
+/// lacks), `<table>:<verb>`; for the Agent role these are exactly the scopes its entries read.
+/// Plus [`CAPABILITIES`].
+pub fn permissions() -> Vec<(&'static str, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    for (role, audiences) in RBAC_AUDIENCES {
+        let holds = |p: &str| {
+            CAPABILITIES
+                .iter()
+                .any(|(c, roles)| *c == p && roles.contains(role))
+        };
+        for t in matrix() {
+            for action in Action::ALL {
+                let granted = t.entries.iter().any(|e| {
+                    e.actions.contains(&action)
+                        && audiences.contains(&e.audience)
+                        && match e.access {
+                            Access::All => true,
+                            Access::Rule(r) => r.requires.iter().all(|p| holds(p)),
+                        }
+                });
+                if granted {
+                    out.insert((*role, scope(&t.table.name, action)));
+                }
+            }
+        }
+        for (c, roles) in CAPABILITIES {
+            if roles.contains(role) {
+                out.insert((*role, c.to_string()));
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// `(select id from public.roles where name = ...)` for a role of [`RBAC_AUDIENCES`].
+fn role_id(role: &str) -> Expr {
+    Expr::Sql(match role {
+        "Admin" => "(select id from public.roles where name = 'Admin')",
+        "Designer" => "(select id from public.roles where name = 'Designer')",
+        "Client" => "(select id from public.roles where name = 'Client')",
+        "Sales" => "(select id from public.roles where name = 'Sales')",
+        "Agent" => "(select id from public.roles where name = 'Agent')",
+        other => panic!("no roles row for {other}"),
+    })
+}
+
 /// Storage object names that writes accept: no leading or doubled `/`, no `.` or `..`
 /// segment, no backslash, no `%` (encoded separators), no control characters, and at least
 /// one folder (the scope segment).
@@ -656,30 +894,35 @@ pub const OBJECT_OF_PUBLISHED_PROJECT: Rule = Rule {
     using: "(storage.foldername(name))[1] in (select p.id::text from public.projects p where p.is_published)",
     check: None,
     columns: &["name"],
+    requires: &[],
 };
 pub const OBJECT_OF_OWN_PROJECT: Rule = Rule {
     name: "of own project",
     using: "(storage.foldername(name))[1] in (select o.id::text from authz.own_projects() o)",
     check: None,
     columns: &["name"],
+    requires: &[],
 };
 pub const OBJECT_OF_PUBLISHED_POST: Rule = Rule {
     name: "of published post",
     using: "(storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.status = 'published'::public.blog_status)",
     check: None,
     columns: &["name"],
+    requires: &[],
 };
 pub const OBJECT_OF_OWN_POST: Rule = Rule {
     name: "of own post",
     using: "(storage.foldername(name))[1] in (select p.id::text from public.blog_posts p where p.author_id = (select auth.uid()))",
     check: None,
     columns: &["name"],
+    requires: &[],
 };
 pub const OWN_FOLDER: Rule = Rule {
     name: "own folder",
     using: "(storage.foldername(name))[1] = (select auth.uid())::text",
     check: None,
     columns: &["name"],
+    requires: &[],
 };
 
 const MB: i64 = 1024 * 1024;
@@ -763,9 +1006,22 @@ pub fn release() -> Release {
     let mut changes = vec![Change::Grant(Grant {
         privileges: vec![Privilege::Usage],
         object: GrantObject::Schema("public".into()),
-        roles: vec![AI_AGENT.into()],
+        roles: vec![AI_AGENT.into(), MOHA_AGENT.into()],
         revoke: false,
     })];
+    // The permissions table says what the policies below grant (a test compares both live).
+    changes.push(Change::Insert(crate::model::Insert {
+        table: public("permissions"),
+        columns: vec!["role_id".into(), "resource".into(), "action".into()],
+        rows: permissions()
+            .into_iter()
+            .map(|(role, p)| {
+                let (resource, action) = p.split_once(':').expect("resource:action");
+                vec![role_id(role), Expr::text(resource), Expr::text(action)]
+            })
+            .collect(),
+        conflict_target: vec!["role_id".into(), "resource".into(), "action".into()],
+    }));
     for t in matrix() {
         let table = catalog
             .table(&t.table)
@@ -785,6 +1041,11 @@ pub fn release() -> Release {
     ));
     changes.push(Change::Statement(
         "alter default privileges for role postgres in schema public revoke truncate, trigger, references on tables from anon, authenticated, service_role",
+    ));
+    // PostgreSQL 17 adds MAINTAIN (vacuum, lock table, ...) to "all"; the word does not parse
+    // on 15, so only a server that has it revokes it.
+    changes.push(Change::Statement(
+        "do $$ begin if pg_catalog.current_setting('server_version_num')::int >= 170000 then execute 'alter default privileges for role postgres in schema public revoke maintain on tables from anon, authenticated, service_role'; end if; end $$",
     ));
     changes.extend(crate::access::storage_changes(
         &storage(),
@@ -854,7 +1115,15 @@ mod tests {
     #[test]
     fn rules_call_functions_once_per_statement_and_trust_no_user_metadata() {
         let audiences = [
-            ANON, SIGNED_IN, CLIENT, DESIGNER, SALES, ADMIN, AGENT, SERVICE,
+            ANON,
+            SIGNED_IN,
+            CLIENT,
+            DESIGNER,
+            SALES,
+            ADMIN,
+            AGENT,
+            AGENT_TOKEN,
+            SERVICE,
         ];
         let texts = rules()
             .into_iter()
@@ -865,7 +1134,12 @@ mod tests {
         for text in texts {
             assert!(!text.contains("user_metadata"), "{text}");
             assert!(!text.contains("auth.role()"), "{text}");
-            for call in ["auth.uid()", "authz.is_admin()", "authz.has_"] {
+            for call in [
+                "auth.uid()",
+                "authz.is_admin()",
+                "authz.has_",
+                "authz.agent_",
+            ] {
                 let bare = text.matches(call).count();
                 let wrapped = text.matches(&format!("(select {call}")).count();
                 assert_eq!(bare, wrapped, "{call} not wrapped in (select ...): {text}");
@@ -930,7 +1204,9 @@ mod tests {
                             t.entries.iter().any(|e| e.actions.contains(&action)
                                 && (e.audience.db_role == *role
                                     || (*role == "authenticated"
-                                        && e.audience.db_role.starts_with("moha_")))),
+                                        && crate::access::inherits_authenticated(
+                                            e.audience.db_role,
+                                        )))),
                             "{}.{}: {role} is named to {} it but holds no {0} {2}",
                             t.table,
                             o.column,
@@ -940,6 +1216,87 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A rule's `requires` and the permissions its text checks are declared capabilities, so the
+    /// generated table holds the rows the policies read.
+    #[test]
+    fn rules_read_only_declared_capabilities() {
+        for r in rules() {
+            for p in r.requires {
+                assert!(
+                    CAPABILITIES.iter().any(|(c, _)| c == p),
+                    "{} requires {p}, which no capability declares",
+                    r.name
+                );
+            }
+            for text in [Some(r.using), r.check].into_iter().flatten() {
+                for (i, _) in text.match_indices("authz.has_permission('") {
+                    let rest = &text[i + "authz.has_permission('".len()..];
+                    let (resource, rest) = rest.split_once("', '").expect("two literals");
+                    let action = &rest[..rest.find('\'').unwrap()];
+                    let p = format!("{resource}:{action}");
+                    assert!(
+                        CAPABILITIES.iter().any(|(c, _)| *c == p),
+                        "{} checks {p}, which no capability declares",
+                        r.name
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every policy of the agent role reads the scope of its own table and command, and the Agent
+    /// role's permissions are exactly those scopes.
+    #[test]
+    fn agent_policies_read_their_tables_scope_and_the_agent_permissions_are_those_scopes() {
+        let c = catalog();
+        let mut read = std::collections::BTreeSet::new();
+        for p in c.policies.iter().filter(|p| p.roles == [MOHA_AGENT]) {
+            let action = match p.command {
+                Command::Select => Select,
+                Command::Insert => Insert,
+                Command::Update => Update,
+                Command::Delete => Delete,
+                Command::All => panic!("{}: one command per policy", p.name),
+            };
+            let wanted = scope(&p.table.name, action);
+            let text: String = [&p.using, &p.with_check]
+                .into_iter()
+                .flatten()
+                .map(|e| crate::render::expr(e).unwrap())
+                .collect();
+            assert!(
+                text.contains(&format!("(select authz.agent_has_scope('{wanted}'))")),
+                "{}: {text}",
+                p.name
+            );
+            read.insert(wanted);
+        }
+        let agent: std::collections::BTreeSet<String> = permissions()
+            .into_iter()
+            .filter(|(role, _)| *role == "Agent")
+            .map(|(_, p)| p)
+            .collect();
+        assert_eq!(agent, read);
+    }
+
+    /// Nobody outside the matrix's roles gets permission rows, and every RBAC role's rows include
+    /// the capabilities it holds.
+    #[test]
+    fn permissions_are_derived_for_every_rbac_role() {
+        let rows = permissions();
+        for (role, _) in RBAC_AUDIENCES {
+            assert!(
+                rows.iter().any(|(r, _)| r == role),
+                "{role} has no permission"
+            );
+        }
+        assert!(rows.contains(&("Designer", "blog_posts:create".into())));
+        // A Client passes the sign-up's insert policy only with blog:create, which it lacks.
+        assert!(!rows.contains(&("Client", "blog_posts:create".into())));
+        assert!(rows.contains(&("Sales", "leads:edit".into())));
+        assert!(!rows.contains(&("Agent", "leads:edit".into())));
     }
 
     #[test]
@@ -958,7 +1315,11 @@ mod tests {
 
     #[test]
     fn render_inserts_name_the_model_allow_list() {
-        for rule in [NEW_RENDER_AS_LINKED_CLIENT, NEW_RENDER_AS_STAFF] {
+        for rule in [
+            NEW_RENDER_AS_LINKED_CLIENT,
+            NEW_RENDER_AS_STAFF,
+            NEW_RENDER_BY_AGENT,
+        ] {
             let check = rule.check.unwrap();
             let list: Vec<String> = RENDER_MODELS.iter().map(|m| format!("'{m}'")).collect();
             let expected = match list.as_slice() {

@@ -120,6 +120,60 @@ export type Database = {
           },
         ]
       }
+      agents: {
+        Row: {
+          allowed_scopes: string[]
+          created_at: string
+          created_by: string | null
+          description: string | null
+          id: string
+          max_token_days: number
+          name: string
+          owner_id: string
+          status: Database["public"]["Enums"]["agent_status"]
+          updated_at: string
+        }
+        Insert: {
+          allowed_scopes?: string[]
+          created_at?: string
+          created_by?: string | null
+          description?: string | null
+          id?: string
+          max_token_days?: number
+          name: string
+          owner_id: string
+          status?: Database["public"]["Enums"]["agent_status"]
+          updated_at?: string
+        }
+        Update: {
+          allowed_scopes?: string[]
+          created_at?: string
+          created_by?: string | null
+          description?: string | null
+          id?: string
+          max_token_days?: number
+          name?: string
+          owner_id?: string
+          status?: Database["public"]["Enums"]["agent_status"]
+          updated_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "agents_created_by_fkey"
+            columns: ["created_by"]
+            isOneToOne: false
+            referencedRelation: "users"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "agents_owner_id_fkey"
+            columns: ["owner_id"]
+            isOneToOne: false
+            referencedRelation: "users"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       ai_cache: {
         Row: {
           created_at: string
@@ -150,11 +204,69 @@ export type Database = {
         }
         Relationships: []
       }
+      api_tokens: {
+        Row: {
+          agent_id: string
+          created_at: string
+          created_by: string | null
+          expires_at: string
+          id: string
+          label: string
+          last_used_at: string | null
+          prefix: string
+          revoked_at: string | null
+          scopes: string[]
+          token_hash: string
+        }
+        Insert: {
+          agent_id: string
+          created_at?: string
+          created_by?: string | null
+          expires_at: string
+          id?: string
+          label: string
+          last_used_at?: string | null
+          prefix: string
+          revoked_at?: string | null
+          scopes: string[]
+          token_hash: string
+        }
+        Update: {
+          agent_id?: string
+          created_at?: string
+          created_by?: string | null
+          expires_at?: string
+          id?: string
+          label?: string
+          last_used_at?: string | null
+          prefix?: string
+          revoked_at?: string | null
+          scopes?: string[]
+          token_hash?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "api_tokens_agent_id_fkey"
+            columns: ["agent_id"]
+            isOneToOne: false
+            referencedRelation: "agents"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "api_tokens_created_by_fkey"
+            columns: ["created_by"]
+            isOneToOne: false
+            referencedRelation: "users"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       audit_logs: {
         Row: {
           action: string
           actor_kind: Database["public"]["Enums"]["actor_kind"]
           actor_role: string
+          agent_id: string | null
           id: number
           new_values: Json | null
           old_values: Json | null
@@ -162,11 +274,13 @@ export type Database = {
           record_id: string | null
           table_name: string
           timestamp: string
+          token_id: string | null
         }
         Insert: {
           action: string
           actor_kind: Database["public"]["Enums"]["actor_kind"]
           actor_role: string
+          agent_id?: string | null
           id?: never
           new_values?: Json | null
           old_values?: Json | null
@@ -174,11 +288,13 @@ export type Database = {
           record_id?: string | null
           table_name: string
           timestamp?: string
+          token_id?: string | null
         }
         Update: {
           action?: string
           actor_kind?: Database["public"]["Enums"]["actor_kind"]
           actor_role?: string
+          agent_id?: string | null
           id?: never
           new_values?: Json | null
           old_values?: Json | null
@@ -186,6 +302,7 @@ export type Database = {
           record_id?: string | null
           table_name?: string
           timestamp?: string
+          token_id?: string | null
         }
         Relationships: []
       }
@@ -1196,6 +1313,7 @@ export type Database = {
     Enums: {
       actor_kind: "human" | "agent" | "service" | "system"
       agent_scope: "user" | "project" | "global"
+      agent_status: "active" | "suspended"
       blog_status: "draft" | "review" | "published" | "archived"
       lead_source:
         | "website"
@@ -1353,6 +1471,7 @@ export const Constants = {
     Enums: {
       actor_kind: ["human", "agent", "service", "system"],
       agent_scope: ["user", "project", "global"],
+      agent_status: ["active", "suspended"],
       blog_status: ["draft", "review", "published", "archived"],
       lead_source: [
         "website",

@@ -19,9 +19,13 @@ const UNASSIGNED_LEAD: &str = "16000000-0000-4000-a000-000000000003";
 const CLIENT: &str = "00000000-0000-4000-a000-000000000c01";
 const CLIENT_PROJECT: &str = "12000000-0000-4000-a000-000000000001";
 const SALES_A: &str = "00000000-0000-4000-a000-000000000a51";
+const CRM_AGENT: &str = "1a000000-0000-4000-a000-000000000001";
+const CRM_TOKEN: &str = "1b000000-0000-4000-a000-000000000001";
+/// sha-256 hex of the crm agent's demo token (sql::moha::personas::AGENTS).
+const CRM_TOKEN_SHA256: &str = "20cf9f4dcae9e7f691d71901d8b69ff500dbb1dd365796fbb0a969722f5e45f7";
 
 /// The schemas whose functions and relations are the project's.
-const OURS: &str = "('public', 'private', 'authz')";
+const OURS: &str = "('public', 'private', 'authz', 'agent_auth')";
 
 /// What the attacker's trigger does when it fires: record who it runs as, read the secrets,
 /// delete the oldest audit row (disabling the append-only trigger, which the owner may do).
@@ -228,6 +232,32 @@ fn calls() -> Vec<(&'static str, String)> {
         (
             "public.social_account_token",
             format!("select public.social_account_token('{ACCOUNT}')"),
+        ),
+        (
+            "authz.agent_has_scope",
+            "select authz.agent_has_scope('leads:read')".into(),
+        ),
+        ("authz.agent_id", "select authz.agent_id()".into()),
+        ("authz.agent_owner", "select authz.agent_owner()".into()),
+        (
+            "agent_auth.create_token",
+            format!("select * from agent_auth.create_token('{CRM_AGENT}', 'probe', '{{leads:read}}')"),
+        ),
+        (
+            "agent_auth.list_tokens",
+            "select * from agent_auth.list_tokens()".into(),
+        ),
+        (
+            "agent_auth.rotate_token",
+            format!("select * from agent_auth.rotate_token('{CRM_TOKEN}')"),
+        ),
+        (
+            "agent_auth.revoke_token",
+            format!("select agent_auth.revoke_token('{CRM_TOKEN}')"),
+        ),
+        (
+            "agent_auth.authenticate",
+            format!("select * from agent_auth.authenticate('{CRM_TOKEN_SHA256}')"),
         ),
         (
             // The setup put a message in the default partition for January 2031: the job moves it.

@@ -107,7 +107,8 @@ fn every_ownership_column_is_written_only_by_the_roles_the_matrix_names() {
                     };
                     roles.iter().any(|r| {
                         *r == persona.db_role
-                            || (*r == "authenticated" && persona.db_role.starts_with("moha_"))
+                            || (*r == "authenticated"
+                                && sql::access::inherits_authenticated(persona.db_role))
                     })
                 });
                 let got = attempt(&mut c, &claims, &sql, &[]);

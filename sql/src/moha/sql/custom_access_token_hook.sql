@@ -10,7 +10,10 @@ begin
       join public.roles r on r.id = u.role_id
      where u.id = (custom_access_token_hook.event ->> 'user_id')::uuid;
     -- An RBAC role without a database role of its own keeps `authenticated`: less access, never more.
-    if v_role is not null and exists (select from pg_catalog.pg_roles where rolname = v_role) then
+    -- A user's token only ever names a role that is a member of `authenticated` (never moha_agent).
+    if v_role is not null and exists (
+         select from pg_catalog.pg_roles r
+          where r.rolname = v_role and pg_catalog.pg_has_role(r.oid, 'authenticated', 'MEMBER')) then
       v_claims := pg_catalog.jsonb_set(v_claims, '{role}', pg_catalog.to_jsonb(v_role));
     end if;
   end if;

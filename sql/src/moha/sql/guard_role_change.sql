@@ -4,6 +4,10 @@ declare
 begin
   -- Migrations, maintenance (postgres, supabase_admin) and the service role may set any role.
   -- Everything else is an API role (anon, authenticated and the business roles, ai_agent).
+  -- The Agent role is for API tokens, never a person's: nobody gives it to a user.
+  if new.role_id = (select r.id from public.roles r where r.name = 'Agent') then
+    raise exception 'the Agent role is not a user''s role' using errcode = '42501';
+  end if;
   if current_user in ('postgres', 'supabase_admin', 'service_role') then
     return new;
   end if;
