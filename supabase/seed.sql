@@ -49,10 +49,10 @@ on conflict (id) do nothing;
 insert into public.agents (id, name, description, owner_id, allowed_scopes) values
   ('1a000000-0000-4000-a000-000000000001', 'crm-assistant', 'Leads, notes and the inbox',
    '00000000-0000-4000-a000-000000000ad1',
-   '{lead_notes:create,lead_notes:read,leads:read,social_accounts:read,social_messages:read}'),
+   '{agent_proposals:create,agent_proposals:read,lead_notes:create,lead_notes:read,leads:read,social_accounts:read,social_messages:read}'),
   ('1a000000-0000-4000-a000-000000000002', 'studio-assistant', 'Projects, renders and blog drafts',
    '00000000-0000-4000-a000-000000000ad1',
-   '{blog_posts:create,blog_posts:read,project_images:read,project_tags:read,projects:read,render_requests:create,render_requests:read,render_results:read,social_analytics:read}')
+   '{agent_proposals:create,agent_proposals:read,blog_posts:create,blog_posts:read,project_images:read,project_tags:read,projects:read,render_requests:create,render_requests:read,render_results:read,social_analytics:read}')
 on conflict (id) do nothing;
 
 insert into public.api_tokens (id, agent_id, label, prefix, token_hash, scopes, expires_at, created_by)
@@ -168,6 +168,14 @@ insert into public.user_sessions (user_id, session_token, expires_at) values
   ('00000000-0000-4000-a000-000000000c01', 'session of client', now() + interval '1 day'),
   ('00000000-0000-4000-a000-000000000c02', 'session of client2', now() + interval '1 day')
 on conflict do nothing;
+
+-- Pending proposals: the crm agent's (Sales and Admins decide it), the studio agent's (Admins).
+insert into public.agent_proposals (id, agent_id, action, target_id, payload) values
+  ('1c000000-0000-4000-a000-000000000001', '1a000000-0000-4000-a000-000000000001', 'set_lead_status',
+   '16000000-0000-4000-a000-000000000001', '{"status": "qualified", "rationale": "proposal of crm-assistant"}'),
+  ('1c000000-0000-4000-a000-000000000002', '1a000000-0000-4000-a000-000000000002', 'publish_post',
+   '14000000-0000-4000-a000-000000000003', '{"rationale": "proposal of studio-assistant"}')
+on conflict (id) do nothing;
 
 insert into public.agent_limits (agent, scope, max_requests) values ('render', 'global', 1000)
 on conflict do nothing;

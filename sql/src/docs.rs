@@ -136,6 +136,11 @@ pub const TABLES: &[TableDoc] = &[
         PlanProse("Strict table ownership for agents vs. humans"),
     ),
     doc("api_tokens", Rbac, PlanProse("API tokens")),
+    doc(
+        "agent_proposals",
+        Audit,
+        PlanProse("All AI-made changes logged in audit_logs"),
+    ),
     doc("clients", Portfolio, Plan("Client management")),
     doc("projects", Portfolio, Plan("Main project entity")),
     doc("project_images", Portfolio, Plan("Store project photos and media")),

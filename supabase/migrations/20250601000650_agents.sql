@@ -617,3 +617,158 @@ $body$;
 revoke all on function agent_auth.authenticate(text) from public, anon, authenticated, service_role;
 grant execute on function agent_auth.authenticate(text) to moha_agent;
 comment on function agent_auth.authenticate(text) is 'The mcp function''s token check by hash: outcome ok (with the token, agent, owner and the scopes it holds and its agent still allows), unknown, revoked, expired or suspended. Records last_used_at at most once a minute, without waiting.';
+
+create type public.proposal_status as enum ('pending', 'approved', 'rejected', 'expired');
+
+create type public.proposal_action as enum ('publish_post', 'send_reply', 'assign_lead', 'set_lead_status');
+
+create table public.agent_proposals (
+  id uuid not null default gen_random_uuid(),
+  agent_id uuid not null default authz.agent_id(),
+  action public.proposal_action not null,
+  target_id uuid not null,
+  payload jsonb not null default '{}'::jsonb,
+  status public.proposal_status not null default 'pending'::public.proposal_status,
+  decided_by uuid,
+  decided_at timestamp with time zone,
+  reason text,
+  created_at timestamp with time zone not null default now(),
+  expires_at timestamp with time zone not null default (now() + '7 days'::interval),
+  constraint agent_proposals_pkey primary key (id),
+  constraint agent_proposals_agent_id_fkey foreign key (agent_id) references public.agents (id) on delete cascade,
+  constraint agent_proposals_decided_by_fkey foreign key (decided_by) references public.users (id) on delete set null,
+  constraint agent_proposals_decided_check check ((status = 'pending') = (decided_at is null) and (status in ('pending', 'expired') or decided_by is not null)),
+  constraint agent_proposals_payload_check check (pg_catalog.jsonb_typeof(payload) = 'object' and pg_catalog.length(payload::text) <= 20000 and case action when 'assign_lead' then (payload ->> 'assigned_to') ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' when 'set_lead_status' then (payload ->> 'status') in ('new', 'contacted', 'qualified', 'proposal', 'won', 'lost') when 'send_reply' then pg_catalog.length(payload ->> 'reply') between 1 and 4000 else true end)
+);
+alter table public.agent_proposals enable row level security;
+comment on table public.agent_proposals is 'An agent''s proposal of an irreversible or client-facing action; a human with the matching permission decides, and an approval runs it once as that human.';
+comment on column public.agent_proposals.agent_id is 'The proposing agent (the live token''s).';
+comment on column public.agent_proposals.target_id is 'The post, message or lead acted on.';
+comment on column public.agent_proposals.payload is 'The action''s values (assigned_to, status, reply) and the agent''s rationale; outside text stays data.';
+comment on column public.agent_proposals.reason is 'The decider''s reason.';
+comment on column public.agent_proposals.expires_at is 'A pending proposal decided after this ends expired, unexecuted.';
+
+create trigger audit_insert after insert on public.agent_proposals
+  referencing new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_update after update on public.agent_proposals
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.audit_statement();
+
+create trigger audit_delete after delete on public.agent_proposals
+  referencing old table as old_rows
+  for each statement execute function private.audit_statement();
+
+create index agent_proposals_agent_id_created_at_idx on public.agent_proposals (agent_id, created_at desc);
+
+create index agent_proposals_pending_idx on public.agent_proposals (action, created_at) where status = 'pending';
+
+create index agent_proposals_decided_by_idx on public.agent_proposals (decided_by);
+
+create or replace function private.notify_proposal_deciders()
+returns trigger
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $body$
+begin
+  -- Everyone whose role holds the permission that decides the action hears of it. Only the
+  -- action and the agent's name go into the notification: the payload may carry outside text.
+  insert into public.notifications (user_id, kind, title, body)
+  select u.id, 'agent_proposal',
+         'An agent proposes: ' || pg_catalog.replace(n.action::text, '_', ' '),
+         'Agent ' || a.name || ' proposed ' || n.action::text || ' (proposal ' || n.id::text || '); approve or reject it.'
+    from new_rows n
+    join public.agents a on a.id = n.agent_id
+    join public.permissions p
+      on (p.resource, p.action) = (case n.action
+                                     when 'publish_post'::public.proposal_action then 'blog'
+                                     when 'send_reply'::public.proposal_action then 'social_messages'
+                                     else 'leads' end,
+                                   case n.action
+                                     when 'publish_post'::public.proposal_action then 'publish'
+                                     when 'assign_lead'::public.proposal_action then 'assign'
+                                     else 'edit' end)
+    join public.users u on u.role_id = p.role_id;
+  return null;
+end
+$body$;
+revoke all on function private.notify_proposal_deciders() from public, anon, authenticated, service_role;
+comment on function private.notify_proposal_deciders() is 'Notifies every user whose role holds the permission that decides a new proposal (notifications are written only by agents and definer code).';
+
+create trigger notify_deciders after insert on public.agent_proposals
+  referencing new table as new_rows
+  for each statement execute function private.notify_proposal_deciders();
+
+create or replace function public.decide_agent_proposal(
+  proposal_id uuid,
+  approve boolean,
+  reason text default null
+)
+returns public.proposal_status
+language plpgsql
+volatile
+security invoker
+set search_path = pg_catalog, pg_temp
+as $body$
+declare
+  v public.agent_proposals%rowtype;
+  v_done bigint;
+  v_status public.proposal_status;
+begin
+  -- Runs as the caller (security invoker): the proposal is visible and updatable only to someone
+  -- whose permission matches its action, and the action below runs under the caller's own
+  -- policies. The row lock makes concurrent decisions queue: the first decides, the rest find
+  -- it decided.
+  select * into v from public.agent_proposals p
+   where p.id = decide_agent_proposal.proposal_id
+     for update;
+  if not found then
+    raise exception 'no proposal % that you may decide', decide_agent_proposal.proposal_id
+      using errcode = '42501', hint = 'deciding needs the permission of the proposal''s action';
+  end if;
+  if v.status <> 'pending'::public.proposal_status then
+    raise exception 'proposal % is already %', v.id, v.status using errcode = '55000';
+  end if;
+  if v.expires_at <= pg_catalog.now() then
+    v_status := 'expired';
+  elsif not decide_agent_proposal.approve then
+    v_status := 'rejected';
+  else
+    v_status := 'approved';
+    -- Fixed statements per action; the payload's values were checked by the table's constraints.
+    if v.action = 'publish_post'::public.proposal_action then
+      update public.blog_posts b
+         set status = 'published'::public.blog_status, published_at = coalesce(b.published_at, pg_catalog.now())
+       where b.id = v.target_id;
+    elsif v.action = 'send_reply'::public.proposal_action then
+      update public.social_messages m
+         set status = 'replied'::public.message_status
+       where m.id = v.target_id;
+    elsif v.action = 'assign_lead'::public.proposal_action then
+      update public.leads l
+         set assigned_to = (v.payload ->> 'assigned_to')::uuid
+       where l.id = v.target_id;
+    else
+      update public.leads l
+         set status = (v.payload ->> 'status')::public.lead_status
+       where l.id = v.target_id;
+    end if;
+    get diagnostics v_done = row_count;
+    if v_done = 0 then
+      raise exception 'your access does not reach the target of proposal %', v.id
+        using errcode = '42501';
+    end if;
+  end if;
+  update public.agent_proposals p
+     set status = v_status, decided_by = (select auth.uid()), decided_at = pg_catalog.now(),
+         reason = decide_agent_proposal.reason
+   where p.id = v.id;
+  return v_status;
+end
+$body$;
+revoke all on function public.decide_agent_proposal(uuid, boolean, text) from public, anon, authenticated, service_role;
+grant execute on function public.decide_agent_proposal(uuid, boolean, text) to authenticated;
+comment on function public.decide_agent_proposal(uuid, boolean, text) is 'Approves (running the action once, as the caller, under the caller''s policies) or rejects a pending proposal the caller may decide; a proposal past expires_at ends expired. Security invoker: it never acts with more than the caller''s rights.';

@@ -11,6 +11,8 @@ insert into public.permissions (role_id, resource, action) values
   ((select id from public.roles where name = 'Admin'), 'agent_limits', 'delete'),
   ((select id from public.roles where name = 'Admin'), 'agent_limits', 'edit'),
   ((select id from public.roles where name = 'Admin'), 'agent_limits', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'agent_proposals', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'agent_proposals', 'read'),
   ((select id from public.roles where name = 'Admin'), 'agent_usage', 'read'),
   ((select id from public.roles where name = 'Admin'), 'agents', 'create'),
   ((select id from public.roles where name = 'Admin'), 'agents', 'delete'),
@@ -47,6 +49,7 @@ insert into public.permissions (role_id, resource, action) values
   ((select id from public.roles where name = 'Admin'), 'lead_notes', 'delete'),
   ((select id from public.roles where name = 'Admin'), 'lead_notes', 'read'),
   ((select id from public.roles where name = 'Admin'), 'lead_scoring', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'leads', 'assign'),
   ((select id from public.roles where name = 'Admin'), 'leads', 'create'),
   ((select id from public.roles where name = 'Admin'), 'leads', 'delete'),
   ((select id from public.roles where name = 'Admin'), 'leads', 'edit'),
@@ -96,6 +99,8 @@ insert into public.permissions (role_id, resource, action) values
   ((select id from public.roles where name = 'Admin'), 'user_sessions', 'read'),
   ((select id from public.roles where name = 'Admin'), 'users', 'edit'),
   ((select id from public.roles where name = 'Admin'), 'users', 'read'),
+  ((select id from public.roles where name = 'Agent'), 'agent_proposals', 'create'),
+  ((select id from public.roles where name = 'Agent'), 'agent_proposals', 'read'),
   ((select id from public.roles where name = 'Agent'), 'blog_posts', 'create'),
   ((select id from public.roles where name = 'Agent'), 'blog_posts', 'read'),
   ((select id from public.roles where name = 'Agent'), 'lead_notes', 'create'),
@@ -110,6 +115,8 @@ insert into public.permissions (role_id, resource, action) values
   ((select id from public.roles where name = 'Agent'), 'social_accounts', 'read'),
   ((select id from public.roles where name = 'Agent'), 'social_analytics', 'read'),
   ((select id from public.roles where name = 'Agent'), 'social_messages', 'read'),
+  ((select id from public.roles where name = 'Client'), 'agent_proposals', 'edit'),
+  ((select id from public.roles where name = 'Client'), 'agent_proposals', 'read'),
   ((select id from public.roles where name = 'Client'), 'blog_categories', 'read'),
   ((select id from public.roles where name = 'Client'), 'blog_media', 'create'),
   ((select id from public.roles where name = 'Client'), 'blog_media', 'delete'),
@@ -142,6 +149,8 @@ insert into public.permissions (role_id, resource, action) values
   ((select id from public.roles where name = 'Client'), 'user_sessions', 'read'),
   ((select id from public.roles where name = 'Client'), 'users', 'edit'),
   ((select id from public.roles where name = 'Client'), 'users', 'read'),
+  ((select id from public.roles where name = 'Designer'), 'agent_proposals', 'edit'),
+  ((select id from public.roles where name = 'Designer'), 'agent_proposals', 'read'),
   ((select id from public.roles where name = 'Designer'), 'blog', 'create'),
   ((select id from public.roles where name = 'Designer'), 'blog_categories', 'read'),
   ((select id from public.roles where name = 'Designer'), 'blog_media', 'create'),
@@ -187,6 +196,8 @@ insert into public.permissions (role_id, resource, action) values
   ((select id from public.roles where name = 'Designer'), 'user_sessions', 'read'),
   ((select id from public.roles where name = 'Designer'), 'users', 'edit'),
   ((select id from public.roles where name = 'Designer'), 'users', 'read'),
+  ((select id from public.roles where name = 'Sales'), 'agent_proposals', 'edit'),
+  ((select id from public.roles where name = 'Sales'), 'agent_proposals', 'read'),
   ((select id from public.roles where name = 'Sales'), 'blog_categories', 'read'),
   ((select id from public.roles where name = 'Sales'), 'blog_media', 'create'),
   ((select id from public.roles where name = 'Sales'), 'blog_media', 'delete'),
@@ -417,6 +428,51 @@ create policy api_tokens_select_moha_admin on public.api_tokens
   using ((select authz.is_admin()));
 
 grant select (id, agent_id, label, prefix, scopes, expires_at, last_used_at, created_by, created_at, revoked_at) on table public.api_tokens to service_role;
+
+revoke all on table public.agent_proposals from anon, authenticated, service_role, ai_agent, moha_agent;
+
+grant update (status, decided_by, decided_at, reason) on table public.agent_proposals to authenticated;
+
+grant select on table public.agent_proposals to authenticated;
+
+create policy agent_proposals_select_authenticated on public.agent_proposals
+  as permissive
+  for select
+  to authenticated
+  using ((action = 'publish_post'::public.proposal_action and (select authz.has_permission('blog', 'publish'))) or (action = 'send_reply'::public.proposal_action and (select authz.has_permission('social_messages', 'edit'))) or (action = 'assign_lead'::public.proposal_action and (select authz.has_permission('leads', 'assign'))) or (action = 'set_lead_status'::public.proposal_action and (select authz.has_permission('leads', 'edit'))));
+
+create policy agent_proposals_update_authenticated on public.agent_proposals
+  as permissive
+  for update
+  to authenticated
+  using ((action = 'publish_post'::public.proposal_action and (select authz.has_permission('blog', 'publish'))) or (action = 'send_reply'::public.proposal_action and (select authz.has_permission('social_messages', 'edit'))) or (action = 'assign_lead'::public.proposal_action and (select authz.has_permission('leads', 'assign'))) or (action = 'set_lead_status'::public.proposal_action and (select authz.has_permission('leads', 'edit'))))
+  with check (status <> 'pending'::public.proposal_status and decided_by = (select auth.uid()) and ((action = 'publish_post'::public.proposal_action and (select authz.has_permission('blog', 'publish'))) or (action = 'send_reply'::public.proposal_action and (select authz.has_permission('social_messages', 'edit'))) or (action = 'assign_lead'::public.proposal_action and (select authz.has_permission('leads', 'assign'))) or (action = 'set_lead_status'::public.proposal_action and (select authz.has_permission('leads', 'edit')))));
+
+grant select on table public.agent_proposals to moha_admin;
+
+create policy agent_proposals_select_moha_admin on public.agent_proposals
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+grant insert (id, agent_id, action, target_id, payload) on table public.agent_proposals to moha_agent;
+
+grant select on table public.agent_proposals to moha_agent;
+
+create policy agent_proposals_select_moha_agent on public.agent_proposals
+  as permissive
+  for select
+  to moha_agent
+  using (((select authz.agent_has_scope('agent_proposals:read'))) and (agent_id = (select authz.agent_id())));
+
+create policy agent_proposals_insert_moha_agent on public.agent_proposals
+  as permissive
+  for insert
+  to moha_agent
+  with check (((select authz.agent_has_scope('agent_proposals:create'))) and (agent_id = (select authz.agent_id()) and status = 'pending'::public.proposal_status and ((action in ('assign_lead'::public.proposal_action, 'set_lead_status'::public.proposal_action) and target_id in (select l.id from public.leads l)) or (action = 'publish_post'::public.proposal_action and target_id in (select p.id from public.blog_posts p)) or (action = 'send_reply'::public.proposal_action and target_id in (select m.id from public.social_messages m)))));
+
+grant select, insert, update, delete on table public.agent_proposals to service_role;
 
 revoke all on table public.clients from anon, authenticated, service_role, ai_agent, moha_agent;
 

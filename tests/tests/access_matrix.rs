@@ -173,6 +173,11 @@ fn shape(
             "insert into public.ai_cache (prompt_hash, model, response) values (repeat('b', 64), 'probe', '{}')")),
         "prompt_templates" => ("name", "template = template", ownerless(
             "insert into public.prompt_templates (name, agent, template) values ('probe', 'probe', 'x')")),
+        "agent_proposals" => ("action::text || ' ' || status::text", "reason = reason", owned(
+            "insert into public.agent_proposals (agent_id, action, target_id, payload) \
+             values ($1::text::uuid, 'set_lead_status', '16000000-0000-4000-a000-000000000001', '{\"status\": \"won\"}')",
+            personas::agent(persona).map(|a| a.agent_id),
+            if persona == "agent_crm" { "1a000000-0000-4000-a000-000000000002" } else { "1a000000-0000-4000-a000-000000000001" })),
         "agents" => ("name", "description = description", ownerless(
             "insert into public.agents (name, owner_id) values ('probe-agent', '00000000-0000-4000-a000-000000000ad1')")),
         "api_tokens" => ("label", "label = label", ownerless(

@@ -281,6 +281,54 @@ impl AgentStatus {
     }
 }
 
+/// `public.proposal_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProposalStatus {
+    #[serde(rename = "pending")]
+    Pending,
+    #[serde(rename = "approved")]
+    Approved,
+    #[serde(rename = "rejected")]
+    Rejected,
+    #[serde(rename = "expired")]
+    Expired,
+}
+
+impl ProposalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalStatus::Pending => "pending",
+            ProposalStatus::Approved => "approved",
+            ProposalStatus::Rejected => "rejected",
+            ProposalStatus::Expired => "expired",
+        }
+    }
+}
+
+/// `public.proposal_action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProposalAction {
+    #[serde(rename = "publish_post")]
+    PublishPost,
+    #[serde(rename = "send_reply")]
+    SendReply,
+    #[serde(rename = "assign_lead")]
+    AssignLead,
+    #[serde(rename = "set_lead_status")]
+    SetLeadStatus,
+}
+
+impl ProposalAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalAction::PublishPost => "publish_post",
+            ProposalAction::SendReply => "send_reply",
+            ProposalAction::AssignLead => "assign_lead",
+            ProposalAction::SetLeadStatus => "set_lead_status",
+        }
+    }
+}
+
 /// A row of `public.audit_logs`: Append-only trail of every change to business data, by humans and AI agents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditLogsRow {
@@ -1074,6 +1122,39 @@ impl ApiTokensRow {
         "created_by",
         "created_at",
         "revoked_at",
+    ];
+}
+
+/// A row of `public.agent_proposals`: An agent's proposal of an irreversible or client-facing action; a human with the matching permission decides, and an approval runs it once as that human.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentProposalsRow {
+    pub id: String,
+    pub agent_id: String,
+    pub action: ProposalAction,
+    pub target_id: String,
+    pub payload: serde_json::Value,
+    pub status: ProposalStatus,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+impl AgentProposalsRow {
+    pub const TABLE: &'static str = "public.agent_proposals";
+    pub const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "agent_id",
+        "action",
+        "target_id",
+        "payload",
+        "status",
+        "decided_by",
+        "decided_at",
+        "reason",
+        "created_at",
+        "expires_at",
     ];
 }
 

@@ -13,6 +13,10 @@ pub fn api_tokens() -> Name {
     public("api_tokens")
 }
 
+pub fn agent_proposals() -> Name {
+    public("agent_proposals")
+}
+
 /// Schema of the token functions: Admins create, list, rotate and revoke tokens there, and the
 /// `mcp` function checks a bearer token. Not exposed by PostgREST, so never an RPC.
 pub const AGENT_AUTH: &str = "agent_auth";
@@ -333,10 +337,121 @@ pub fn release() -> Release {
         .execute(&[MOHA_AGENT])
         .comment("The mcp function's token check by hash: outcome ok (with the token, agent, owner and the scopes it holds and its agent still allows), unknown, revoked, expired or suspended. Records last_used_at at most once a minute, without waiting."),
     ));
+    changes.extend(proposals());
     Release {
         version: "20250601000650",
         name: "agents",
         summary: "Outside agents and their API tokens (hash only), the moha_agent role and its scope helpers, the Admin's token functions in agent_auth, agent and token in audit_logs.",
         changes,
     }
+}
+
+/// What cannot be undone is proposed, not done: a human whose permission matches the action
+/// approves or rejects, and the approved action runs once, as the approver, in the approval's
+/// transaction (`decide_agent_proposal` is security invoker).
+fn proposals() -> Vec<Change> {
+    let mut changes = vec![
+        create_enum(
+            "proposal_status",
+            &["pending", "approved", "rejected", "expired"],
+        ),
+        create_enum(
+            "proposal_action",
+            &[
+                "publish_post",
+                "send_reply",
+                "assign_lead",
+                "set_lead_status",
+            ],
+        ),
+    ];
+    changes.extend(table(
+        Table::new(agent_proposals())
+            .comment("An agent's proposal of an irreversible or client-facing action; a human with the matching permission decides, and an approval runs it once as that human.")
+            .column(uuid_pk())
+            .column(
+                uuid("agent_id")
+                    .not_null()
+                    .default(Expr::Sql("authz.agent_id()"))
+                    .comment("The proposing agent (the live token's)."),
+            )
+            .column(Column::new("action", enum_type("proposal_action")).not_null())
+            .column(uuid("target_id").not_null().comment("The post, message or lead acted on."))
+            .column(
+                Column::new("payload", SqlType::Jsonb)
+                    .not_null()
+                    .default(Expr::Sql("'{}'::jsonb"))
+                    .comment("The action's values (assigned_to, status, reply) and the agent's rationale; outside text stays data."),
+            )
+            .column(
+                Column::new("status", enum_type("proposal_status"))
+                    .not_null()
+                    .default(enum_value("proposal_status", "pending")),
+            )
+            .column(uuid("decided_by"))
+            .column(ts("decided_at"))
+            .column(text("reason").comment("The decider's reason."))
+            .column(created_at())
+            .column(
+                ts("expires_at")
+                    .not_null()
+                    .default(Expr::Sql("(now() + '7 days'::interval)"))
+                    .comment("A pending proposal decided after this ends expired, unexecuted."),
+            )
+            .primary_key(&["id"])
+            .foreign_key(&["agent_id"], agents(), &["id"], OnDelete::Cascade)
+            .foreign_key(&["decided_by"], rbac::users(), &["id"], OnDelete::SetNull)
+            .check(
+                "decided",
+                Expr::Sql("(status = 'pending') = (decided_at is null) and (status in ('pending', 'expired') or decided_by is not null)"),
+            )
+            .check(
+                "payload",
+                Expr::Sql("pg_catalog.jsonb_typeof(payload) = 'object' and pg_catalog.length(payload::text) <= 20000 and case action when 'assign_lead' then (payload ->> 'assigned_to') ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' when 'set_lead_status' then (payload ->> 'status') in ('new', 'contacted', 'qualified', 'proposal', 'won', 'lost') when 'send_reply' then pg_catalog.length(payload ->> 'reply') between 1 and 4000 else true end"),
+            ),
+        Audit::Yes,
+    ));
+    changes.push(Change::CreateIndex(
+        Index::on(&agent_proposals(), &["agent_id", "created_at"]).keys(vec![
+            IndexKey::Column("agent_id".into()),
+            IndexKey::Desc("created_at".into()),
+        ]),
+    ));
+    changes.push(Change::CreateIndex(
+        Index::on(&agent_proposals(), &["action", "created_at"])
+            .named("agent_proposals_pending_idx")
+            .r#where(Expr::Sql("status = 'pending'")),
+    ));
+    changes.push(index(&agent_proposals(), &["decided_by"]));
+    changes.push(Change::CreateFunction(
+        Function::new(
+            private("notify_proposal_deciders"),
+            Returns::Trigger,
+            include_str!("sql/notify_proposal_deciders.sql"),
+        )
+        .security_definer()
+        .comment("Notifies every user whose role holds the permission that decides a new proposal (notifications are written only by agents and definer code)."),
+    ));
+    changes.push(Change::CreateTrigger(Trigger {
+        name: "notify_deciders".into(),
+        table: agent_proposals(),
+        timing: Timing::After,
+        events: vec![Event::Insert],
+        level: Level::StatementWithRows,
+        function: private("notify_proposal_deciders"),
+        args: vec![],
+    }));
+    changes.push(Change::CreateFunction(
+        Function::new(
+            public("decide_agent_proposal"),
+            Returns::Type(enum_type("proposal_status")),
+            include_str!("sql/decide_agent_proposal.sql"),
+        )
+        .arg(Arg::new("proposal_id", SqlType::Uuid))
+        .arg(Arg::new("approve", SqlType::Boolean))
+        .arg(Arg::new("reason", SqlType::Text).default(Expr::Null))
+        .execute(&["authenticated"])
+        .comment("Approves (running the action once, as the caller, under the caller's policies) or rejects a pending proposal the caller may decide; a proposal past expires_at ends expired. Security invoker: it never acts with more than the caller's rights."),
+    ));
+    changes
 }

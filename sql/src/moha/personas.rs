@@ -75,6 +75,8 @@ pub struct AgentToken {
 
 /// The CRM agent: leads and their notes, the inbox.
 pub const AGENT_CRM_SCOPES: &[&str] = &[
+    "agent_proposals:create",
+    "agent_proposals:read",
     "lead_notes:create",
     "lead_notes:read",
     "leads:read",
@@ -84,6 +86,8 @@ pub const AGENT_CRM_SCOPES: &[&str] = &[
 
 /// The studio agent: projects, its owner's renders and blog drafts, social figures.
 pub const AGENT_STUDIO_SCOPES: &[&str] = &[
+    "agent_proposals:create",
+    "agent_proposals:read",
     "blog_posts:create",
     "blog_posts:read",
     "project_images:read",

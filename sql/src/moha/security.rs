@@ -326,6 +326,29 @@ pub const DRAFT_BY_AGENT: Rule = Rule::new(
     &["author_id"],
 );
 
+/// The proposals an agent made (through any of its live tokens).
+pub const OWN_PROPOSALS: Rule = Rule::new(
+    "its own",
+    "agent_id = (select authz.agent_id())",
+    None,
+    &["agent_id"],
+);
+/// A pending proposal of its own, about a target its own policies let it read: proposing
+/// needs the target's read scope too.
+pub const NEW_PROPOSAL: Rule = Rule::new(
+    "pending, its own, on a target it reads",
+    "false",
+    Some("agent_id = (select authz.agent_id()) and status = 'pending'::public.proposal_status and ((action in ('assign_lead'::public.proposal_action, 'set_lead_status'::public.proposal_action) and target_id in (select l.id from public.leads l)) or (action = 'publish_post'::public.proposal_action and target_id in (select p.id from public.blog_posts p)) or (action = 'send_reply'::public.proposal_action and target_id in (select m.id from public.social_messages m)))"),
+    &["agent_id"],
+);
+/// The proposals a human may decide: their role holds the permission of the action.
+pub const DECIDABLE: Rule = Rule::new(
+    "decidable by the caller's permissions",
+    "(action = 'publish_post'::public.proposal_action and (select authz.has_permission('blog', 'publish'))) or (action = 'send_reply'::public.proposal_action and (select authz.has_permission('social_messages', 'edit'))) or (action = 'assign_lead'::public.proposal_action and (select authz.has_permission('leads', 'assign'))) or (action = 'set_lead_status'::public.proposal_action and (select authz.has_permission('leads', 'edit')))",
+    Some("status <> 'pending'::public.proposal_status and decided_by = (select auth.uid()) and ((action = 'publish_post'::public.proposal_action and (select authz.has_permission('blog', 'publish'))) or (action = 'send_reply'::public.proposal_action and (select authz.has_permission('social_messages', 'edit'))) or (action = 'assign_lead'::public.proposal_action and (select authz.has_permission('leads', 'assign'))) or (action = 'set_lead_status'::public.proposal_action and (select authz.has_permission('leads', 'edit'))))"),
+    &["action"],
+);
+
 use Action::{Delete, Insert, Select, Update};
 
 const READ: &[Action] = &[Select];
@@ -732,6 +755,31 @@ pub fn matrix() -> Vec<TableAccess> {
     let mut api_tokens = t("api_tokens", vec![all(ADMIN, READ), all(SERVICE, READ)]);
     api_tokens.columns.hidden = vec!["token_hash"];
 
+    let mut agent_proposals = t(
+        "agent_proposals",
+        vec![
+            rule(SIGNED_IN, &[Select, Update], DECIDABLE),
+            all(ADMIN, READ),
+            rule(AGENT_TOKEN, READ, OWN_PROPOSALS),
+            rule(AGENT_TOKEN, &[Insert], NEW_PROPOSAL),
+            service(),
+        ],
+    );
+    // Deciding writes the decision only; the agent names the id, the action and its target.
+    agent_proposals.columns.updatable = vec![(
+        "authenticated",
+        vec!["status", "decided_by", "decided_at", "reason"],
+    )];
+    agent_proposals.columns.insertable = vec![(
+        MOHA_AGENT,
+        vec!["id", "agent_id", "action", "target_id", "payload"],
+    )];
+    agent_proposals.columns.owners = vec![
+        owner("agent_id", &[MOHA_AGENT], &[]),
+        owner("action", &[MOHA_AGENT], &[]),
+        owner("decided_by", &[], &["authenticated"]),
+    ];
+
     let mut agent_limits = t(
         "agent_limits",
         vec![all(ADMIN, EVERYTHING), all(AGENT, READ), service()],
@@ -759,6 +807,7 @@ pub fn matrix() -> Vec<TableAccess> {
         user_sessions,
         agents,
         api_tokens,
+        agent_proposals,
         clients,
         projects,
         project_child("project_images"),
@@ -824,6 +873,8 @@ pub const CAPABILITIES: &[(&str, &[&str])] = &[
     ("blog:create", &["Admin", "Designer"]),
     ("blog:publish", &["Admin"]),
     ("render:create", &["Admin", "Designer", "Client"]),
+    // Deciding an agent's proposal to hand a lead to someone.
+    ("leads:assign", &["Admin"]),
 ];
 
 /// The RBAC roles of `public.roles` whose permissions are generated, with the audiences their
@@ -1237,8 +1288,9 @@ mod tests {
                     let action = &rest[..rest.find('\'').unwrap()];
                     let p = format!("{resource}:{action}");
                     assert!(
-                        CAPABILITIES.iter().any(|(c, _)| *c == p),
-                        "{} checks {p}, which no capability declares",
+                        CAPABILITIES.iter().any(|(c, _)| *c == p)
+                            || permissions().iter().any(|(_, q)| *q == p),
+                        "{} checks {p}, which no capability declares and no table grants",
                         r.name
                     );
                 }

@@ -69,6 +69,63 @@ export type Database = {
           },
         ]
       }
+      agent_proposals: {
+        Row: {
+          action: Database["public"]["Enums"]["proposal_action"]
+          agent_id: string
+          created_at: string
+          decided_at: string | null
+          decided_by: string | null
+          expires_at: string
+          id: string
+          payload: Json
+          reason: string | null
+          status: Database["public"]["Enums"]["proposal_status"]
+          target_id: string
+        }
+        Insert: {
+          action: Database["public"]["Enums"]["proposal_action"]
+          agent_id?: string
+          created_at?: string
+          decided_at?: string | null
+          decided_by?: string | null
+          expires_at?: string
+          id?: string
+          payload?: Json
+          reason?: string | null
+          status?: Database["public"]["Enums"]["proposal_status"]
+          target_id: string
+        }
+        Update: {
+          action?: Database["public"]["Enums"]["proposal_action"]
+          agent_id?: string
+          created_at?: string
+          decided_at?: string | null
+          decided_by?: string | null
+          expires_at?: string
+          id?: string
+          payload?: Json
+          reason?: string | null
+          status?: Database["public"]["Enums"]["proposal_status"]
+          target_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "agent_proposals_agent_id_fkey"
+            columns: ["agent_id"]
+            isOneToOne: false
+            referencedRelation: "agents"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "agent_proposals_decided_by_fkey"
+            columns: ["decided_by"]
+            isOneToOne: false
+            referencedRelation: "users"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       agent_usage: {
         Row: {
           agent: string
@@ -1262,6 +1319,10 @@ export type Database = {
         Args: { from_month?: string; months_ahead?: number }
         Returns: number
       }
+      decide_agent_proposal: {
+        Args: { approve: boolean; proposal_id: string; reason?: string }
+        Returns: Database["public"]["Enums"]["proposal_status"]
+      }
       inbox: {
         Args: { account_ids: string[]; max_rows?: number; since?: string }
         Returns: {
@@ -1334,6 +1395,12 @@ export type Database = {
       message_status: "unread" | "read" | "replied" | "archived"
       message_type: "direct_message" | "comment" | "mention" | "reply"
       project_status: "draft" | "active" | "on_hold" | "completed" | "archived"
+      proposal_action:
+        | "publish_post"
+        | "send_reply"
+        | "assign_lead"
+        | "set_lead_status"
+      proposal_status: "pending" | "approved" | "rejected" | "expired"
       render_status:
         | "queued"
         | "pending"
@@ -1487,6 +1554,13 @@ export const Constants = {
       message_status: ["unread", "read", "replied", "archived"],
       message_type: ["direct_message", "comment", "mention", "reply"],
       project_status: ["draft", "active", "on_hold", "completed", "archived"],
+      proposal_action: [
+        "publish_post",
+        "send_reply",
+        "assign_lead",
+        "set_lead_status",
+      ],
+      proposal_status: ["pending", "approved", "rejected", "expired"],
       render_status: [
         "queued",
         "pending",

@@ -287,6 +287,14 @@ fn firings() -> Vec<(&'static str, &'static str, String)> {
             format!("update public.users set full_name = 'probe' where id = '{CLIENT}'"),
         ),
         (
+            "private.notify_proposal_deciders",
+            "moha_agent",
+            format!(
+                "insert into public.agent_proposals (agent_id, action, target_id, payload) \
+                 values ('{CRM_AGENT}', 'set_lead_status', '{LEAD_OF_SALES_A}', '{{\"status\": \"won\"}}')"
+            ),
+        ),
+        (
             "private.handle_new_user",
             "supabase_auth_admin",
             "insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data, \
