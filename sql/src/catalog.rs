@@ -26,6 +26,8 @@ pub struct Catalog {
     pub publications: Vec<(String, Name)>,
     pub views: Vec<View>,
     pub buckets: Vec<Bucket>,
+    /// Supabase Cron jobs, by name.
+    pub jobs: Vec<Job>,
 }
 
 fn dup(kind: &'static str, name: impl ToString) -> Error {
@@ -422,6 +424,26 @@ impl Catalog {
                     });
                 }
             }
+            Change::Schedule(job) => {
+                check_job(job)?;
+                if let JobCommand::CallFunction { .. } = job.command {
+                    let (schema, name) = CALL_EDGE_FUNCTION;
+                    if self.function(&Name::new(schema, name)).is_none() {
+                        return Err(unknown("function", format!("{schema}.{name}")));
+                    }
+                }
+                match self.jobs.iter_mut().find(|j| j.name == job.name) {
+                    Some(existing) => *existing = job.clone(),
+                    None => self.jobs.push(job.clone()),
+                }
+            }
+            Change::Unschedule(name) => {
+                let before = self.jobs.len();
+                self.jobs.retain(|j| j.name != *name);
+                if self.jobs.len() == before {
+                    return Err(unknown("job", name));
+                }
+            }
             Change::Statement(_) => {}
         }
         Ok(())
@@ -510,6 +532,50 @@ impl Catalog {
     pub fn function(&self, name: &Name) -> Option<&Function> {
         self.functions.iter().find(|f| &f.name == name)
     }
+}
+
+/// A job's name and schedule in the forms both pg_cron 1.4 (Debian) and hosted's accept.
+fn check_job(job: &Job) -> Result<(), Error> {
+    let invalid = |reason| Error::Invalid {
+        what: format!("job {}", job.name),
+        reason,
+    };
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 63
+            && n.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    if !name_ok(job.name) {
+        return Err(invalid(
+            "a job name is 1 to 63 lowercase letters, digits and dashes",
+        ));
+    }
+    let fields: Vec<&str> = job.schedule.split(' ').collect();
+    if fields.len() != 5
+        || fields.iter().any(|f| {
+            f.is_empty()
+                || !f
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'*' | b',' | b'-' | b'/'))
+        })
+    {
+        return Err(invalid(
+            "a schedule is five fields separated by one space, each of digits, *, comma, - and /: no seconds, no $, no names (Debian's pg_cron 1.4 and hosted's newer one both accept these)",
+        ));
+    }
+    if let JobCommand::CallFunction { function, body } = &job.command {
+        if !name_ok(function) {
+            return Err(invalid(
+                "an edge function name is lowercase letters, digits and dashes",
+            ));
+        }
+        let b = body.trim();
+        if !(b.starts_with('{') && b.ends_with('}')) {
+            return Err(invalid("a function call's body is a JSON object"));
+        }
+    }
+    Ok(())
 }
 
 fn check_release_header(r: &Release, previous: Option<&str>) -> Result<(), Error> {

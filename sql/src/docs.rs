@@ -23,10 +23,11 @@ pub enum Module {
     Social,
     Audit,
     AiGuardrails,
+    Operations,
 }
 
 impl Module {
-    pub const ALL: [Module; 8] = [
+    pub const ALL: [Module; 9] = [
         Module::Rbac,
         Module::Portfolio,
         Module::Blog,
@@ -35,6 +36,7 @@ impl Module {
         Module::Social,
         Module::Audit,
         Module::AiGuardrails,
+        Module::Operations,
     ];
 
     pub fn title(self) -> &'static str {
@@ -47,6 +49,7 @@ impl Module {
             Module::Social => "Social",
             Module::Audit => "Audit",
             Module::AiGuardrails => "AI guardrails",
+            Module::Operations => "Operations",
         }
     }
 
@@ -61,6 +64,7 @@ impl Module {
             Module::Social => "social",
             Module::Audit => "audit",
             Module::AiGuardrails => "ai_guardrails",
+            Module::Operations => "operations",
         }
     }
 
@@ -75,6 +79,7 @@ impl Module {
             Module::Social => "1.6 Social Media Integration",
             Module::Audit => "1.7 Audit & Logging",
             Module::AiGuardrails => "3. API Rate Limits & Guardrails",
+            Module::Operations => "Operations (docs/operations.md)",
         }
     }
 
@@ -89,6 +94,7 @@ impl Module {
             Module::Social => "#f1e3fb",
             Module::Audit => "#e8e8e8",
             Module::AiGuardrails => "#ffe5cc",
+            Module::Operations => "#e0f2f1",
         }
     }
 }
@@ -191,6 +197,29 @@ pub const TABLES: &[TableDoc] = &[
         table: "secrets",
         module: AiGuardrails,
         purpose: PlanProse("Secrets stored in Supabase Secrets"),
+    },
+    doc(
+        "operations_settings",
+        Operations,
+        PlanProse("archive old projects, nightly, with the cutoff in a settings row an Admin can change"),
+    ),
+    TableDoc {
+        schema: "private",
+        table: "scheduled_calls",
+        module: Operations,
+        purpose: PlanProse("A job's failure is visible, never silent"),
+    },
+    TableDoc {
+        schema: "private",
+        table: "social_fetches",
+        module: Operations,
+        purpose: PlanProse("one job that walks the connected accounts and staggers them"),
+    },
+    TableDoc {
+        schema: "private",
+        table: "scheduler_watch",
+        module: Operations,
+        purpose: PlanProse("A job's failure is visible, never silent"),
     },
 ];
 

@@ -185,3 +185,93 @@ fn mistakes_are_refused_when_folding() {
     let err = Catalog::from_releases(&bad).unwrap_err().to_string();
     assert!(err.contains("foreign key without an index"), "{err}");
 }
+
+fn job(name: &'static str, schedule: &'static str, command: JobCommand) -> Change {
+    Change::Schedule(Job {
+        name,
+        schedule,
+        command,
+        comment: "",
+    })
+}
+
+fn with_changes(changes: Vec<Change>) -> Result<Catalog, Error> {
+    let mut releases = v1();
+    releases.push(Release {
+        version: "20250301000000",
+        name: "jobs",
+        summary: "Jobs.",
+        changes,
+    });
+    Catalog::from_releases(&releases)
+}
+
+#[test]
+fn a_job_scheduled_again_replaces_it_and_an_unscheduled_one_is_gone() {
+    let c = with_changes(vec![
+        job("purge", "0 3 * * *", JobCommand::Sql("select 1")),
+        job("tick", "* * * * *", JobCommand::Sql("select 1")),
+        job("purge", "30 3 * * *", JobCommand::Sql("select 2")),
+        Change::Unschedule("tick"),
+    ])
+    .unwrap();
+    assert_eq!(c.jobs.len(), 1);
+    assert_eq!(
+        (c.jobs[0].name, c.jobs[0].schedule),
+        ("purge", "30 3 * * *")
+    );
+    assert!(matches!(
+        with_changes(vec![Change::Unschedule("never")]),
+        Err(Error::InRelease { .. })
+    ));
+}
+
+#[test]
+fn schedules_use_only_the_cron_syntax_both_pg_cron_versions_accept() {
+    for ok in ["* * * * *", "*/5 * * * *", "15 2 * * *", "0 0 1,15 * 1-5"] {
+        assert!(
+            with_changes(vec![job("j", ok, JobCommand::Sql("select 1"))]).is_ok(),
+            "{ok}"
+        );
+    }
+    // Seconds, pg_cron 1.5's `$` (last day of month), names, six fields, double spaces.
+    for bad in [
+        "30 seconds",
+        "0 0 $ * *",
+        "0 0 * jan mon",
+        "0 * * * * *",
+        "0  * * * *",
+        "0 * * *",
+    ] {
+        assert!(
+            with_changes(vec![job("j", bad, JobCommand::Sql("select 1"))]).is_err(),
+            "{bad}"
+        );
+    }
+    assert!(with_changes(vec![job(
+        "Bad Name",
+        "* * * * *",
+        JobCommand::Sql("select 1")
+    )])
+    .is_err());
+}
+
+#[test]
+fn a_function_call_job_needs_the_call_function_first() {
+    let call = JobCommand::CallFunction {
+        function: "fn",
+        body: "{}",
+    };
+    let err = with_changes(vec![job("j", "* * * * *", call.clone())]).unwrap_err();
+    assert!(
+        err.to_string().contains("private.call_edge_function"),
+        "{err}"
+    );
+    let wrapper = Change::CreateFunction(Function::new(
+        Name::new("private", "call_edge_function"),
+        Returns::Type(SqlType::BigInt),
+        "begin return 1; end",
+    ));
+    let schema = Change::CreateSchema("private".into());
+    assert!(with_changes(vec![schema, wrapper, job("j", "* * * * *", call)]).is_ok());
+}

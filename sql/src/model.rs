@@ -725,6 +725,40 @@ pub struct Bucket {
     pub allowed_mime_types: Vec<String>,
 }
 
+/// The function that queues a scheduled call of an edge function (through pg_net, with the
+/// scheduled-call secret read from Vault) and records its request id so its answer is judged.
+/// [`JobCommand::CallFunction`] renders to a call of it; the release that schedules such a job
+/// must create it first.
+pub const CALL_EDGE_FUNCTION: (&str, &str) = ("private", "call_edge_function");
+
+/// What a scheduled job runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobCommand {
+    /// Trusted SQL from this repository.
+    Sql(&'static str),
+    /// `POST /functions/v1/<function>` with a JSON `body` (an object, written in this repository).
+    CallFunction {
+        function: &'static str,
+        body: &'static str,
+    },
+}
+
+/// A Supabase Cron job: a pg_cron job scheduled by name. Scheduling a name again replaces the job
+/// (pg_cron's `cron.schedule(name, ...)` is an upsert), so rendering is idempotent and a later
+/// release changes a job by scheduling it again; [`Change::Unschedule`] removes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Lowercase letters, digits and dashes.
+    pub name: &'static str,
+    /// Five-field cron (minute hour day-of-month month day-of-week) in UTC, with digits, `*`,
+    /// `,`, `-` and `/` only: the syntax both Debian's pg_cron 1.4 and hosted's newer one accept
+    /// (no seconds, no `$`, no names).
+    pub schedule: &'static str,
+    pub command: JobCommand,
+    /// What the job is for (for docs/schema.md).
+    pub comment: &'static str,
+}
+
 /// Rows of reference data (seeded roles, permissions); conflicting rows are left alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Insert {
@@ -777,6 +811,10 @@ pub enum Change {
     CreateView(View),
     CreateBucket(Bucket),
     Insert(Insert),
+    /// `cron.schedule(name, schedule, command)`: creates or replaces a job.
+    Schedule(Job),
+    /// Removes the job of this name if it is scheduled.
+    Unschedule(&'static str),
     /// A trusted statement from this repository's source for what the model has no type for
     /// (e.g. calling a function once). It does not change the folded catalog.
     Statement(&'static str),

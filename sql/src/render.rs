@@ -578,8 +578,54 @@ pub fn change(c: &Change) -> Result<String, Error> {
         }
         Change::CreateBucket(b) => bucket(b)?,
         Change::Insert(i) => insert(i)?,
+        Change::Schedule(job) => schedule(job)?,
+        // Removes the job where it exists; `cron.unschedule(name)` would fail where it does not.
+        Change::Unschedule(job) => where_pg_cron(&format!(
+            "perform cron.unschedule(j.jobid) from cron.job j where j.jobname = {} and j.username = current_user;",
+            literal(job)?
+        )),
         Change::Statement(s) => format!("{};\n", s.trim_end().trim_end_matches(';')),
     })
+}
+
+/// The SQL a job runs, as `cron.job.command` holds it.
+pub fn job_command(job: &Job) -> Result<String, Error> {
+    Ok(match &job.command {
+        JobCommand::Sql(sql) => sql.trim().trim_end_matches(';').to_string(),
+        JobCommand::CallFunction { function, body } => {
+            let (schema, name) = CALL_EDGE_FUNCTION;
+            format!(
+                "select {}.{}({}, {}, {}::jsonb)",
+                ident(schema)?,
+                ident(name)?,
+                literal(job.name)?,
+                literal(function)?,
+                literal(body.trim())?
+            )
+        }
+    })
+}
+
+/// `cron.schedule` by name, as Supabase Cron does it: the job runs as the role that ran the
+/// migration (`postgres`), in the database `cron.database_name` names.
+fn schedule(job: &Job) -> Result<String, Error> {
+    let command = job_command(job)?;
+    Ok(where_pg_cron(&format!(
+        "perform cron.schedule({}, {}, {});",
+        literal(job.name)?,
+        literal(job.schedule)?,
+        dollar_quote(&command)
+    )))
+}
+
+/// `statement` (PL/pgSQL) where pg_cron is installed. pg_cron lives in one database only, the one
+/// `cron.database_name` names (hosted: `postgres`, the project's database); a migration applied
+/// to any other database leaves its jobs out instead of failing.
+fn where_pg_cron(statement: &str) -> String {
+    let body = format!(
+        "\nbegin\n  if exists (select from pg_catalog.pg_extension where extname = 'pg_cron') then\n    {statement}\n  end if;\nend\n"
+    );
+    format!("do {};\n", dollar_quote(&body))
 }
 
 /// The header every generated migration starts with.
@@ -783,5 +829,39 @@ mod tests {
         assert!(lint_ignore(&injected, "").is_err());
         let bad_rule = Column::new("n", SqlType::Integer).lint_ignore("rule; drop", "x");
         assert!(lint_ignore(&bad_rule, "").is_err());
+    }
+
+    #[test]
+    fn jobs_are_scheduled_by_name_and_unscheduled_only_where_they_exist() {
+        let sql_job = Job {
+            name: "nightly-purge",
+            schedule: "45 2 * * *",
+            command: JobCommand::Sql("select private.purge();"),
+            comment: "",
+        };
+        let guarded = |statement: &str| {
+            format!("do $body1$\nbegin\n  if exists (select from pg_catalog.pg_extension where extname = 'pg_cron') then\n    {statement}\n  end if;\nend\n$body1$;\n")
+        };
+        assert_eq!(
+            change(&Change::Schedule(sql_job)).unwrap(),
+            guarded("perform cron.schedule('nightly-purge', '45 2 * * *', $body$select private.purge()$body$);")
+        );
+        let call = Job {
+            name: "drain",
+            schedule: "* * * * *",
+            command: JobCommand::CallFunction {
+                function: "process-render-request",
+                body: r#"{"drain": true}"#,
+            },
+            comment: "",
+        };
+        assert_eq!(
+            change(&Change::Schedule(call)).unwrap(),
+            guarded("perform cron.schedule('drain', '* * * * *', $body$select private.call_edge_function('drain', 'process-render-request', '{\"drain\": true}'::jsonb)$body$);")
+        );
+        assert_eq!(
+            change(&Change::Unschedule("drain")).unwrap(),
+            "do $body$\nbegin\n  if exists (select from pg_catalog.pg_extension where extname = 'pg_cron') then\n    perform cron.unschedule(j.jobid) from cron.job j where j.jobname = 'drain' and j.username = current_user;\n  end if;\nend\n$body$;\n"
+        );
     }
 }

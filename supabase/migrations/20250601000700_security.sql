@@ -56,6 +56,8 @@ insert into public.permissions (role_id, resource, action) values
   ((select id from public.roles where name = 'Admin'), 'leads', 'read'),
   ((select id from public.roles where name = 'Admin'), 'notifications', 'edit'),
   ((select id from public.roles where name = 'Admin'), 'notifications', 'read'),
+  ((select id from public.roles where name = 'Admin'), 'operations_settings', 'edit'),
+  ((select id from public.roles where name = 'Admin'), 'operations_settings', 'read'),
   ((select id from public.roles where name = 'Admin'), 'permissions', 'read'),
   ((select id from public.roles where name = 'Admin'), 'project_images', 'create'),
   ((select id from public.roles where name = 'Admin'), 'project_images', 'delete'),
@@ -1871,6 +1873,25 @@ create policy prompt_templates_select_ai_agent on public.prompt_templates
   using (true);
 
 grant select, insert, update, delete on table public.prompt_templates to service_role;
+
+revoke all on table public.operations_settings from anon, authenticated, service_role, ai_agent, moha_agent;
+
+grant select, update on table public.operations_settings to moha_admin;
+
+create policy operations_settings_select_moha_admin on public.operations_settings
+  as permissive
+  for select
+  to moha_admin
+  using ((select authz.is_admin()));
+
+create policy operations_settings_update_moha_admin on public.operations_settings
+  as permissive
+  for update
+  to moha_admin
+  using ((select authz.is_admin()))
+  with check ((select authz.is_admin()));
+
+grant select, insert, update, delete on table public.operations_settings to service_role;
 
 revoke all on all sequences in schema public from anon, authenticated, service_role;
 

@@ -27,6 +27,7 @@ pub struct TestCluster {
     throwaway: Throwaway,
     migrated_template: OnceLock<()>,
     compat_template: OnceLock<()>,
+    cron_db: OnceLock<()>,
     next_db: AtomicUsize,
 }
 
@@ -53,6 +54,7 @@ impl TestCluster {
             throwaway: throwaway?,
             migrated_template: OnceLock::new(),
             compat_template: OnceLock::new(),
+            cron_db: OnceLock::new(),
             next_db: AtomicUsize::new(0),
         })
     }
@@ -92,6 +94,39 @@ impl TestCluster {
                 .unwrap_or_else(|e| panic!("building the migrated template failed: {e:#}"))
         });
         self.create_db(Some(MIGRATED_TEMPLATE))
+    }
+
+    /// The database pg_cron's scheduler runs jobs in (`cron.database_name`), built as the local
+    /// stack builds its own: the compat layer (which creates pg_cron there, and only there) and
+    /// every migration, whose jobs are scheduled for real. One per test binary, since the
+    /// scheduler serves one database; never a template (its scheduler stays connected).
+    pub fn cron_db(&self) -> TestDb {
+        assert!(
+            self.cron_db.set(()).is_ok(),
+            "cron_db: the cluster has one cron database, already taken by another test"
+        );
+        let name = xtask::cluster::CRON_DATABASE.to_string();
+        let built = (|| -> anyhow::Result<()> {
+            // `postgres` exists from the start (the cluster's maintenance database).
+            if name != "postgres" {
+                let mut owner = xtask::db::connect(&self.url("postgres", "postgres"))?;
+                owner.batch_execute(&format!("create database {}", ident(&name)))?;
+            }
+            xtask::compat::install(&mut xtask::db::connect(&self.url(SUPERUSER, &name))?)?;
+            let opts = xtask::migrate::Options {
+                dir: xtask::paths::migrations_dir(),
+                dry_run: false,
+                include_all: false,
+                compat: false,
+            };
+            xtask::migrate::run_quietly(&self.url("postgres", &name), &opts)?;
+            Ok(())
+        })();
+        built.unwrap_or_else(|e| panic!("building the cron database failed: {e:#}"));
+        TestDb {
+            name,
+            cluster: self.throwaway.cluster.clone(),
+        }
     }
 
     fn build_template(&self, name: &str, migrate: bool) -> anyhow::Result<()> {

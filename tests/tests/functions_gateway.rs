@@ -152,10 +152,13 @@ fn render_refuses_bad_tokens_other_users_and_bad_input() {
     let _turn = turn();
     let id = render_job("client", "room-b.png", "Scandi");
     let body = json!({"request_id": id});
-    // The gateway verifies the JWT (verify_jwt = true), as Supabase's relay does.
+    // The function verifies every JWT itself (verify_jwt = false: the drain job's
+    // scheduled-call secret is not a JWT, so the relay would refuse it).
     let missing = invoke("process-render-request", None, &body);
-    assert_eq!(missing.status, 401);
-    assert_eq!(missing.json()["message"], "Missing authorization header");
+    assert_eq!(
+        (missing.status, missing.json()["code"].clone()),
+        (401, json!("unauthorized"))
+    );
     let forged = forged_token("client");
     let expired = expired_token("client");
     for bad in [forged.as_str(), expired.as_str(), "not-a-jwt"] {

@@ -65,6 +65,13 @@ enum Command {
     /// outside the database, or verify the live log against the stored digests.
     #[command(subcommand)]
     Audit(crate::audit::AuditCommand),
+    /// The local stack's pg_net worker: sends the requests net.http_post queues (to 127.0.0.1
+    /// only) and records the answers. `up` runs it in the background.
+    #[command(hide = true)]
+    NetWorker {
+        #[arg(long, value_name = "URL")]
+        db_url: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -198,6 +205,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => crate::bench::run(args),
         Command::Token(args) => crate::token::run(&args),
         Command::Audit(cmd) => crate::audit::run(cmd),
+        Command::NetWorker { db_url } => crate::net_worker::run_forever(&db_url),
     }
 }
 

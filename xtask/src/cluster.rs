@@ -21,6 +21,11 @@ pub const SUPERUSER: &str = "supabase_admin";
 /// Where PostgreSQL 15's server programs live on Debian.
 pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
+/// The database pg_cron keeps its jobs in, as on hosted (`cron.database_name = 'postgres'`).
+/// pg_cron can be created there only; its scheduler stays connected to it, so it must never be
+/// a template (the harness builds it on request, `TestCluster::cron_db`).
+pub const CRON_DATABASE: &str = "postgres";
+
 #[derive(Debug, Clone)]
 pub struct Cluster {
     /// Folder holding `data/` (the cluster), `run/` (its socket) and `postgres.log`.
@@ -41,6 +46,51 @@ impl Cluster {
             durable,
             bin: PathBuf::from(PG_BIN),
         }
+    }
+
+    /// pg_cron's library, when this server has one (Debian's `postgresql-15-cron`; the
+    /// PostgreSQL 17 server from npm has none).
+    pub fn has_pg_cron(&self) -> bool {
+        let lib = self.bin.parent().map(|p| p.join("lib"));
+        lib.is_some_and(|l| {
+            l.join("pg_cron.so").exists() || l.join("postgresql/pg_cron.so").exists()
+        })
+    }
+
+    /// The settings that make pg_cron the real scheduler: preloaded, with its database, running
+    /// jobs in background workers (no libpq connection, so no password for it to hold; hosted
+    /// connects over loopback instead, with the same result). Empty without pg_cron.
+    pub fn cron_conf(&self) -> String {
+        if !self.has_pg_cron() {
+            return String::new();
+        }
+        format!(
+            "# Supabase Cron: pg_cron, as hosted preloads it.\n\
+             shared_preload_libraries = 'pg_cron'\n\
+             cron.database_name = '{CRON_DATABASE}'\n\
+             cron.use_background_workers = on\n\
+             max_worker_processes = 16\n"
+        )
+    }
+
+    /// Appends [`Cluster::cron_conf`] to a cluster created before it existed; true when the
+    /// file changed (the server needs a restart to load pg_cron).
+    pub fn ensure_cron_conf(&self) -> Result<bool> {
+        let conf = self.cron_conf();
+        let path = self.data_dir().join("postgresql.conf");
+        let existing =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        if conf.is_empty() || existing.contains("cron.database_name") {
+            return Ok(false);
+        }
+        fs::write(&path, format!("{existing}\n{conf}"))?;
+        Ok(true)
+    }
+
+    /// Restarts a running server (fast shutdown), e.g. to load a preloaded library.
+    pub fn restart(&self) -> Result<()> {
+        self.stop()?;
+        self.start()
     }
 
     /// The same cluster run by the server programs in `bin`.
@@ -142,6 +192,7 @@ impl Cluster {
         if !self.durable {
             conf.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
         }
+        conf.push_str(&self.cron_conf());
         let conf_path = data.join("postgresql.conf");
         let mut existing = fs::read_to_string(&conf_path)?;
         existing.push_str(&conf);
@@ -327,6 +378,13 @@ pub fn free_port() -> Result<u16> {
 /// Fails with the install command when PostgreSQL 15's server programs are missing.
 pub fn require_server_binaries() -> Result<()> {
     if Path::new(PG_BIN).join("initdb").exists() {
+        if !Cluster::new("/", 0, false).has_pg_cron() {
+            bail!(
+                "pg_cron is missing (/usr/lib/postgresql/15/lib/pg_cron.so): the local stack and the \
+                 tests run Supabase Cron on it.\n{}",
+                crate::prereq::install_hint()
+            );
+        }
         return Ok(());
     }
     bail!(

@@ -49,7 +49,15 @@ impl Options {
             db_url,
             state_dir: paths::local_dir(),
             storage_dir: paths::local_dir().join("storage"),
-            secrets: function_secrets()?,
+            secrets: {
+                let mut secrets = function_secrets()?;
+                // The secret the local stack's scheduled calls send (issue 17).
+                secrets.insert(
+                    crate::schedules::SECRET_VAR.into(),
+                    crate::schedules::local_secret()?,
+                );
+                secrets
+            },
             exit_with_parent: false,
         })
     }

@@ -14,6 +14,9 @@ pub const APT_PACKAGES: &[&str] = &[
     "postgresql-15-postgis-3",
     "postgresql-15-plpgsql-check",
     "libtap-parser-sourcehandler-pgtap-perl",
+    // Supabase Cron's scheduler; `age` encrypts backups (cargo xtask backup --recipient).
+    "postgresql-15-cron",
+    "age",
 ];
 
 /// The exact command that installs the prerequisites.

@@ -73,8 +73,24 @@ pub fn up(args: &UpArgs) -> Result<()> {
     start_and_migrate(&cluster)?;
     save_port(port)?;
     print_info(&cluster);
-    crate::gateway::up(&cluster.url("postgres", "postgres"))?;
+    let db_url = cluster.url("postgres", "postgres");
+    crate::gateway::up(&db_url)?;
+    progress::step("starting the pg_net worker", || {
+        crate::net_worker::up(&db_url)
+    })?;
     Ok(())
+}
+
+/// What the scheduled jobs read from Vault: the local API URL and the scheduled-call secret
+/// (the gateway gives the functions the same secret).
+fn store_schedule_secrets(cluster: &Cluster) -> Result<()> {
+    progress::step("storing the schedules' secrets in Vault", || {
+        crate::schedules::store_local_secrets(
+            &cluster.url("postgres", "postgres"),
+            &format!("http://127.0.0.1:{}", crate::gateway::DEFAULT_PORT),
+            &crate::schedules::local_secret()?,
+        )
+    })
 }
 
 /// Creates (first time) or starts the cluster, installs the compat layer, migrates, and seeds
@@ -84,6 +100,13 @@ pub(crate) fn start_and_migrate(cluster: &Cluster) -> Result<()> {
     if created {
         ensure_port_free(cluster.port)?;
         progress::step("creating the cluster (initdb)", || cluster.init())?;
+    }
+    // A cluster made before Supabase Cron gets pg_cron preloaded (a restart loads it).
+    let cron_added = !created && cluster.ensure_cron_conf()?;
+    if cron_added && cluster.is_running() {
+        progress::step("restarting PostgreSQL to load pg_cron", || {
+            cluster.restart()
+        })?;
     }
     if !cluster.is_running() {
         ensure_port_free(cluster.port)?;
@@ -115,6 +138,7 @@ pub(crate) fn start_and_migrate(cluster: &Cluster) -> Result<()> {
     if created {
         seed(cluster)?;
     }
+    store_schedule_secrets(cluster)?;
     Ok(())
 }
 
@@ -134,6 +158,7 @@ fn seed(cluster: &Cluster) -> Result<()> {
 
 pub fn down() -> Result<()> {
     crate::gateway::down()?;
+    crate::net_worker::down()?;
     let cluster = local_cluster(load_port());
     if !cluster.is_running() {
         eprintln!("the local stack is not running");
@@ -167,6 +192,12 @@ pub fn reset() -> Result<()> {
     })?;
     migrate::run(&cluster.url("postgres", "postgres"), &migrate_options())?;
     seed(&cluster)?;
+    store_schedule_secrets(&cluster)?;
+    // Dropping the database ended pg_cron's scheduler (a terminated background worker is not
+    // started again): a restart brings it back.
+    progress::step("restarting PostgreSQL (pg_cron's scheduler)", || {
+        cluster.restart()
+    })?;
     print_info(&cluster);
     Ok(())
 }
@@ -181,8 +212,15 @@ pub fn status(json: bool) -> Result<()> {
         (Vec::new(), Vec::new())
     };
     let secret = jwt::LOCAL_JWT_SECRET;
+    let jobs = if running {
+        crate::schedules::jobs(&mut db::connect(&url)?)?
+    } else {
+        Vec::new()
+    };
     if json {
         let value = serde_json::json!({
+            "jobs": jobs,
+            "net_worker_pid": crate::net_worker::running_pid(),
             "running": running,
             "db_url": url,
             "jwt_secret": secret,
@@ -209,6 +247,7 @@ pub fn status(json: bool) -> Result<()> {
     for v in &pending {
         println!("  pending {v}");
     }
+    crate::schedules::print(&mut db::connect(&url)?)?;
     Ok(())
 }
 

@@ -1158,6 +1158,29 @@ impl AgentProposalsRow {
     ];
 }
 
+/// A row of `public.operations_settings`: The one row of settings the scheduled jobs read; an Admin changes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperationsSettingsRow {
+    pub id: bool,
+    pub archive_completed_after: String,
+    pub read_notifications_kept: String,
+    pub agent_usage_kept: String,
+    pub scheduler_history_kept: String,
+    pub updated_at: String,
+}
+
+impl OperationsSettingsRow {
+    pub const TABLE: &'static str = "public.operations_settings";
+    pub const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "archive_completed_after",
+        "read_notifications_kept",
+        "agent_usage_kept",
+        "scheduler_history_kept",
+        "updated_at",
+    ];
+}
+
 /// Numbers that a driver may send as JSON strings (postgres.js does for `bigint` and `numeric`).
 mod lenient {
     use serde::de::Error;

@@ -2,7 +2,8 @@
 //! comments and insights, stores the new ones, and scores their sentiment.
 //!
 //! Callers: Sales or Admin users (RLS on `social_accounts` decides who sees the account), or a
-//! schedule with the service key. The account's token is decrypted by
+//! schedule with the service key or the scheduled-call secret (the `moha-fetch-social` job's
+//! walk of the connected accounts). The account's token is decrypted by
 //! `public.social_account_token`, executable by `service_role` alone, in a transaction of its
 //! own; it is only ever put in an `Authorization` header. Writes run as `ai_agent` under a
 //! per-account lock, deduplicated by the platform's id, so repeated and concurrent runs store
@@ -23,6 +24,7 @@ use moha_edge::ai::{cache_key, Anthropic, MessagesRequest, Pricing, Usage};
 use moha_edge::auth::{self, Caller};
 use moha_edge::db::{query_as, query_opt};
 use moha_edge::retry::{RetryPolicy, Retryable, SplitMix64};
+use moha_edge::schedule;
 use moha_edge::validate;
 use moha_edge::{
     DbRole, Env, Error, Host, HttpRequest, Method, Request, Response, Result, Secret, Tx,
@@ -132,7 +134,13 @@ fn api(e: ApiError) -> Error {
 
 async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     validate::require_post(&req)?;
-    let caller = auth::caller(&req, env, host).await?;
+    // The walk of the `moha-fetch-social` job calls with the scheduled-call secret; this
+    // function has one entry point, so the secret opens it (as the service key does).
+    let caller = if schedule::is_scheduled(&req, env) {
+        schedule::caller()
+    } else {
+        auth::caller(&req, env, host).await?
+    };
     let input: Input = validate::json_body(&req)?;
     let id = validate::uuid("account_id", &input.account_id)?.to_string();
 

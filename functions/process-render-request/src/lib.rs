@@ -1,5 +1,6 @@
 //! `process-render-request {request_id}`: renders one job with the image model;
-//! `{drain: true}` (service key only, for a schedule) runs the queued jobs whose time has come.
+//! `{drain: true}` (the service key, or the scheduled-call secret of the `moha-drain-renders` job)
+//! runs the queued jobs whose time has come.
 //!
 //! The caller must be able to see the job (RLS: owner, or Designer/Admin). A run has three
 //! steps, each in its own transaction, so a charge is never rolled back by what fails after
@@ -30,6 +31,7 @@ use moha_edge::auth::{self, Caller};
 use moha_edge::db::{query_as, query_opt};
 use moha_edge::retry::{RetryPolicy, SplitMix64};
 use moha_edge::rows::RenderParametersRow;
+use moha_edge::schedule;
 use moha_edge::storage::{Identity, Storage};
 use moha_edge::validate;
 use moha_edge::{DbRole, Env, Error, Host, Method, Request, Response, Result, Secret, Tx};
@@ -81,6 +83,16 @@ pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Response {
 
 async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     validate::require_post(&req)?;
+    // The drain job's secret opens the drain and nothing else (see moha_edge::schedule).
+    if schedule::is_scheduled(&req, env) {
+        let input: Input = validate::json_body(&req)?;
+        if !input.drain || input.request_id.is_some() {
+            return Err(Error::Forbidden(
+                "the scheduled-call secret runs the drain only".into(),
+            ));
+        }
+        return drain(&schedule::caller(), env, host).await;
+    }
     let caller = auth::caller(&req, env, host).await?;
     let input: Input = validate::json_body(&req)?;
     let identity = match (&caller, req.bearer_token()) {

@@ -8,6 +8,7 @@ mod crm;
 pub mod default_prompts;
 mod foundation;
 mod inbox;
+pub mod operations;
 pub mod personas;
 mod portfolio;
 mod rbac;
@@ -29,6 +30,7 @@ pub fn releases() -> Vec<Release> {
     all.push(render_queue::release());
     all.push(inbox::release());
     all.push(default_prompts::release());
+    all.push(operations::schedules_release());
     all
 }
 
@@ -44,6 +46,7 @@ fn schema_releases() -> Vec<Release> {
         crm::release(),
         social::release(),
         agents::release(),
+        operations::release(),
     ]
 }
 
@@ -213,6 +216,10 @@ mod tests {
             "ai_cache",
             "notifications",
             "secrets",
+            // The scheduler's own bookkeeping (issue 17).
+            "scheduled_calls",
+            "social_fetches",
+            "scheduler_watch",
         ];
         for t in &catalog.tables {
             let audit: Vec<&Trigger> = catalog

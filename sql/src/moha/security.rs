@@ -863,6 +863,11 @@ pub fn matrix() -> Vec<TableAccess> {
             "prompt_templates",
             vec![all(ADMIN, EVERYTHING), all(AGENT, READ), service()],
         ),
+        // The scheduled jobs' settings (issue 17): one row, which an Admin reads and changes.
+        t(
+            "operations_settings",
+            vec![all(ADMIN, &[Select, Update]), service()],
+        ),
     ]
 }
 

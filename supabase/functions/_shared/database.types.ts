@@ -729,6 +729,33 @@ export type Database = {
           },
         ]
       }
+      operations_settings: {
+        Row: {
+          agent_usage_kept: unknown
+          archive_completed_after: unknown
+          id: boolean
+          read_notifications_kept: unknown
+          scheduler_history_kept: unknown
+          updated_at: string
+        }
+        Insert: {
+          agent_usage_kept?: unknown
+          archive_completed_after?: unknown
+          id?: boolean
+          read_notifications_kept?: unknown
+          scheduler_history_kept?: unknown
+          updated_at?: string
+        }
+        Update: {
+          agent_usage_kept?: unknown
+          archive_completed_after?: unknown
+          id?: boolean
+          read_notifications_kept?: unknown
+          scheduler_history_kept?: unknown
+          updated_at?: string
+        }
+        Relationships: []
+      }
       permissions: {
         Row: {
           action: string

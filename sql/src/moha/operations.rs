@@ -1,0 +1,267 @@
+//! The backend runs itself (issue 17): Supabase Cron jobs that drain the render queue, walk the
+//! social accounts, keep the inbox's partitions ahead, archive old projects and purge what
+//! expires; scheduled calls of edge functions through pg_net with a narrow secret from Vault;
+//! every failure in `error_logs`. `docs/operations.md` explains the design.
+
+use super::*;
+
+pub fn settings() -> Name {
+    public("operations_settings")
+}
+
+/// The job names, as `cron.job.jobname` holds them.
+pub const DRAIN_RENDERS: &str = "moha-drain-renders";
+pub const FETCH_SOCIAL: &str = "moha-fetch-social";
+pub const PARTITION_UPKEEP: &str = "moha-partition-upkeep";
+pub const ARCHIVE_PROJECTS: &str = "moha-archive-projects";
+pub const PURGE: &str = "moha-purge";
+pub const WATCH: &str = "moha-watch";
+
+/// The Vault secrets scheduled calls read (`vault.decrypted_secrets.name`).
+pub const VAULT_PROJECT_URL: &str = "project_url";
+pub const VAULT_SCHEDULED_CALL_SECRET: &str = "scheduled_call_secret";
+
+fn interval(name: &str, default: &'static str, comment: &str) -> Column {
+    Column::new(name, SqlType::Interval)
+        .not_null()
+        .default(Expr::Sql(default))
+        .comment(comment)
+}
+
+/// What the jobs need, created before the security release so the settings table's access is
+/// generated from the matrix with every other table's.
+pub fn release() -> Release {
+    let mut changes = table(
+        Table::new(settings())
+            .comment("The one row of settings the scheduled jobs read; an Admin changes it.")
+            .column(
+                Column::new("id", SqlType::Boolean)
+                    .not_null()
+                    .default(Expr::Bool(true))
+                    .comment("Always true: the table has one row."),
+            )
+            .column(interval(
+                "archive_completed_after",
+                "'1 year'::interval",
+                "Completed projects finished longer ago than this are archived by the nightly job.",
+            ))
+            .column(interval(
+                "read_notifications_kept",
+                "'30 days'::interval",
+                "Read notifications older than this are deleted by the nightly purge.",
+            ))
+            .column(interval(
+                "agent_usage_kept",
+                "'400 days'::interval",
+                "agent_usage windows that started longer ago than this are deleted by the nightly purge.",
+            ))
+            .column(interval(
+                "scheduler_history_kept",
+                "'14 days'::interval",
+                "How long the scheduler's own history is kept (cron.job_run_details, pg_net's responses, judged scheduled calls).",
+            ))
+            .column(updated_at())
+            .primary_key(&["id"])
+            .check("one_row", Expr::Sql("id"))
+            .check(
+                "kept",
+                Expr::Sql("archive_completed_after >= '1 day'::interval and read_notifications_kept >= '1 day'::interval and agent_usage_kept >= '31 days'::interval and scheduler_history_kept >= '1 day'::interval"),
+            ),
+        Audit::Yes,
+    );
+    changes.push(Change::Insert(Insert {
+        table: settings(),
+        columns: vec!["id".into()],
+        rows: vec![vec![Expr::Bool(true)]],
+        conflict_target: vec!["id".into()],
+    }));
+    changes.push(Change::CreateTable(
+        Table::new(private("scheduled_calls"))
+            .comment("Edge-function calls the jobs queued through pg_net, until their answer is judged (private.watch_schedules).")
+            .column(Column::new("request_id", SqlType::BigInt).not_null().comment("net.http_request_queue.id, then net._http_response.id."))
+            .column(text("job").not_null())
+            .column(text("function_name").not_null())
+            .column(Column::new("payload", SqlType::Jsonb).not_null())
+            .column(ts("queued_at").not_null().default(Expr::Sql("now()")))
+            .column(ts("judged_at"))
+            .column(
+                Column::new("status_code", SqlType::Integer)
+                    .lint_ignore("prefer-bigint-over-int", "an HTTP status")
+                    .comment("The function's HTTP status."),
+            )
+            .column(text("failure").comment("Why the call failed; null when it succeeded or is not judged yet."))
+            .primary_key(&["request_id"]),
+    ));
+    changes.push(Change::CreateIndex(
+        Index::on(&private("scheduled_calls"), &["queued_at"])
+            .named("scheduled_calls_unjudged_idx")
+            .r#where(Expr::Sql("judged_at is null")),
+    ));
+    changes.push(Change::CreateTable(
+        Table::new(private("social_fetches"))
+            .comment("When the schedule last asked fetch-social-updates for each account (the walk's order).")
+            .column(uuid("account_id").not_null())
+            .column(ts("requested_at").not_null())
+            .primary_key(&["account_id"])
+            .foreign_key(&["account_id"], social::accounts(), &["id"], OnDelete::Cascade),
+    ));
+    changes.push(Change::CreateTable(
+        Table::new(private("scheduler_watch"))
+            .comment("How far private.watch_schedules has read cron.job_run_details.")
+            .column(
+                Column::new("id", SqlType::Boolean)
+                    .not_null()
+                    .default(Expr::Bool(true)),
+            )
+            .column(
+                Column::new("last_runid", SqlType::BigInt)
+                    .not_null()
+                    .default(Expr::Int(0)),
+            )
+            .primary_key(&["id"])
+            .check("one_row", Expr::Sql("id")),
+    ));
+    changes.push(Change::Insert(Insert {
+        table: private("scheduler_watch"),
+        columns: vec!["id".into()],
+        rows: vec![vec![Expr::Bool(true)]],
+        conflict_target: vec!["id".into()],
+    }));
+    changes.push(Change::CreateFunction(
+        Function::new(
+            private("call_edge_function"),
+            Returns::Type(SqlType::BigInt),
+            include_str!("sql/call_edge_function.sql"),
+        )
+        .arg(Arg::new("job_name", SqlType::Text))
+        .arg(Arg::new("function_name", SqlType::Text))
+        .arg(Arg::new("payload", SqlType::Jsonb))
+        .comment("POSTs payload to the edge function through pg_net (net.http_post), with the URL and the scheduled-call secret from Vault (project_url, scheduled_call_secret); records the request for private.watch_schedules; returns pg_net's request id."),
+    ));
+    changes.push(Change::CreateFunction(
+        Function::new(
+            private("queue_social_fetches"),
+            Returns::Type(SqlType::Integer),
+            include_str!("sql/queue_social_fetches.sql"),
+        )
+        .arg(Arg::new("job_name", SqlType::Text))
+        .arg(Arg::new("batch", SqlType::Integer).default(Expr::Int(10)))
+        .comment("Calls fetch-social-updates for the batch of connected accounts fetched longest ago; returns how many it queued."),
+    ));
+    changes.push(Change::CreateFunction(
+        Function::new(
+            private("watch_schedules"),
+            Returns::Type(SqlType::Integer),
+            include_str!("sql/watch_schedules.sql"),
+        )
+        .comment("Writes every failed scheduled call (by pg_net's answer) and every failed pg_cron run to error_logs (service 'schedule'); returns how many."),
+    ));
+    changes.push(Change::CreateFunction(
+        Function::new(
+            private("archive_projects_job"),
+            Returns::Type(SqlType::Integer),
+            "\nbegin\n  return public.archive_old_projects(\n    pg_catalog.now() - (select s.archive_completed_after from public.operations_settings s where s.id));\nend\n",
+        )
+        .comment("archive_old_projects with the cutoff of operations_settings."),
+    ));
+    changes.push(Change::CreateFunction(
+        Function::new(private("purge"), Returns::Type(SqlType::Jsonb), include_str!("sql/purge.sql"))
+            .comment("Deletes what has expired (ai_cache, read notifications, old agent_usage windows, Auth sessions past their time box, the scheduler's history) by operations_settings; returns the counts."),
+    ));
+    Release {
+        version: "20250601000655",
+        name: "operations",
+        summary: "Operations settings, the record of scheduled calls and the functions the scheduled jobs run.",
+        changes,
+    }
+}
+
+/// Supabase Cron, pg_net and Vault. Hosted lets `postgres` create the three (supautils runs
+/// `create extension` as the superuser; Vault is already there). The local stack has a real
+/// pg_cron, created by the compat layer in the one database it may live in, and provides pg_net
+/// and Vault itself because Debian packages neither: so each is created only where the server
+/// has its package, and the file works in both places.
+const EXTENSIONS: &str = r#"do $ext$
+begin
+  if not exists (select from pg_catalog.pg_extension where extname = 'pg_cron')
+     and exists (select from pg_catalog.pg_available_extensions where name = 'pg_cron')
+     and coalesce(pg_catalog.current_setting('cron.database_name', true), 'postgres') = pg_catalog.current_database()
+  then
+    create extension pg_cron with schema pg_catalog;
+  end if;
+  if not exists (select from pg_catalog.pg_extension where extname = 'pg_cron') then
+    raise warning 'pg_cron is not in database %: this migration schedules no job here', pg_catalog.current_database()
+      using hint = 'pg_cron lives in the database cron.database_name names (hosted and the local stack: postgres)';
+  end if;
+  if exists (select from pg_catalog.pg_available_extensions where name = 'pg_net') then
+    create extension if not exists pg_net with schema extensions;
+  elsif pg_catalog.to_regprocedure('net.http_post(text, jsonb, jsonb, jsonb, integer)') is null then
+    raise exception 'pg_net is not available'
+      using errcode = '0A000',
+            hint = 'hosted: it is, create extension pg_net; locally: the compat layer provides net.http_post (cargo xtask up)';
+  end if;
+  if exists (select from pg_catalog.pg_available_extensions where name = 'supabase_vault') then
+    create extension if not exists supabase_vault;
+  elsif pg_catalog.to_regclass('vault.decrypted_secrets') is null then
+    raise exception 'Supabase Vault is not available'
+      using errcode = '0A000',
+            hint = 'hosted: it is, create extension supabase_vault; locally: the compat layer provides vault (cargo xtask up)';
+  end if;
+end
+$ext$"#;
+
+/// The jobs, in the order `cron.job` lists them. Five-field schedules in UTC.
+pub fn jobs() -> Vec<Job> {
+    vec![
+        Job {
+            name: DRAIN_RENDERS,
+            schedule: "* * * * *",
+            command: JobCommand::CallFunction {
+                function: "process-render-request",
+                body: r#"{"drain": true}"#,
+            },
+            comment: "Runs the render jobs whose retry time has come (and runs that died).",
+        },
+        Job {
+            name: FETCH_SOCIAL,
+            schedule: "*/5 * * * *",
+            command: JobCommand::Sql("select private.queue_social_fetches('moha-fetch-social', 10)"),
+            comment: "Calls fetch-social-updates for the 10 connected accounts fetched longest ago.",
+        },
+        Job {
+            name: PARTITION_UPKEEP,
+            schedule: "15 2 * * *",
+            command: JobCommand::Sql("select public.create_social_messages_partitions(3)"),
+            comment: "Keeps social_messages partitioned for the current month and three ahead.",
+        },
+        Job {
+            name: ARCHIVE_PROJECTS,
+            schedule: "30 2 * * *",
+            command: JobCommand::Sql("select private.archive_projects_job()"),
+            comment: "Archives completed projects older than operations_settings.archive_completed_after.",
+        },
+        Job {
+            name: PURGE,
+            schedule: "45 2 * * *",
+            command: JobCommand::Sql("select private.purge()"),
+            comment: "Deletes what has expired, by operations_settings.",
+        },
+        Job {
+            name: WATCH,
+            schedule: "* * * * *",
+            command: JobCommand::Sql("select private.watch_schedules()"),
+            comment: "Writes failed scheduled calls and failed runs to error_logs.",
+        },
+    ]
+}
+
+pub fn schedules_release() -> Release {
+    let mut changes = vec![Change::Statement(EXTENSIONS)];
+    changes.extend(jobs().into_iter().map(Change::Schedule));
+    Release {
+        version: "20250601001700",
+        name: "schedules",
+        summary: "Supabase Cron jobs: drain renders, walk social accounts, partition upkeep, archive, purge, watch.",
+        changes,
+    }
+}
