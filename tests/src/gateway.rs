@@ -11,6 +11,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
+use xtask::keys::{self, SigningKeys};
 use xtask::{cluster, jwt};
 
 use crate::personas;
@@ -22,6 +23,8 @@ pub struct Fixture {
     pub stub: ProviderStub,
     _gateway: xtask::gateway::Gateway,
     pub port: u16,
+    /// The keys the gateway's JWKS holds; the first signs users' tokens.
+    pub signing_keys: SigningKeys,
 }
 
 /// The binary's gateway, database and stub, started on first use.
@@ -36,6 +39,7 @@ pub fn fixture() -> &'static Fixture {
         secrets.insert("JWT_SECRET".into(), jwt::LOCAL_JWT_SECRET.into());
         secrets.extend(stub.env());
         let port = cluster::free_port().unwrap();
+        let signing_keys = SigningKeys::generate().unwrap();
         let gateway = xtask::gateway::start(&xtask::gateway::Options {
             port,
             db_url: db.url(),
@@ -43,6 +47,7 @@ pub fn fixture() -> &'static Fixture {
             storage_dir: state.join("storage"),
             secrets,
             exit_with_parent: true,
+            signing_keys: signing_keys.clone(),
         })
         .unwrap_or_else(|e| panic!("{e:#}"));
         Fixture {
@@ -50,6 +55,7 @@ pub fn fixture() -> &'static Fixture {
             stub,
             _gateway: gateway,
             port,
+            signing_keys,
         }
     })
 }
@@ -82,7 +88,18 @@ impl Reply {
 
 /// One HTTP/1.1 request to the gateway (chunked replies decoded).
 pub fn http(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-    let mut s = TcpStream::connect(("127.0.0.1", fixture().port)).unwrap();
+    http_at(fixture().port, method, path, headers, body)
+}
+
+/// One HTTP/1.1 request to the gateway on `port`.
+pub fn http_at(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\n",
@@ -131,18 +148,34 @@ pub fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// A signed access token for a persona, as Supabase Auth issues it.
-pub fn token(persona: &str) -> String {
+/// A persona's claims, expiring `exp_in` seconds from now.
+fn persona_claims(persona: &str, exp_in: i64) -> Value {
     let mut claims = personas::claims(personas::persona(persona));
-    claims["exp"] = json!(now() + 600);
-    jwt::sign_hs256(&claims, jwt::LOCAL_JWT_SECRET)
+    claims["exp"] = json!(now() + exp_in);
+    claims
+}
+
+/// A signed access token for a persona, as Supabase Auth issues it with an asymmetric signing
+/// key: ES256 with the gateway's current key.
+pub fn token(persona: &str) -> String {
+    fixture()
+        .signing_keys
+        .sign(&persona_claims(persona, 600))
+        .unwrap()
+}
+
+/// The persona's token signed the legacy way (HS256 with the JWT secret), which the stack
+/// still accepts, as hosted does until the legacy secret is revoked.
+pub fn legacy_token(persona: &str) -> String {
+    jwt::sign_hs256(&persona_claims(persona, 600), jwt::LOCAL_JWT_SECRET)
 }
 
 /// The persona's token, expired a minute ago.
 pub fn expired_token(persona: &str) -> String {
-    let mut claims = personas::claims(personas::persona(persona));
-    claims["exp"] = json!(now() - 60);
-    jwt::sign_hs256(&claims, jwt::LOCAL_JWT_SECRET)
+    fixture()
+        .signing_keys
+        .sign(&persona_claims(persona, -60))
+        .unwrap()
 }
 
 /// The persona's token with its signature mangled.
@@ -152,12 +185,24 @@ pub fn forged_token(persona: &str) -> String {
     format!("{head}.{}", rest.chars().rev().collect::<String>())
 }
 
+/// The legacy `service_role` key (a JWT).
 pub fn service_key() -> String {
     jwt::api_key("service_role", jwt::LOCAL_JWT_SECRET)
 }
 
+/// The legacy `anon` key (a JWT).
 pub fn anon_key() -> String {
     jwt::api_key("anon", jwt::LOCAL_JWT_SECRET)
+}
+
+/// The stack's publishable key (the anonymous role).
+pub fn publishable_key() -> &'static str {
+    keys::LOCAL_PUBLISHABLE_KEY
+}
+
+/// The stack's secret key (the service role).
+pub fn secret_key() -> &'static str {
+    keys::LOCAL_SECRET_KEY
 }
 
 /// `POST /functions/v1/<name>` with a JSON body as `bearer`.

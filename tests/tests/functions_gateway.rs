@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use moha_tests::gateway::{
-    anon_key, execute, expired_token, fixture, forged_token, http, invoke, query_one, service_key,
-    token, turn, Reply,
+    anon_key, execute, expired_token, fixture, forged_token, http, invoke, legacy_token,
+    publishable_key, query_one, secret_key, service_key, token, turn, Reply,
 };
 use moha_tests::personas;
 use moha_tests::provider_stub::{Api, Fault, SocialFixture, PNG};
@@ -653,6 +653,9 @@ fn tiktok_comments_are_pulled_and_scoring_waits_while_the_model_is_down() {
     );
 }
 
+/// supabase-js created with the publishable key (the key a web page ships) works with a user's
+/// session and is the anonymous role without one; created with the secret key on a server, it is
+/// the service role.
 #[test]
 fn supabase_js_client_uploads_downloads_and_invokes() {
     use base64::Engine;
@@ -670,7 +673,8 @@ fn supabase_js_client_uploads_downloads_and_invokes() {
         .current_dir(xtask::paths::project_root().join("tests/tests"))
         .env("DENO_NO_UPDATE_CHECK", "1")
         .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
-        .env("ANON_KEY", anon_key())
+        .env("PUBLISHABLE_KEY", publishable_key())
+        .env("SECRET_KEY", secret_key())
         .env("ACCESS_TOKEN", token("client"))
         .env("USER_ID", personas::id("client"))
         .env("OTHER_USER_ID", personas::id("client2"))
@@ -702,6 +706,136 @@ fn supabase_js_client_uploads_downloads_and_invokes() {
     );
     assert_eq!(got["invoke"]["error"], Value::Null, "{got}");
     assert_eq!(got["invoke"]["data"]["status"], "succeeded", "{got}");
+    // Without a session: the gateway lets the publishable key through, the function wants a
+    // user or the service role, and RLS hides a client's own files from the anonymous role.
+    assert_eq!(got["anon_invoke_status"], 401, "{got}");
+    assert!(got["anon_download_error"].is_string(), "{got}");
+    assert_eq!(got["service_download_matches"], true, "{got}");
+    assert_eq!(got["drain"]["error"], Value::Null, "{got}");
+    assert!(got["drain"]["data"]["drained"].is_array(), "{got}");
+}
+
+/// The API keys as raw headers, as a server sends them: `apikey` alone.
+#[test]
+fn api_keys_in_the_apikey_header_are_the_anonymous_and_the_service_role() {
+    let _turn = turn();
+    let client = personas::id("client");
+    let name = format!("{client}/keys/private.png");
+    let up = http(
+        "POST",
+        &format!("/storage/v1/object/renders/{name}"),
+        &[
+            ("authorization", &format!("Bearer {}", token("client"))),
+            ("content-type", "image/png"),
+            ("x-upsert", "true"),
+        ],
+        PNG,
+    );
+    assert_eq!(up.status, 200, "{}", up.text());
+    let get = |apikey: &str| {
+        http(
+            "GET",
+            &format!("/storage/v1/object/renders/{name}"),
+            &[("apikey", apikey)],
+            b"",
+        )
+    };
+    // The secret key bypasses RLS, as service_role; the publishable key is anon, which sees
+    // nothing in the private bucket.
+    let service = get(secret_key());
+    assert_eq!((service.status, service.body.as_slice()), (200, PNG));
+    assert_eq!(get(publishable_key()).status, 404);
+    // A service call of a function: the secret key alone, through the relay (verify_jwt = true)
+    // and the function's own check; an unknown lead is then the function's own 404.
+    let r = http(
+        "POST",
+        "/functions/v1/assign-leads",
+        &[
+            ("apikey", secret_key()),
+            ("content-type", "application/json"),
+        ],
+        br#"{"lead_id":"8f1c1a8e-3c1b-4f7e-9a57-0d7b1f0c2a11"}"#,
+    );
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (404, json!("not_found")),
+        "{}",
+        r.text()
+    );
+    // The publishable key passes the relay and is refused by the function: not a user.
+    let r = http(
+        "POST",
+        "/functions/v1/assign-leads",
+        &[
+            ("apikey", publishable_key()),
+            ("content-type", "application/json"),
+        ],
+        br#"{"lead_id":"8f1c1a8e-3c1b-4f7e-9a57-0d7b1f0c2a11"}"#,
+    );
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (401, json!("unauthorized"))
+    );
+}
+
+/// The JWKS the gateway serves holds the signing keys' public halves only, and an ES256 user
+/// token passes the relay, the function and Storage.
+#[test]
+fn the_jwks_is_public_and_es256_user_tokens_pass() {
+    let _turn = turn();
+    let jwks = http("GET", "/auth/v1/.well-known/jwks.json", &[], b"").json();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        keys[0]["kid"],
+        fixture().signing_keys.current().kid.as_str()
+    );
+    assert_eq!(
+        (keys[0]["kty"].clone(), keys[0]["alg"].clone()),
+        (json!("EC"), json!("ES256"))
+    );
+    assert!(
+        keys[0].get("d").is_none(),
+        "the private key was published: {jwks}"
+    );
+    let t = token("admin");
+    let r = invoke(
+        "assign-leads",
+        Some(&t),
+        &json!({"lead_id": "8f1c1a8e-3c1b-4f7e-9a57-0d7b1f0c2a11"}),
+    );
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (404, json!("not_found")),
+        "{}",
+        r.text()
+    );
+}
+
+/// The legacy keys (HS256, signed with the JWT secret) keep working while hosted accepts them:
+/// a user's legacy token, the legacy anon key and the legacy service key.
+#[test]
+fn legacy_keys_still_work() {
+    let _turn = turn();
+    let id = render_job("client", "room-legacy.png", "Classic");
+    let r = invoke(
+        "process-render-request",
+        Some(&legacy_token("client")),
+        &json!({"request_id": id}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = invoke(
+        "process-render-request",
+        Some(&service_key()),
+        &json!({"drain": true}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The legacy anon key passes the relay but is no user.
+    let r = invoke("assign-leads", Some(&anon_key()), &json!({"lead_id": id}));
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (401, json!("unauthorized"))
+    );
 }
 
 #[test]

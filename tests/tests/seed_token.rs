@@ -1,6 +1,7 @@
 //! `supabase/seed.sql` gives a usable stack (the personas with their roles, and demo data), and
-//! `cargo xtask token` signs tokens that verify with the stack's secret and, as PostgREST's
-//! `request.jwt.claims`, see exactly what their persona should.
+//! `cargo xtask token` signs tokens that verify with the stack's signing key (ES256; `--legacy`:
+//! HS256 with the legacy secret) and, as PostgREST's `request.jwt.claims`, see exactly what their
+//! persona should.
 
 use std::process::{Command, Stdio};
 
@@ -36,10 +37,36 @@ fn token(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-/// Verifies the HS256 signature with PostgreSQL's own HMAC (pgcrypto), not our signer, and
-/// returns the claims.
+/// Verifies the token and returns its claims: ES256 with the public key the stack publishes, by
+/// p256 directly (not the functions' verifier); HS256 with PostgreSQL's own HMAC (pgcrypto).
 fn verify(c: &mut Client, token: &str) -> Value {
+    use p256::ecdsa::signature::Verifier;
     let (signing_input, sig) = token.rsplit_once('.').expect("a JWT has three parts");
+    let (header, payload) = signing_input.split_once('.').unwrap();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    let claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    if header["alg"] == "ES256" {
+        let jwks = xtask::keys::local().unwrap().jwks();
+        let jwk = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == header["kid"])
+            .expect("the token's kid is in the stack's JWKS");
+        let coord = |n: &str| URL_SAFE_NO_PAD.decode(jwk[n].as_str().unwrap()).unwrap();
+        let (x, y) = (coord("x"), coord("y"));
+        let point = p256::EncodedPoint::from_affine_coordinates(
+            p256::FieldBytes::from_slice(&x),
+            p256::FieldBytes::from_slice(&y),
+            false,
+        );
+        let vk = p256::ecdsa::VerifyingKey::from_encoded_point(&point).unwrap();
+        let sig = p256::ecdsa::Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap())
+            .expect("a 64-byte r || s signature");
+        vk.verify(signing_input.as_bytes(), &sig)
+            .expect("the signature verifies with the stack's published key");
+        return claims;
+    }
     // The secret the local gateway verifies with (what the command signs with).
     let secret = xtask::gateway::function_secrets().unwrap()["JWT_SECRET"].clone();
     let expected: String = c
@@ -53,10 +80,32 @@ fn verify(c: &mut Client, token: &str) -> Value {
         sig, expected,
         "the signature does not verify with the gateway's secret"
     );
-    let (header, payload) = signing_input.split_once('.').unwrap();
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
     assert_eq!(header["alg"], "HS256");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    claims
+}
+
+/// Header of a token.
+fn alg(token: &str) -> Value {
+    let header = token.split('.').next().unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
+}
+
+#[test]
+fn tokens_are_es256_like_the_stack_and_legacy_on_request() {
+    let (_db, mut c) = seeded();
+    let t = token(&["--persona", "designer"]);
+    assert_eq!(alg(&t)["alg"], "ES256");
+    assert_eq!(
+        alg(&t)["kid"],
+        xtask::keys::local().unwrap().current().kid.as_str()
+    );
+    assert_eq!(verify(&mut c, &t)["sub"], personas::id("designer"));
+    let legacy = token(&["--persona", "designer", "--legacy"]);
+    assert_eq!(
+        alg(&legacy),
+        serde_json::json!({"alg": "HS256", "typ": "JWT"})
+    );
+    assert_eq!(verify(&mut c, &legacy)["sub"], personas::id("designer"));
 }
 
 /// The lead names `claims` sees, run as PostgREST would (`set local role` from the `role` claim).

@@ -2,18 +2,24 @@
 // do for a hosted project, on 127.0.0.1 without Docker.
 //
 // - `/functions/v1/<name>`: each edge function runs in its own Deno process from its index.ts,
-//   with the environment a hosted function gets (SUPABASE_URL, SUPABASE_ANON_KEY,
-//   SUPABASE_SERVICE_ROLE_KEY, SUPABASE_DB_URL) plus the secrets of supabase/functions/.env.
-//   When the function's `verify_jwt` is true the bearer token is checked here first, as
-//   Supabase's relay does (any valid project JWT passes, the anon key included; OPTIONS passes).
+//   with the environment a hosted function gets (SUPABASE_URL, SUPABASE_DB_URL,
+//   SUPABASE_PUBLISHABLE_KEYS, SUPABASE_SECRET_KEYS, SUPABASE_JWKS, and the legacy
+//   SUPABASE_ANON_KEY and SUPABASE_SERVICE_ROLE_KEY) plus the secrets of supabase/functions/.env.
+//   When the function's `verify_jwt` is true the request is checked here first, as Supabase's
+//   relay does (any valid project JWT passes, the anon key included, and so does an API key of the
+//   project in `apikey`; OPTIONS passes).
 // - `/storage/v1/object/...`: upload, download, public download and signed URLs, backed by a
 //   local folder. Every check is the real `storage.objects` RLS evaluated as the caller: the
 //   row is inserted or selected in a transaction after `set local role <jwt role>` and
 //   `request.jwt.claims`, as Supabase Storage does, so the service key bypasses RLS exactly as
-//   it does there. Tokens need `exp` and the users' `aud` (API keys: none), as the functions
-//   check them. Bodies are counted as they arrive and refused past their limit; forms need an
+//   it does there. `apikey: sb_publishable_...` calls as `anon`, `sb_secret_...` as
+//   `service_role`; tokens need `exp` and the users' `aud` (legacy API keys: none). Bodies are counted as they arrive and refused past their limit; forms need an
 //   RFC 2046 boundary (at most 70 characters) and are parsed in one linear pass.
-// - `/auth/v1/.well-known/jwks.json`: an empty key set (the local stack signs HS256 only).
+// - `/auth/v1/.well-known/jwks.json`: the public keys of the stack's ES256 signing keys.
+//
+// Every token and API-key decision is moha-edge's (functions/edge/src/gateway.rs): the
+// functions' own verification path, compiled to wasm (functions/gateway-auth), so the gateway and
+// the functions cannot disagree. A secret key from a browser is refused, as hosted refuses it.
 //
 // Run by xtask/src/gateway.rs with one argument: a JSON config file (it holds keys; mode 0600).
 
@@ -36,6 +42,14 @@ type Config = {
   exit_with_parent: boolean;
   /** The business roles signed-in users' tokens may name (sql::moha::BUSINESS_ROLES). */
   user_roles: string[];
+  /** The keys and rules of the checks (moha_edge::gateway), passed to them as they are. */
+  auth: {
+    jwks: { keys: unknown[] };
+    publishable_keys: Record<string, string>;
+    secret_keys: Record<string, string>;
+  };
+  /** The checks' wasm module (functions/gateway-auth, built by `cargo xtask functions build`). */
+  auth_module: { js: string; wasm: string };
 };
 
 const config: Config = JSON.parse(await Deno.readTextFile(Deno.args[0]));
@@ -45,12 +59,35 @@ type Bytes = Uint8Array<ArrayBuffer>;
 
 // ------------------------------------------------------------------------------------ JWTs
 
+/** The exports of functions/gateway-auth (moha_edge::gateway). */
+type GatewayAuth = {
+  initSync: (options: { module: BufferSource }) => unknown;
+  configure: (config: string) => void;
+  relay: (headers: string, nowS: number) => string;
+  storage: (headers: string, nowS: number) => string;
+  signedUrl: (token: string, object: string, nowS: number) => boolean;
+};
+const auth = (await import(`file://${config.auth_module.js}`)) as GatewayAuth;
+auth.initSync({ module: Deno.readFileSync(config.auth_module.wasm) });
+auth.configure(JSON.stringify(config.auth));
+
+type Claims = Record<string, unknown> & { role?: string; sub?: string };
+type Decision =
+  | { ok: true; role?: string; claims?: Claims }
+  | { ok: false; status: number; error: string; message: string };
+
+/** A check of moha_edge::gateway on the request's headers. */
+function decide(check: (headers: string, nowS: number) => string, req: Request): Decision {
+  return JSON.parse(check(JSON.stringify([...req.headers]), Date.now() / 1000));
+}
+
+// Signed URLs are the gateway's own tokens, signed with the project's HS256 secret.
 const hmacKey = await crypto.subtle.importKey(
   "raw",
   encoder.encode(config.jwt_secret),
   { name: "HMAC", hash: "SHA-256" },
   false,
-  ["sign", "verify"],
+  ["sign"],
 );
 
 function b64url(bytes: Uint8Array): string {
@@ -59,79 +96,11 @@ function b64url(bytes: Uint8Array): string {
   return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-function unb64url(s: string): Bytes {
-  const bin = atob(s.replaceAll("-", "+").replaceAll("_", "/"));
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-}
-
-type Claims = Record<string, unknown> & {
-  role?: string;
-  sub?: string;
-  exp?: number;
-  nbf?: number;
-  aud?: unknown;
-};
-
-/** The claims of an HS256 token signed with the project secret and not expired, else null. */
-async function verifyJwt(token: string): Promise<Claims | null> {
-  const parts = token.split(".");
-  if (parts.length !== 3) return null;
-  try {
-    const header = JSON.parse(new TextDecoder().decode(unb64url(parts[0])));
-    if (header.alg !== "HS256") return null;
-    const ok = await crypto.subtle.verify(
-      "HMAC",
-      hmacKey,
-      unb64url(parts[2]),
-      encoder.encode(`${parts[0]}.${parts[1]}`),
-    );
-    if (!ok) return null;
-    const claims = JSON.parse(new TextDecoder().decode(unb64url(parts[1]))) as Claims;
-    if (typeof claims !== "object" || claims === null) return null;
-    if (typeof claims.exp === "number" && Date.now() / 1000 >= claims.exp) return null;
-    return claims;
-  } catch {
-    return null;
-  }
-}
-
 async function signJwt(claims: Record<string, unknown>): Promise<string> {
   const head = b64url(encoder.encode(JSON.stringify({ alg: "HS256", typ: "JWT" })));
   const body = b64url(encoder.encode(JSON.stringify(claims)));
   const sig = await crypto.subtle.sign("HMAC", hmacKey, encoder.encode(`${head}.${body}`));
   return `${head}.${body}.${b64url(new Uint8Array(sig))}`;
-}
-
-/** The `aud` user tokens carry (what the functions expect, `JWT_AUDIENCE`). */
-const USER_AUDIENCE = config.function_env.JWT_AUDIENCE ?? "authenticated";
-
-/**
- * Storage's own checks on top of `verifyJwt`, the ones the functions make
- * (functions/edge/src/auth.rs): an `exp` is required, `nbf` is honoured, and `aud` is the users'
- * audience; only API keys (`anon`, `service_role`) go without one. A token the project secret
- * signed for another audience is not a Storage credential.
- */
-function storageClaims(claims: Claims | null): Claims | null {
-  if (!claims || !timely(claims)) return null;
-  const aud = claims.aud;
-  if (aud === undefined) return claims.role === "anon" || claims.role === "service_role" ? claims : null;
-  const ok = typeof aud === "string"
-    ? aud === USER_AUDIENCE
-    : Array.isArray(aud) && aud.includes(USER_AUDIENCE);
-  return ok ? claims : null;
-}
-
-/** A numeric `exp` still in the future and no `nbf` still to come. */
-function timely(claims: Claims): boolean {
-  const now = Date.now() / 1000;
-  if (typeof claims.exp !== "number" || !Number.isFinite(claims.exp) || now >= claims.exp) return false;
-  return typeof claims.nbf !== "number" || now >= claims.nbf;
-}
-
-function bearer(req: Request): string | null {
-  const h = req.headers.get("authorization");
-  const m = h?.match(/^bearer\s+(.+)$/i);
-  return m ? m[1].trim() : null;
 }
 
 // ------------------------------------------------------------------------------- functions
@@ -175,9 +144,13 @@ function start(w: Worker): Promise<void> {
     ...config.function_env,
     // What a hosted function finds in its environment.
     SUPABASE_URL: publicUrl,
+    SUPABASE_DB_URL: config.db_url,
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify(config.auth.publishable_keys),
+    SUPABASE_SECRET_KEYS: JSON.stringify(config.auth.secret_keys),
+    SUPABASE_JWKS: JSON.stringify(config.auth.jwks),
+    // Legacy keys, still given while hosted gives them.
     SUPABASE_ANON_KEY: config.anon_key,
     SUPABASE_SERVICE_ROLE_KEY: config.service_role_key,
-    SUPABASE_DB_URL: config.db_url,
     // Where serve.ts listens; Supabase's runtime ignores these.
     PORT: String(w.port),
     HOST: "127.0.0.1",
@@ -225,9 +198,8 @@ async function invoke(req: Request, name: string, rest: string, search: string) 
   const w = workers.get(name);
   if (!w) return errorJson(404, "Requested function was not found");
   if (w.spec.verify_jwt && req.method !== "OPTIONS") {
-    const token = bearer(req);
-    if (!token) return errorJson(401, "Missing authorization header");
-    if (!(await verifyJwt(token))) return errorJson(401, "Invalid JWT");
+    const d = decide(auth.relay, req);
+    if (!d.ok) return errorJson(d.status, d.message);
   }
   if (!w.child) start(w);
   await w.ready;
@@ -305,19 +277,15 @@ function storageError(e: StorageError): Response {
 
 type Caller = { role: string; claims: Claims };
 
-/** Who calls Storage: the bearer token, else the apikey, as Supabase Storage reads them. */
-async function storageCaller(req: Request): Promise<Caller> {
-  const token = bearer(req) ?? req.headers.get("apikey");
-  if (!token) throw new StorageError(400, "Error", "headers must have required property 'authorization'");
-  const claims = storageClaims(await verifyJwt(token));
-  if (!claims) {
-    throw new StorageError(400, "InvalidJWT", "invalid signature, expired token or wrong audience");
-  }
-  const role = typeof claims.role === "string" ? claims.role : "anon";
+/** Who calls Storage: a token (the bearer, else a legacy apikey) or the project's API key. */
+function storageCaller(req: Request): Caller {
+  const d = decide(auth.storage, req);
+  if (!d.ok) throw new StorageError(d.status, d.error, d.message);
+  const role = d.role ?? "anon";
   if (!STORAGE_ROLES.has(role)) {
     throw new StorageError(403, "Unauthorized", `role ${role} may not use storage`);
   }
-  return { role, claims };
+  return { role, claims: d.claims ?? {} };
 }
 
 /** Runs `fn` in a transaction as the caller, with their claims, so RLS decides. */
@@ -558,7 +526,7 @@ async function upload(req: Request, bucketId: string, name: string, update: bool
   // A malformed form is refused first: it costs nothing and needs no body.
   const type = req.headers.get("content-type") ?? "application/octet-stream";
   const boundary = formBoundary(type);
-  const caller = await storageCaller(req);
+  const caller = storageCaller(req);
   checkName(name);
   const bucket = await findBucket(bucketId);
   const limit = Math.min(GLOBAL_FILE_LIMIT, Number(bucket.file_size_limit ?? GLOBAL_FILE_LIMIT));
@@ -684,7 +652,7 @@ async function storage(req: Request, url: URL, path: string[]): Promise<Response
   if (kind === "sign") {
     const [bucketId, name] = split(rest);
     if (req.method === "POST") {
-      const caller = await storageCaller(req);
+      const caller = storageCaller(req);
       const body = await readJson(req);
       const iat = Math.floor(Date.now() / 1000);
       const expiresIn = signedUrlLifetime((body as { expiresIn?: unknown } | null)?.expiresIn, iat);
@@ -701,12 +669,9 @@ async function storage(req: Request, url: URL, path: string[]): Promise<Response
       });
     }
     if (req.method === "GET") {
-      const claims = await verifyJwt(url.searchParams.get("token") ?? "");
       // Storage's signed-URL tokens: this object, scope "download", an exp, and no audience.
-      if (
-        !claims || !timely(claims) || claims.aud !== undefined || claims.scope !== "download" ||
-        claims.url !== `${bucketId}/${name}`
-      ) {
+      const token = url.searchParams.get("token") ?? "";
+      if (!auth.signedUrl(token, `${bucketId}/${name}`, Date.now() / 1000)) {
         throw new StorageError(400, "InvalidSignature", "the signature is invalid or has expired");
       }
       return serveFile(bucketId, name, await objectRow(bucketId, name));
@@ -717,7 +682,7 @@ async function storage(req: Request, url: URL, path: string[]): Promise<Response
   switch (req.method) {
     case "GET":
     case "HEAD": {
-      const caller = await storageCaller(req);
+      const caller = storageCaller(req);
       return serveFile(bucketId, name, await visibleObject(caller, bucketId, name));
     }
     case "POST":
@@ -736,8 +701,9 @@ async function route(req: Request): Promise<Response> {
   if (url.pathname === "/__gateway/health") {
     return Response.json({ functions: [...workers.keys()] });
   }
-  if (url.pathname === "/auth/v1/.well-known/jwks.json") {
-    return Response.json({ keys: [] });
+  // Supabase Auth's JWKS (hosted also serves it at /auth/v1/jwks).
+  if (url.pathname === "/auth/v1/.well-known/jwks.json" || url.pathname === "/auth/v1/jwks") {
+    return Response.json(config.auth.jwks, { headers: cors });
   }
   if (segments[0] === "functions" && segments[1] === "v1" && segments[2]) {
     const name = segments[2];

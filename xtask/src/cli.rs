@@ -59,6 +59,9 @@ enum Command {
     Test,
     /// Print a signed access token for a persona or a user of the local stack.
     Token(crate::token::TokenArgs),
+    /// The local stack's JWT signing keys (.local/signing_keys.json): show, rotate, revoke.
+    #[command(subcommand)]
+    Keys(crate::keys::KeysCommand),
     /// Measure the speed targets (ratios in one run) and append them to docs/benchmarks.md.
     Bench(crate::bench::BenchArgs),
     /// Tamper evidence for the audit trail: append a digest of public.audit_logs to a file kept
@@ -204,6 +207,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Test => crate::prereq::run_test_suite(),
         Command::Bench(args) => crate::bench::run(args),
         Command::Token(args) => crate::token::run(&args),
+        Command::Keys(cmd) => crate::keys::run(cmd),
         Command::Audit(cmd) => crate::audit::run(cmd),
         Command::NetWorker { db_url } => crate::net_worker::run_forever(&db_url),
     }

@@ -1,8 +1,9 @@
 //! `cargo xtask functions build [--release]`: compiles every edge function in `functions/` to
 //! wasm32, binds it for Deno with wasm-bindgen (`--target web`) and, for release builds, shrinks
 //! it with `wasm-opt` from npm `binaryen`. Outputs land in `supabase/functions/<name>/pkg/`
-//! (gitignored). Each step is skipped when its output is current, so a build with nothing
-//! changed is quick.
+//! (gitignored). The gateway's own wasm, its token checks (`functions/gateway-auth`), is built
+//! alongside into `xtask/gateway/pkg/`. Each step is skipped when its output is current, so a
+//! build with nothing changed is quick.
 //!
 //! Toolchain: rustup's `wasm32-unknown-unknown` target when installed; otherwise Debian's
 //! `rustc-web`/`cargo-web` with the standard library built from `rust-web-src`
@@ -22,6 +23,15 @@ pub const FUNCTIONS: &[&str] = &[
     "generate-ai-insights",
     "assign-leads",
 ];
+
+/// The gateway's token and API-key checks (moha-edge's, compiled to wasm for
+/// `xtask/gateway/main.ts`); built with the functions, never deployed.
+pub const GATEWAY_AUTH: &str = "moha-gateway-auth";
+
+/// Where the gateway loads [`GATEWAY_AUTH`] from (gitignored).
+pub fn gateway_auth_dir() -> PathBuf {
+    paths::project_root().join("xtask/gateway/pkg")
+}
 
 const TARGET: &str = "wasm32-unknown-unknown";
 const DEBIAN_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-19"];
@@ -72,7 +82,8 @@ enum Toolchain {
     },
 }
 
-/// Builds every function (see the module docs) and returns where the modules are.
+/// Builds every function and the gateway's checks (see the module docs) and returns where the
+/// functions' modules are.
 pub fn build(release: bool) -> Result<Vec<Built>> {
     let root = paths::project_root();
     let toolchain = progress::step("find a wasm32 toolchain", toolchain)?;
@@ -100,54 +111,18 @@ pub fn build(release: bool) -> Result<Vec<Built>> {
     };
     let mut built = Vec::new();
     for &name in FUNCTIONS {
-        let crate_file = name.replace('-', "_");
-        let input = root
-            .join("target/wasm")
-            .join(TARGET)
-            .join(profile)
-            .join(format!("{crate_file}.wasm"));
         let out_dir = paths::supabase_dir()
             .join("functions")
             .join(name)
             .join("pkg");
-        let wasm = out_dir.join(format!("{crate_file}_bg.wasm"));
-        let stamp = out_dir.join(".stamp");
-        let want = format!("{profile} {} {}", mtime_nanos(&input)?, bindgen.version);
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) || !wasm.exists()
-        {
-            progress::step(&format!("bind {name}"), || {
-                std::fs::create_dir_all(&out_dir)?;
-                prereq::run_quiet(
-                    Command::new(&bindgen.path)
-                        .args(["--target", "web", "--no-typescript", "--out-name"])
-                        .arg(&crate_file)
-                        .arg("--out-dir")
-                        .arg(&out_dir)
-                        .arg(&input),
-                )
-            })?;
-            if let Some(opt) = &wasm_opt {
-                progress::step(&format!("wasm-opt -Oz {name}"), || {
-                    prereq::run_quiet(
-                        Command::new(opt)
-                            .arg("-Oz")
-                            // The features rustc enables for wasm32 by default.
-                            .args([
-                                "--enable-bulk-memory",
-                                "--enable-mutable-globals",
-                                "--enable-nontrapping-float-to-int",
-                                "--enable-sign-ext",
-                                "--enable-reference-types",
-                                "--enable-multivalue",
-                            ])
-                            .arg(&wasm)
-                            .arg("-o")
-                            .arg(&wasm),
-                    )
-                })?;
-            }
-            std::fs::write(&stamp, &want)?;
-        }
+        let wasm = bind(
+            &root,
+            name,
+            &out_dir,
+            profile,
+            &bindgen,
+            wasm_opt.as_deref(),
+        )?;
         let wasm_bytes = wasm.metadata()?.len();
         built.push(Built {
             name,
@@ -155,7 +130,71 @@ pub fn build(release: bool) -> Result<Vec<Built>> {
             wasm_bytes,
         });
     }
+    bind(
+        &root,
+        GATEWAY_AUTH,
+        &gateway_auth_dir(),
+        profile,
+        &bindgen,
+        wasm_opt.as_deref(),
+    )?;
     Ok(built)
+}
+
+/// Binds crate `name`'s wasm for Deno into `out_dir` (and shrinks it for release builds),
+/// unless the output is current; returns the `.wasm` path.
+fn bind(
+    root: &Path,
+    name: &str,
+    out_dir: &Path,
+    profile: &str,
+    bindgen: &Bindgen,
+    wasm_opt: Option<&Path>,
+) -> Result<PathBuf> {
+    let crate_file = name.replace('-', "_");
+    let input = root
+        .join("target/wasm")
+        .join(TARGET)
+        .join(profile)
+        .join(format!("{crate_file}.wasm"));
+    let wasm = out_dir.join(format!("{crate_file}_bg.wasm"));
+    let stamp = out_dir.join(".stamp");
+    let want = format!("{profile} {} {}", mtime_nanos(&input)?, bindgen.version);
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) || !wasm.exists() {
+        progress::step(&format!("bind {name}"), || {
+            std::fs::create_dir_all(out_dir)?;
+            prereq::run_quiet(
+                Command::new(&bindgen.path)
+                    .args(["--target", "web", "--no-typescript", "--out-name"])
+                    .arg(&crate_file)
+                    .arg("--out-dir")
+                    .arg(out_dir)
+                    .arg(&input),
+            )
+        })?;
+        if let Some(opt) = wasm_opt {
+            progress::step(&format!("wasm-opt -Oz {name}"), || {
+                prereq::run_quiet(
+                    Command::new(opt)
+                        .arg("-Oz")
+                        // The features rustc enables for wasm32 by default.
+                        .args([
+                            "--enable-bulk-memory",
+                            "--enable-mutable-globals",
+                            "--enable-nontrapping-float-to-int",
+                            "--enable-sign-ext",
+                            "--enable-reference-types",
+                            "--enable-multivalue",
+                        ])
+                        .arg(&wasm)
+                        .arg("-o")
+                        .arg(&wasm),
+                )
+            })?;
+        }
+        std::fs::write(&stamp, &want)?;
+    }
+    Ok(wasm)
 }
 
 fn mtime_nanos(path: &Path) -> Result<u128> {
@@ -256,6 +295,7 @@ fn cargo_build(root: &Path, toolchain: &Toolchain, release: bool) -> Result<()> 
     for name in FUNCTIONS {
         cmd.args(["-p", name]);
     }
+    cmd.args(["-p", GATEWAY_AUTH]);
     if release {
         cmd.arg("--release");
     }
@@ -390,6 +430,7 @@ pub fn bench_p8(rate: u32, seconds: u32) -> Result<P8> {
         storage_dir: state.join("storage"),
         secrets,
         exit_with_parent: true,
+        signing_keys: crate::keys::SigningKeys::generate()?,
     })?;
     let port: u16 = gw
         .url

@@ -1,6 +1,8 @@
 //! The local API gateway on 127.0.0.1:54321, as `supabase start` serves a project's API:
 //! `/functions/v1/<name>` (each function in its own Deno process), the Storage API subset backed
-//! by `.local/storage` with the real `storage.objects` RLS, and an empty JWKS. The program is
+//! by `.local/storage` with the real `storage.objects` RLS, and the JWKS of the stack's signing
+//! keys. It takes the publishable and secret API keys and the legacy JWT keys, and checks them
+//! with the functions' own code (`functions/gateway-auth`). The program is
 //! `xtask/gateway/main.ts`; this module configures, starts and stops it.
 //!
 //! The gateway runs in its own process group with its function processes, so stopping it is one
@@ -19,6 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
+use crate::keys::{self, SigningKeys};
 use crate::{functions, jwt, paths, prereq, progress};
 
 /// Supabase's local API port.
@@ -38,6 +41,8 @@ pub struct Options {
     pub secrets: BTreeMap<String, String>,
     /// Stop the gateway when the process that started it exits (tests and benchmarks).
     pub exit_with_parent: bool,
+    /// The keys that sign users' access tokens; their public halves are the JWKS.
+    pub signing_keys: SigningKeys,
 }
 
 impl Options {
@@ -59,6 +64,7 @@ impl Options {
                 secrets
             },
             exit_with_parent: false,
+            signing_keys: keys::local()?,
         })
     }
 
@@ -138,14 +144,34 @@ pub fn function_specs(config_toml: &str, functions_dir: &Path) -> Result<Vec<Fun
     Ok(out)
 }
 
+/// What the gateway's checks (`moha_edge::gateway`) are configured with.
+#[derive(Serialize)]
+struct AuthConfig<'a> {
+    jwt_secret: &'a str,
+    jwks: serde_json::Value,
+    publishable_keys: BTreeMap<&'static str, &'static str>,
+    secret_keys: BTreeMap<&'static str, &'static str>,
+    audience: &'a str,
+}
+
+/// The wasm module of the gateway's checks.
+#[derive(Serialize)]
+struct AuthModule {
+    js: String,
+    wasm: String,
+}
+
 #[derive(Serialize)]
 struct GatewayConfig<'a> {
     host: &'a str,
     port: u16,
     db_url: &'a str,
     jwt_secret: &'a str,
+    /// Legacy keys, given to functions as hosted does (`SUPABASE_ANON_KEY`, ...).
     anon_key: String,
     service_role_key: String,
+    auth: AuthConfig<'a>,
+    auth_module: AuthModule,
     storage_dir: String,
     deno: String,
     functions: Vec<FunctionSpec>,
@@ -204,6 +230,8 @@ pub fn start(opts: &Options) -> Result<Gateway> {
         .get("JWT_SECRET")
         .map(String::as_str)
         .unwrap_or(jwt::LOCAL_JWT_SECRET);
+    let module = functions::gateway_auth_dir();
+    let crate_file = functions::GATEWAY_AUTH.replace('-', "_");
     let config = GatewayConfig {
         host: "127.0.0.1",
         port: opts.port,
@@ -211,6 +239,26 @@ pub fn start(opts: &Options) -> Result<Gateway> {
         jwt_secret: secret,
         anon_key: jwt::api_key("anon", secret),
         service_role_key: jwt::api_key("service_role", secret),
+        auth: AuthConfig {
+            jwt_secret: secret,
+            jwks: opts.signing_keys.jwks(),
+            publishable_keys: [("default", keys::LOCAL_PUBLISHABLE_KEY)].into(),
+            secret_keys: [("default", keys::LOCAL_SECRET_KEY)].into(),
+            audience: opts
+                .secrets
+                .get("JWT_AUDIENCE")
+                .map_or("authenticated", String::as_str),
+        },
+        auth_module: AuthModule {
+            js: module
+                .join(format!("{crate_file}.js"))
+                .to_string_lossy()
+                .into_owned(),
+            wasm: module
+                .join(format!("{crate_file}_bg.wasm"))
+                .to_string_lossy()
+                .into_owned(),
+        },
         storage_dir: opts.storage_dir.to_string_lossy().into_owned(),
         deno: prereq::node_bin("deno").to_string_lossy().into_owned(),
         functions: specs,

@@ -1,13 +1,14 @@
-//! HS256 JSON Web Tokens signed with the local stack's secret, as Supabase's local stack makes
-//! its `anon` and `service_role` keys.
+//! Legacy HS256 JSON Web Tokens signed with the local stack's JWT secret, as Supabase's local
+//! stack makes its legacy `anon` and `service_role` keys. They stay accepted for as long as hosted
+//! accepts them; the current keys (publishable, secret, ES256 signing) are in [`crate::keys`].
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// The JWT secret of Supabase's local stack (`supabase start`), so keys made here are the ones
-/// Supabase's own tooling and docs print for a local project.
+/// The legacy JWT secret of Supabase's local stack (`supabase start`), so keys made here are the
+/// ones Supabase's own tooling and docs print for a local project.
 pub const LOCAL_JWT_SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
 
 /// Expiry Supabase's local stack puts in its demo keys (2032-11-12).
@@ -25,7 +26,8 @@ pub fn sign_hs256(claims: &serde_json::Value, secret: &str) -> String {
     format!("{signing_input}.{sig}")
 }
 
-/// The API key for a database role (`anon` or `service_role`), as `supabase start` prints it.
+/// The legacy API key for a database role (`anon` or `service_role`), as `supabase start` makes
+/// it when the project has no signing keys.
 pub fn api_key(role: &str, secret: &str) -> String {
     // serde_json keeps insertion order (feature `preserve_order`), so the payload reads
     // iss, role, exp exactly as Supabase's does.

@@ -15,6 +15,7 @@ pub mod functions;
 pub mod gateway;
 pub mod generate;
 pub mod jwt;
+pub mod keys;
 pub mod migrate;
 pub mod net_worker;
 pub mod paths;

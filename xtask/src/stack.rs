@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{Cluster, SUPERUSER};
-use crate::{compat, db, jwt, migrate, paths, prereq, progress};
+use crate::{compat, db, migrate, paths, prereq, progress};
 
 /// Supabase's local database port.
 pub const DEFAULT_PORT: u16 = 54322;
@@ -72,7 +72,7 @@ pub fn up(args: &UpArgs) -> Result<()> {
     let cluster = local_cluster(port);
     start_and_migrate(&cluster)?;
     save_port(port)?;
-    print_info(&cluster);
+    print_info(&cluster)?;
     let db_url = cluster.url("postgres", "postgres");
     crate::gateway::up(&db_url)?;
     progress::step("starting the pg_net worker", || {
@@ -198,7 +198,7 @@ pub fn reset() -> Result<()> {
     progress::step("restarting PostgreSQL (pg_cron's scheduler)", || {
         cluster.restart()
     })?;
-    print_info(&cluster);
+    print_info(&cluster)?;
     Ok(())
 }
 
@@ -211,7 +211,6 @@ pub fn status(json: bool) -> Result<()> {
     } else {
         (Vec::new(), Vec::new())
     };
-    let secret = jwt::LOCAL_JWT_SECRET;
     let jobs = if running {
         crate::schedules::jobs(&mut db::connect(&url)?)?
     } else {
@@ -223,9 +222,7 @@ pub fn status(json: bool) -> Result<()> {
             "net_worker_pid": crate::net_worker::running_pid(),
             "running": running,
             "db_url": url,
-            "jwt_secret": secret,
-            "anon_key": jwt::api_key("anon", secret),
-            "service_role_key": jwt::api_key("service_role", secret),
+            "keys": crate::keys::local_json(),
             "applied": applied,
             "pending": pending,
         });
@@ -237,7 +234,7 @@ pub fn status(json: bool) -> Result<()> {
         return Ok(());
     }
     println!("local stack: running");
-    print_info(&cluster);
+    print_info(&cluster)?;
     crate::gateway::print_status();
     println!(
         "migrations: {} applied, {} pending",
@@ -267,13 +264,13 @@ pub fn ensure_running_url() -> Result<String> {
     Ok(cluster.url("postgres", "postgres"))
 }
 
-fn print_info(cluster: &Cluster) {
-    let secret = jwt::LOCAL_JWT_SECRET;
+fn print_info(cluster: &Cluster) -> Result<()> {
     println!();
-    println!("          DB URL: {}", cluster.url("postgres", "postgres"));
-    println!("      JWT secret: {secret}");
-    println!("        anon key: {}", jwt::api_key("anon", secret));
-    println!("service_role key: {}", jwt::api_key("service_role", secret));
+    println!(
+        "                   DB URL: {}",
+        cluster.url("postgres", "postgres")
+    );
+    crate::keys::print_local()
 }
 
 /// Fails with who holds `port` and how to pick another one.

@@ -1,7 +1,9 @@
 //! `cargo xtask token --persona NAME` or `--user EMAIL`: a signed access token for calling the
 //! local stack (gateway, functions, Storage) as a user, with the claims Supabase Auth puts in
-//! its access tokens. Signed with the secret the local gateway verifies (`JWT_SECRET` of
-//! `supabase/functions/.env`, else the local stack's).
+//! its access tokens. Signed as the stack signs them: ES256 with its current signing key
+//! (`.local/signing_keys.json`, whose public half the gateway serves as the JWKS). `--legacy`
+//! signs HS256 with the legacy secret instead (`JWT_SECRET` of `supabase/functions/.env`, else the
+//! local stack's), which the stack still accepts as hosted does.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,7 +13,7 @@ use sha2::{Digest, Sha256};
 use sql::moha::personas::USERS;
 use sql::moha::security::PERSONAS;
 
-use crate::{db, gateway, jwt};
+use crate::{db, gateway, jwt, keys};
 
 #[derive(clap::Args)]
 pub struct TokenArgs {
@@ -28,6 +30,9 @@ pub struct TokenArgs {
     /// Lifetime in seconds (Supabase Auth's default is an hour).
     #[arg(long, default_value_t = 3600)]
     pub expires_in: i64,
+    /// Sign HS256 with the legacy JWT secret instead of ES256 with the signing key.
+    #[arg(long)]
+    pub legacy: bool,
 }
 
 /// An `auth.users` row, as far as the access token tells of it.
@@ -42,9 +47,6 @@ pub struct AuthUser {
 }
 
 pub fn run(args: &TokenArgs) -> Result<()> {
-    let secret = gateway::function_secrets()?
-        .remove("JWT_SECRET")
-        .context("no JWT_SECRET")?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
     let claims = match (&args.persona, &args.user) {
         (Some(name), _) => persona_claims(name, now, args.expires_in)?,
@@ -58,7 +60,15 @@ pub fn run(args: &TokenArgs) -> Result<()> {
         }
         (None, None) => bail!("pass --persona NAME or --user EMAIL"),
     };
-    println!("{}", jwt::sign_hs256(&claims, &secret));
+    let token = if args.legacy {
+        let secret = gateway::function_secrets()?
+            .remove("JWT_SECRET")
+            .context("no JWT_SECRET")?;
+        jwt::sign_hs256(&claims, &secret)
+    } else {
+        keys::local()?.sign(&claims)?
+    };
+    println!("{token}");
     Ok(())
 }
 

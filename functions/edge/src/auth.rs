@@ -1,6 +1,9 @@
-//! Verifying the caller's bearer JWT: HS256 with the project's secret, ES256 and RS256 through
-//! the project's JWKS (cached), with `exp`, `nbf` and `aud` checked. Who the caller is
-//! comes from here; what they may do comes from the database (RLS), never from
+//! Who is calling. A request proves it with a bearer JWT (HS256 with the project's legacy
+//! secret, or any key of the project's JWKS: ES256, RS256, or an HS256 `oct` key) or with an API
+//! key in `apikey` (publishable or secret, or a legacy JWT key). `exp` is required, `nbf` and `aud`
+//! are checked. This is the one verification path: the functions call it, and the local gateway
+//! runs the same code compiled to wasm (`functions/gateway-auth`, see [`crate::gateway`]). Who the
+//! caller is comes from here; what they may do comes from the database (RLS), never from
 //! `user_metadata`.
 
 use std::cell::RefCell;
@@ -9,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 use sha2::Sha256;
 use uuid::Uuid;
 
@@ -22,7 +25,7 @@ const JWKS_TTL_MS: u64 = 10 * 60 * 1000;
 /// An unknown `kid` triggers a refetch (key rotation), but not more often than this.
 const JWKS_MIN_REFETCH_MS: u64 = 30 * 1000;
 
-/// Why a token was refused. Every variant becomes a 401.
+/// Why a request was refused. Every variant becomes a 401.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {
     #[error("missing bearer token; send Authorization: Bearer <access token>")]
@@ -37,12 +40,25 @@ pub enum JwtError {
     BadSignature,
     #[error("token has expired; sign in again")]
     Expired,
+    #[error("token has no expiry (exp)")]
+    NoExpiry,
     #[error("token is not valid yet")]
     NotYetValid,
     #[error("token audience is not {0}")]
     Audience(String),
     #[error("token does not name a signed-in user")]
     NotAUser,
+    #[error("invalid API key")]
+    InvalidApiKey,
+    #[error("secret API keys cannot be used from a browser; call from a server")]
+    SecretKeyInBrowser,
+}
+
+impl JwtError {
+    /// Whether the API key, rather than a token, was refused.
+    pub fn is_api_key(&self) -> bool {
+        matches!(self, JwtError::InvalidApiKey | JwtError::SecretKeyInBrowser)
+    }
 }
 
 impl From<JwtError> for Error {
@@ -56,7 +72,8 @@ impl From<JwtError> for Error {
 pub enum Caller {
     /// A signed-in user; `claims` go to the database as `request.jwt.claims`.
     User { id: Uuid, claims: Value },
-    /// The project's service role (scheduled jobs, other backends).
+    /// The project's service role (scheduled jobs, other backends): a secret API key, or the
+    /// legacy `service_role` key.
     Service { claims: Value },
 }
 
@@ -68,44 +85,152 @@ impl Caller {
     }
 }
 
+/// Where the project's public keys come from.
+#[derive(Debug, Clone, Default)]
+pub enum JwksSource {
+    /// The key set itself (`SUPABASE_JWKS`, which hosted gives every function).
+    Inline(Vec<Jwk>),
+    /// A JWKS endpoint, fetched and cached (`JWKS_URL`, else Supabase Auth's under `SUPABASE_URL`).
+    Url(String),
+    #[default]
+    None,
+}
+
+/// The project's API keys, by name, as hosted passes them to functions: JSON objects in
+/// `SUPABASE_PUBLISHABLE_KEYS` and `SUPABASE_SECRET_KEYS` (`{"default": "sb_secret_..."}`).
+#[derive(Debug, Clone, Default)]
+pub struct ApiKeys {
+    pub publishable: Vec<Secret>,
+    pub secret: Vec<Secret>,
+}
+
+/// What an `apikey` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ApiKeyKind {
+    Publishable,
+    Secret,
+    /// Shaped like a new key (`sb_...`) but not one of the project's.
+    Unknown,
+}
+
+/// New API keys are opaque strings with this prefix; legacy ones are JWTs.
+pub fn is_new_api_key(value: &str) -> bool {
+    value.starts_with("sb_")
+}
+
+/// Equality whose time does not depend on where two keys of one length differ.
+fn same_key(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl ApiKeys {
+    /// The values of a JSON object of named keys; anything else gives none (fail closed).
+    pub fn parse_named(json: Option<&str>) -> Vec<Secret> {
+        json.and_then(|j| serde_json::from_str::<serde_json::Map<String, Value>>(j).ok())
+            .map(|m| {
+                m.values()
+                    .filter_map(Value::as_str)
+                    .filter(|k| is_new_api_key(k))
+                    .map(Secret::new)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn from_env(env: &Env) -> Self {
+        ApiKeys {
+            publishable: Self::parse_named(env.var("SUPABASE_PUBLISHABLE_KEYS").ok()),
+            secret: Self::parse_named(env.var("SUPABASE_SECRET_KEYS").ok()),
+        }
+    }
+
+    fn kind(&self, key: &str) -> ApiKeyKind {
+        // Every key is compared, so the time taken does not say which list matched.
+        let in_list = |list: &[Secret]| {
+            list.iter()
+                .fold(false, |hit, k| same_key(k.expose(), key) | hit)
+        };
+        let (public, secret) = (in_list(&self.publishable), in_list(&self.secret));
+        match (public, secret) {
+            (_, true) => ApiKeyKind::Secret,
+            (true, false) => ApiKeyKind::Publishable,
+            _ => ApiKeyKind::Unknown,
+        }
+    }
+}
+
+/// The keys tokens may be signed with.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySet<'a> {
+    /// The project's legacy HS256 secret (`JWT_SECRET`); without it, HS256 needs an `oct` key.
+    pub hs256_secret: Option<&'a Secret>,
+    pub jwks: &'a [Jwk],
+}
+
 /// Where keys come from and what a token must say.
 #[derive(Debug, Clone)]
 pub struct JwtConfig {
-    /// The project's HS256 secret (`JWT_SECRET`); without it HS256 tokens are refused.
+    /// The project's legacy HS256 secret (`JWT_SECRET`); without it legacy tokens are refused.
     pub hs256_secret: Option<Secret>,
-    /// The JWKS endpoint for ES256/RS256 (`JWKS_URL`, else Supabase Auth's under
-    /// `SUPABASE_URL`).
-    pub jwks_url: Option<String>,
+    pub jwks: JwksSource,
     /// Expected `aud` of user tokens.
     pub audience: String,
+    pub api_keys: ApiKeys,
+}
+
+/// A JWKS document: `{"keys": [...]}`, or the bare array some tools write.
+pub fn parse_jwks(json: &str) -> Option<Vec<Jwk>> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Doc {
+        Set { keys: Vec<Jwk> },
+        Bare(Vec<Jwk>),
+    }
+    match serde_json::from_str::<Doc>(json).ok()? {
+        Doc::Set { keys } | Doc::Bare(keys) => Some(keys),
+    }
 }
 
 impl JwtConfig {
     pub fn from_env(env: &Env) -> Self {
-        let jwks_url = env.var("JWKS_URL").map(str::to_string).ok().or_else(|| {
-            env.var("SUPABASE_URL").ok().map(|base| {
-                format!(
-                    "{}/auth/v1/.well-known/jwks.json",
-                    base.trim_end_matches('/')
-                )
+        let url = || {
+            env.var("JWKS_URL").map(str::to_string).ok().or_else(|| {
+                env.var("SUPABASE_URL").ok().map(|base| {
+                    format!(
+                        "{}/auth/v1/.well-known/jwks.json",
+                        base.trim_end_matches('/')
+                    )
+                })
             })
-        });
+        };
+        // The inline set when it parses; a malformed one is ignored for the endpoint.
+        let jwks = match env.var("SUPABASE_JWKS").ok().and_then(parse_jwks) {
+            Some(keys) => JwksSource::Inline(keys),
+            None => url().map_or(JwksSource::None, JwksSource::Url),
+        };
         JwtConfig {
             hs256_secret: env.optional_secret("JWT_SECRET"),
-            jwks_url,
+            jwks,
             audience: env.var_or("JWT_AUDIENCE", "authenticated").to_string(),
+            api_keys: ApiKeys::from_env(env),
         }
     }
 }
 
 /// One key of a JWKS document (RFC 7517); unknown members are ignored, as the RFC requires.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Jwk {
     pub kty: String,
     #[serde(default)]
     pub kid: Option<String>,
     #[serde(default)]
     pub alg: Option<String>,
+    #[serde(default, rename = "use")]
+    pub use_: Option<String>,
     #[serde(default)]
     pub crv: Option<String>,
     #[serde(default)]
@@ -116,6 +241,20 @@ pub struct Jwk {
     pub n: Option<String>,
     #[serde(default)]
     pub e: Option<String>,
+    /// The shared secret of an `oct` (HS256) key: only ever in a private key set.
+    #[serde(default)]
+    pub k: Option<String>,
+}
+
+impl std::fmt::Debug for Jwk {
+    // `k` is a secret; the rest is public.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jwk")
+            .field("kty", &self.kty)
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,13 +274,11 @@ pub struct JwksCache {
 }
 
 impl JwksCache {
-    fn lookup(&self, kid: Option<&str>, alg: &str, now_ms: u64) -> Option<Jwk> {
+    /// The cached keys while they are fresh.
+    fn keys(&self, now_ms: u64) -> Option<Vec<Jwk>> {
         let state = self.state.borrow();
         let cached = state.as_ref()?;
-        if now_ms.saturating_sub(cached.fetched_ms) > JWKS_TTL_MS {
-            return None;
-        }
-        select_key(&cached.keys, kid, alg).cloned()
+        (now_ms.saturating_sub(cached.fetched_ms) <= JWKS_TTL_MS).then(|| cached.keys.clone())
     }
 
     fn may_refetch(&self, now_ms: u64) -> bool {
@@ -169,12 +306,22 @@ impl JwksCache {
     }
 }
 
+/// The key for a token's `alg` and `kid`: the key type must be the algorithm's own, so public
+/// key material is never used as an HMAC secret (algorithm confusion), and an asymmetric token
+/// must name its key.
 fn select_key<'a>(keys: &'a [Jwk], kid: Option<&str>, alg: &str) -> Option<&'a Jwk> {
-    let kty = if alg == "ES256" { "EC" } else { "RSA" };
+    let kty = match alg {
+        "ES256" => "EC",
+        "RS256" => "RSA",
+        "HS256" => "oct",
+        _ => return None,
+    };
+    let kid = kid?;
     keys.iter().find(|k| {
         k.kty == kty
+            && k.kid.as_deref() == Some(kid)
             && k.alg.as_deref().is_none_or(|a| a == alg)
-            && (kid.is_none() || k.kid.as_deref() == kid)
+            && k.use_.as_deref().is_none_or(|u| u == "sig")
     })
 }
 
@@ -216,9 +363,8 @@ fn b64_field(v: &Option<String>) -> Result<Vec<u8>, JwtError> {
     URL_SAFE_NO_PAD.decode(s).map_err(|_| JwtError::UnknownKey)
 }
 
-fn verify_hs256(secret: &Secret, input: &str, sig: &[u8]) -> Result<(), JwtError> {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("hmac takes any key");
+fn verify_hmac(secret: &[u8], input: &str, sig: &[u8]) -> Result<(), JwtError> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("hmac takes any key");
     mac.update(input.as_bytes());
     // Constant-time comparison.
     mac.verify_slice(sig).map_err(|_| JwtError::BadSignature)
@@ -258,29 +404,81 @@ fn verify_rs256(key: &Jwk, input: &str, sig: &[u8]) -> Result<(), JwtError> {
         .map_err(|_| JwtError::BadSignature)
 }
 
-/// Checks the time and audience claims and says who the caller is.
-fn check_claims(claims: Value, audience: &str, now_s: i64) -> Result<Caller, JwtError> {
-    let exp = claims
-        .get("exp")
-        .and_then(Value::as_i64)
-        .ok_or(JwtError::Malformed)?;
+fn verify_signature(parts: &Parts<'_>, keys: KeySet<'_>) -> Result<(), JwtError> {
+    let alg = parts.header.alg.as_str();
+    let kid = parts.header.kid.as_deref();
+    match alg {
+        // HS256 is checked only against symmetric keys: an `oct` key of the set that the token
+        // names, else the legacy secret. Never against public key material, which closes the
+        // classic algorithm-confusion attack.
+        "HS256" => match select_key(keys.jwks, kid, alg) {
+            Some(key) => {
+                let k = URL_SAFE_NO_PAD
+                    .decode(key.k.as_deref().ok_or(JwtError::UnknownKey)?)
+                    .map_err(|_| JwtError::UnknownKey)?;
+                verify_hmac(&k, parts.signing_input, &parts.signature)
+            }
+            None => {
+                let secret = keys
+                    .hs256_secret
+                    .ok_or_else(|| JwtError::Algorithm(alg.into()))?;
+                verify_hmac(
+                    secret.expose().as_bytes(),
+                    parts.signing_input,
+                    &parts.signature,
+                )
+            }
+        },
+        "ES256" | "RS256" => {
+            let key = select_key(keys.jwks, kid, alg).ok_or(JwtError::UnknownKey)?;
+            if alg == "ES256" {
+                verify_es256(key, parts.signing_input, &parts.signature)
+            } else {
+                verify_rs256(key, parts.signing_input, &parts.signature)
+            }
+        }
+        other => Err(JwtError::Algorithm(other.into())),
+    }
+}
+
+/// Verifies `token`'s signature with `keys` and its time claims: `exp` is required and must be
+/// in the future, `nbf` (when present) reached. Returns the claims; who they name is for the
+/// caller of this function to decide.
+pub fn verify_token(token: &str, keys: KeySet<'_>, now_s: i64) -> Result<Value, JwtError> {
+    let parts = split(token)?;
+    verify_signature(&parts, keys)?;
+    let exp = match parts.claims.get("exp") {
+        None => return Err(JwtError::NoExpiry),
+        Some(v) => v.as_i64().ok_or(JwtError::Malformed)?,
+    };
     if now_s >= exp {
         return Err(JwtError::Expired);
     }
-    if let Some(nbf) = claims.get("nbf").and_then(Value::as_i64) {
-        if now_s < nbf {
+    if let Some(nbf) = parts.claims.get("nbf") {
+        if now_s < nbf.as_i64().ok_or(JwtError::Malformed)? {
             return Err(JwtError::NotYetValid);
         }
     }
-    let aud_ok = match claims.get("aud") {
+    Ok(parts.claims)
+}
+
+/// Whether `claims` carry `audience` in `aud`; `None` when there is no `aud` at all.
+pub fn audience_matches(claims: &Value, audience: &str) -> Option<bool> {
+    match claims.get("aud") {
         None => None,
         Some(Value::String(a)) => Some(a == audience),
         Some(Value::Array(list)) => Some(list.iter().any(|a| a.as_str() == Some(audience))),
         Some(_) => Some(false),
-    };
+    }
+}
+
+/// Says who verified claims name, for a function: a user (their role one of the users' roles,
+/// the expected audience, a UUID `sub`) or the service role (Supabase's legacy service key
+/// carries no audience).
+fn caller_from_claims(claims: Value, audience: &str) -> Result<Caller, JwtError> {
+    let aud_ok = audience_matches(&claims, audience);
     let role = claims.get("role").and_then(Value::as_str).unwrap_or("");
     match (role, aud_ok) {
-        // Supabase's service key carries no audience.
         ("service_role", None | Some(true)) => Ok(Caller::Service { claims }),
         (_, Some(false)) => Err(JwtError::Audience(audience.to_string())),
         (r, Some(true)) if crate::db::USER_ROLES.contains(&r) => {
@@ -298,46 +496,140 @@ fn check_claims(claims: Value, audience: &str, now_s: i64) -> Result<Caller, Jwt
     }
 }
 
-/// Verifies `token` with the given keys only (no fetching): the pure core of [`authenticate`].
+/// The credentials of a request, as Supabase's API gateway reads them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials<'a> {
+    /// The token of `Authorization: Bearer <token>`.
+    pub bearer: Option<&'a str>,
+    /// The `apikey` header.
+    pub apikey: Option<&'a str>,
+    /// Whether a browser sent the request.
+    pub browser: bool,
+}
+
+fn parse_bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl<'a> Credentials<'a> {
+    /// From the request's headers, `header` looking one up by its lowercase name.
+    pub fn from_headers(header: impl Fn(&str) -> Option<&'a str>) -> Self {
+        // Hosted refuses secret keys from browsers by their User-Agent (every browser's starts
+        // with "Mozilla/"). A page can set a User-Agent in some browsers, but never Origin or
+        // Sec-Fetch-* (forbidden headers), which browsers send and servers do not: those
+        // count too, so this is stricter than hosted, never looser.
+        let browser = header("user-agent")
+            .is_some_and(|ua| ua.trim_start().starts_with("Mozilla/"))
+            || header("origin").is_some()
+            || header("sec-fetch-mode").is_some()
+            || header("sec-fetch-site").is_some();
+        Credentials {
+            bearer: header("authorization").and_then(parse_bearer),
+            apikey: header("apikey").map(str::trim).filter(|k| !k.is_empty()),
+            browser,
+        }
+    }
+
+    pub fn of(req: &'a Request) -> Self {
+        Self::from_headers(|name| req.header(name))
+    }
+
+    /// The JWT the request relies on: the bearer token, else a legacy (JWT) API key. A new API
+    /// key sent as the bearer is not a JWT (Supabase's clients send the key there too).
+    pub fn jwt(&self) -> Option<&'a str> {
+        match self.bearer {
+            Some(b) if !is_new_api_key(b) => Some(b),
+            _ => self.apikey.filter(|k| !is_new_api_key(k)),
+        }
+    }
+}
+
+/// What a request proves, before any policy decides what that is worth.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Presented {
+    /// A verified JWT (a user's access token, or a legacy API key); its claims.
+    Token(Value),
+    /// The project's publishable key, and no token: the anonymous role.
+    Publishable,
+    /// One of the project's secret keys, and no token: the service role.
+    Secret,
+    /// No credential at all.
+    Nothing,
+}
+
+/// Verifies a request's credentials as Supabase's API gateway does. The `apikey`, when it is a
+/// new key, must be one of the project's, and a secret key is refused from a browser. A bearer
+/// that is a new key counts only when it equals the `apikey`. A JWT (the bearer, else a legacy
+/// `apikey`) must verify; then its claims decide, whatever the `apikey`.
+pub fn present(
+    creds: &Credentials<'_>,
+    keys: KeySet<'_>,
+    api: &ApiKeys,
+    now_s: i64,
+) -> Result<Presented, JwtError> {
+    if let Some(b) = creds.bearer.filter(|b| is_new_api_key(b)) {
+        if creds.apikey != Some(b) {
+            return Err(JwtError::InvalidApiKey);
+        }
+    }
+    let kind = match creds.apikey.filter(|k| is_new_api_key(k)) {
+        None => None,
+        Some(k) => match api.kind(k) {
+            ApiKeyKind::Unknown => return Err(JwtError::InvalidApiKey),
+            ApiKeyKind::Secret if creds.browser => return Err(JwtError::SecretKeyInBrowser),
+            kind => Some(kind),
+        },
+    };
+    if let Some(token) = creds.jwt() {
+        return verify_token(token, keys, now_s).map(Presented::Token);
+    }
+    Ok(match kind {
+        Some(ApiKeyKind::Secret) => Presented::Secret,
+        Some(_) => Presented::Publishable,
+        None => Presented::Nothing,
+    })
+}
+
+/// The claims a secret key stands for (what the gateway puts in `request.jwt.claims`).
+pub fn service_claims() -> Value {
+    json!({ "role": "service_role" })
+}
+
+/// The claims the publishable key stands for.
+pub fn anon_claims() -> Value {
+    json!({ "role": "anon" })
+}
+
+/// The caller of a function: a user's token, the secret key (or the legacy service key) as the
+/// service role. The publishable key and the legacy anon key are not callers.
+pub fn caller_of(presented: Presented, audience: &str) -> Result<Caller, JwtError> {
+    match presented {
+        Presented::Token(claims) => caller_from_claims(claims, audience),
+        Presented::Secret => Ok(Caller::Service {
+            claims: service_claims(),
+        }),
+        Presented::Publishable => Err(JwtError::NotAUser),
+        Presented::Nothing => Err(JwtError::Missing),
+    }
+}
+
+/// Verifies `token` (a bearer token) with the given keys only (no fetching, no API keys): the
+/// pure core of [`authenticate`] for a token alone.
 pub fn verify(
     token: &str,
     config: &JwtConfig,
     keys: &[Jwk],
     now_s: i64,
 ) -> Result<Caller, JwtError> {
-    let parts = split(token)?;
-    verify_parts(&parts, config, |kid, alg| {
-        select_key(keys, kid, alg).cloned()
-    })?;
-    check_claims(parts.claims, &config.audience, now_s)
-}
-
-fn verify_parts(
-    parts: &Parts<'_>,
-    config: &JwtConfig,
-    key_for: impl FnOnce(Option<&str>, &str) -> Option<Jwk>,
-) -> Result<(), JwtError> {
-    let alg = parts.header.alg.as_str();
-    match alg {
-        // An HS256 token is checked only against the shared secret, never against public key
-        // material, which closes the classic algorithm-confusion attack.
-        "HS256" => {
-            let secret = config
-                .hs256_secret
-                .as_ref()
-                .ok_or_else(|| JwtError::Algorithm(alg.into()))?;
-            verify_hs256(secret, parts.signing_input, &parts.signature)
-        }
-        "ES256" | "RS256" => {
-            let key = key_for(parts.header.kid.as_deref(), alg).ok_or(JwtError::UnknownKey)?;
-            if alg == "ES256" {
-                verify_es256(&key, parts.signing_input, &parts.signature)
-            } else {
-                verify_rs256(&key, parts.signing_input, &parts.signature)
-            }
-        }
-        other => Err(JwtError::Algorithm(other.into())),
-    }
+    let keys = KeySet {
+        hs256_secret: config.hs256_secret.as_ref(),
+        jwks: keys,
+    };
+    caller_from_claims(verify_token(token, keys, now_s)?, &config.audience)
 }
 
 /// The caller of `req`, with the keys configured in `env` and the host's JWKS cache.
@@ -345,7 +637,7 @@ pub async fn caller(req: &Request, env: &Env, host: &impl crate::Host) -> Result
     authenticate(req, &JwtConfig::from_env(env), host.jwks_cache(), host).await
 }
 
-/// Authenticates the request's bearer token, fetching the JWKS through the host when an
+/// Authenticates the request's credentials, fetching the JWKS through the host when an
 /// asymmetric token names a key not yet cached.
 pub async fn authenticate(
     req: &Request,
@@ -353,23 +645,35 @@ pub async fn authenticate(
     cache: &JwksCache,
     host: &(impl Http + Clock),
 ) -> Result<Caller, Error> {
-    let token = req.bearer_token().ok_or(JwtError::Missing)?;
-    let parts = split(token)?;
+    let creds = Credentials::of(req);
     let now_ms = host.now_ms();
-    let alg = parts.header.alg.clone();
-    let kid = parts.header.kid.clone();
-    let mut key = None;
-    if alg == "ES256" || alg == "RS256" {
-        key = cache.lookup(kid.as_deref(), &alg, now_ms);
-        if key.is_none() && cache.may_refetch(now_ms) {
-            let url = config.jwks_url.as_deref().ok_or(JwtError::UnknownKey)?;
-            cache.refresh(url, host, now_ms).await?;
-            key = cache.lookup(kid.as_deref(), &alg, now_ms);
+    let fetched: Vec<Jwk>;
+    let jwks: &[Jwk] = match &config.jwks {
+        JwksSource::Inline(keys) => keys,
+        JwksSource::None => &[],
+        JwksSource::Url(url) => {
+            let header = creds.jwt().and_then(|t| split(t).ok()).map(|p| p.header);
+            let mut keys = cache.keys(now_ms);
+            if let Some(h) = header.filter(|h| h.alg == "ES256" || h.alg == "RS256") {
+                let known = keys
+                    .as_deref()
+                    .is_some_and(|k| select_key(k, h.kid.as_deref(), &h.alg).is_some());
+                if !known && cache.may_refetch(now_ms) {
+                    cache.refresh(url, host, now_ms).await?;
+                    keys = cache.keys(now_ms);
+                }
+            }
+            fetched = keys.unwrap_or_default();
+            &fetched
         }
-    }
-    verify_parts(&parts, config, |_, _| key)?;
+    };
+    let keys = KeySet {
+        hs256_secret: config.hs256_secret.as_ref(),
+        jwks,
+    };
     let now_s = i64::try_from(now_ms / 1000).unwrap_or(i64::MAX);
-    Ok(check_claims(parts.claims, &config.audience, now_s)?)
+    let presented = present(&creds, keys, &config.api_keys, now_s)?;
+    Ok(caller_of(presented, &config.audience)?)
 }
 
 #[cfg(test)]
@@ -382,6 +686,8 @@ pub(crate) mod tests {
     pub const NOW: i64 = 1_800_000_000;
     const SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
     const USER: &str = "0b7c8f4e-2f59-4a2e-8d5c-3f1e9a6b7c01";
+    const PUBLISHABLE: &str = "sb_publishable_test-key-000000000000";
+    const SECRET_KEY: &str = "sb_secret_test-key-0000000000000000";
 
     // A throwaway 2048-bit RSA key made for these tests only.
     const RSA_N: &str = "b74c520dca080c47e93d3af466e5fda7a3edbb995eea4ca6fe6b71fec41aa1e6bb59369a7a4345096e51d7d339ce56f81f2338b616cada76f87dd8ff8c8889ffa1f0b7e8199863c45433aeb7e4626a9f9caeecfcfc893f2f486b3324a880f9f9a4a7826513e2393deb87c968351fe2e7e7da7781f894fa483c88227f25f5eb364993c77c3b964a4a31d6b2ec8f1149586bcb82a5dd812c44eeea7aa330d653d1487643a166134435a3a827723af51d5fb7822d9ae21a8c3d742f21bcb3d11a8974856d05f6a92798828c13f3877663ae443473f626aea4baa3f2a17cd4bfb871769c7e13620cec62fb5e46798a73c2c7461748a2f2a6a2513bf080ec33ecfb5d";
@@ -457,8 +763,12 @@ pub(crate) mod tests {
     fn config() -> JwtConfig {
         JwtConfig {
             hs256_secret: Some(Secret::new(SECRET)),
-            jwks_url: Some("http://127.0.0.1:54321/auth/v1/.well-known/jwks.json".into()),
+            jwks: JwksSource::Url("http://127.0.0.1:54321/auth/v1/.well-known/jwks.json".into()),
             audience: "authenticated".into(),
+            api_keys: ApiKeys {
+                publishable: vec![Secret::new(PUBLISHABLE)],
+                secret: vec![Secret::new(SECRET_KEY)],
+            },
         }
     }
 
@@ -511,7 +821,7 @@ pub(crate) mod tests {
         no_exp.as_object_mut().unwrap().remove("exp");
         assert_eq!(
             verify(&hs256(&no_exp, SECRET), &c, &[], NOW),
-            Err(JwtError::Malformed)
+            Err(JwtError::NoExpiry)
         );
         assert_eq!(verify("not-a-jwt", &c, &[], NOW), Err(JwtError::Malformed));
     }
@@ -566,6 +876,269 @@ pub(crate) mod tests {
             verify(&token, &c, &[rsa_jwk("rsa-1")], NOW),
             Err(JwtError::Algorithm(_))
         ));
+    }
+
+    fn es256_signed_by(key: &p256::ecdsa::SigningKey, header: Value, claims: &Value) -> String {
+        use p256::ecdsa::signature::Signer;
+        let input = signing_input(header, claims);
+        let sig: p256::ecdsa::Signature = key.sign(input.as_bytes());
+        format!("{input}.{}", b64(&sig.to_bytes()))
+    }
+
+    /// Tokens an attacker can make without the private key: each one is refused.
+    #[test]
+    fn forged_asymmetric_tokens_are_refused() {
+        let keys = [ec_jwk("ec-1"), rsa_jwk("rsa-1")];
+        let c = config();
+        // Signed by another key under the published kid.
+        let other = p256::ecdsa::SigningKey::from_slice(&[9u8; 32]).unwrap();
+        let head = json!({"alg": "ES256", "typ": "JWT", "kid": "ec-1"});
+        assert_eq!(
+            verify(
+                &es256_signed_by(&other, head, &user_claims()),
+                &c,
+                &keys,
+                NOW
+            ),
+            Err(JwtError::BadSignature)
+        );
+        // No kid: an asymmetric token must name its key.
+        let head = json!({"alg": "ES256", "typ": "JWT"});
+        assert_eq!(
+            verify(
+                &es256_signed_by(&ec_key(), head, &user_claims()),
+                &c,
+                &keys,
+                NOW
+            ),
+            Err(JwtError::UnknownKey)
+        );
+        // ES256 naming the RSA key.
+        let head = json!({"alg": "ES256", "typ": "JWT", "kid": "rsa-1"});
+        assert_eq!(
+            verify(
+                &es256_signed_by(&ec_key(), head, &user_claims()),
+                &c,
+                &keys,
+                NOW
+            ),
+            Err(JwtError::UnknownKey)
+        );
+        // alg none, with and without the published kid.
+        for head in [
+            json!({"alg": "none"}),
+            json!({"alg": "none", "kid": "ec-1"}),
+        ] {
+            let none = format!("{}.", signing_input(head, &user_claims()));
+            assert!(matches!(
+                verify(&none, &c, &keys, NOW),
+                Err(JwtError::Algorithm(_))
+            ));
+        }
+        // No exp: a token that never expires is not accepted.
+        let mut forever = user_claims();
+        forever.as_object_mut().unwrap().remove("exp");
+        assert_eq!(
+            verify(&es256(&forever, "ec-1"), &c, &keys, NOW),
+            Err(JwtError::NoExpiry)
+        );
+        let mut expired = user_claims();
+        expired["exp"] = json!(NOW);
+        assert_eq!(
+            verify(&es256(&expired, "ec-1"), &c, &keys, NOW),
+            Err(JwtError::Expired)
+        );
+    }
+
+    /// Algorithm confusion: HS256 "signed" with the published public key, in every encoding an
+    /// attacker might try, never verifies, whether or not a legacy secret is configured.
+    #[test]
+    fn hs256_with_the_public_key_bytes_is_refused() {
+        let jwk = ec_jwk("ec-1");
+        let point = ec_key().verifying_key().to_encoded_point(false);
+        let jwk_json = serde_json::to_string(&jwk).unwrap();
+        let x_y = [
+            URL_SAFE_NO_PAD.decode(jwk.x.as_deref().unwrap()).unwrap(),
+            URL_SAFE_NO_PAD.decode(jwk.y.as_deref().unwrap()).unwrap(),
+        ]
+        .concat();
+        let materials: [&[u8]; 3] = [jwk_json.as_bytes(), point.as_bytes(), &x_y];
+        let mut without_secret = config();
+        without_secret.hs256_secret = None;
+        for material in materials {
+            let input = signing_input(
+                json!({"alg": "HS256", "typ": "JWT", "kid": "ec-1"}),
+                &user_claims(),
+            );
+            let mut mac = Hmac::<Sha256>::new_from_slice(material).unwrap();
+            mac.update(input.as_bytes());
+            let token = format!("{input}.{}", b64(&mac.finalize().into_bytes()));
+            assert_eq!(
+                verify(&token, &config(), std::slice::from_ref(&jwk), NOW),
+                Err(JwtError::BadSignature)
+            );
+            assert!(matches!(
+                verify(&token, &without_secret, std::slice::from_ref(&jwk), NOW),
+                Err(JwtError::Algorithm(_))
+            ));
+        }
+    }
+
+    /// A private key set (hosted's `SUPABASE_JWKS` for a migrated legacy secret, or the CLI's)
+    /// may hold an HS256 `oct` key: it verifies HS256 tokens that name it, and nothing else.
+    #[test]
+    fn oct_keys_verify_only_hs256_tokens_that_name_them() {
+        let oct: Jwk = serde_json::from_value(json!({
+            "kty": "oct", "kid": "legacy", "alg": "HS256", "k": b64(b"another-shared-secret-of-32-bytes!!"),
+        }))
+        .unwrap();
+        let mut c = config();
+        c.hs256_secret = None;
+        let input = signing_input(json!({"alg": "HS256", "kid": "legacy"}), &user_claims());
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(b"another-shared-secret-of-32-bytes!!").unwrap();
+        mac.update(input.as_bytes());
+        let token = format!("{input}.{}", b64(&mac.finalize().into_bytes()));
+        assert!(verify(&token, &c, std::slice::from_ref(&oct), NOW).is_ok());
+        // An ES256 token naming the oct key finds no EC key.
+        assert_eq!(
+            verify(&es256(&user_claims(), "legacy"), &c, &[oct], NOW),
+            Err(JwtError::UnknownKey)
+        );
+    }
+
+    fn creds<'a>(bearer: Option<&'a str>, apikey: Option<&'a str>) -> Credentials<'a> {
+        Credentials {
+            bearer,
+            apikey,
+            browser: false,
+        }
+    }
+
+    fn present_with(creds: &Credentials<'_>, keys: &[Jwk]) -> Result<Presented, JwtError> {
+        let c = config();
+        let set = KeySet {
+            hs256_secret: c.hs256_secret.as_ref(),
+            jwks: keys,
+        };
+        present(creds, set, &c.api_keys, NOW)
+    }
+
+    #[test]
+    fn api_keys_stand_for_the_anonymous_and_the_service_role() {
+        let caller =
+            |c: &Credentials<'_>| present_with(c, &[]).and_then(|p| caller_of(p, "authenticated"));
+        assert_eq!(
+            present_with(&creds(None, Some(PUBLISHABLE)), &[]),
+            Ok(Presented::Publishable)
+        );
+        assert_eq!(
+            caller(&creds(None, Some(PUBLISHABLE))),
+            Err(JwtError::NotAUser)
+        );
+        assert_eq!(
+            caller(&creds(None, Some(SECRET_KEY))),
+            Ok(Caller::Service {
+                claims: json!({"role": "service_role"})
+            })
+        );
+        // supabase-js sends the key as the bearer too: it counts when it equals the apikey.
+        assert_eq!(
+            present_with(&creds(Some(SECRET_KEY), Some(SECRET_KEY)), &[]),
+            Ok(Presented::Secret)
+        );
+        // A user's token decides, whatever the (valid) apikey.
+        let user = hs256(&user_claims(), SECRET);
+        for apikey in [PUBLISHABLE, SECRET_KEY] {
+            assert!(matches!(
+                caller(&creds(Some(&user), Some(apikey))),
+                Ok(Caller::User { .. })
+            ));
+        }
+        assert_eq!(caller(&creds(None, None)), Err(JwtError::Missing));
+    }
+
+    #[test]
+    fn foreign_misplaced_and_browser_secret_keys_are_refused() {
+        let user = hs256(&user_claims(), SECRET);
+        for c in [
+            // Someone else's project's key, or a guess.
+            creds(None, Some("sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz")),
+            creds(None, Some("sb_publishable_guess")),
+            creds(Some(&user), Some("sb_secret_guess")),
+            // A secret key as the bearer, without it (or with another key) as the apikey.
+            creds(Some(SECRET_KEY), None),
+            creds(Some(SECRET_KEY), Some(PUBLISHABLE)),
+        ] {
+            assert_eq!(present_with(&c, &[]), Err(JwtError::InvalidApiKey), "{c:?}");
+        }
+        // A prefix of the real key, and the real key with a character changed.
+        let near = format!("{}x", &SECRET_KEY[..SECRET_KEY.len() - 1]);
+        for k in [&SECRET_KEY[..SECRET_KEY.len() - 1], near.as_str()] {
+            assert_eq!(
+                present_with(&creds(None, Some(k)), &[]),
+                Err(JwtError::InvalidApiKey)
+            );
+        }
+        // From a browser, by each of the signs a browser gives.
+        for (name, value) in [
+            (
+                "user-agent",
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/140",
+            ),
+            ("origin", "https://evil.example"),
+            ("sec-fetch-mode", "cors"),
+            ("sec-fetch-site", "cross-site"),
+        ] {
+            let headers = [(name, value), ("apikey", SECRET_KEY)];
+            let c = Credentials::from_headers(|h| {
+                headers.iter().find(|(k, _)| *k == h).map(|(_, v)| *v)
+            });
+            assert_eq!(
+                present_with(&c, &[]),
+                Err(JwtError::SecretKeyInBrowser),
+                "{name}"
+            );
+            // The publishable key is meant for browsers.
+            let headers = [(name, value), ("apikey", PUBLISHABLE)];
+            let c = Credentials::from_headers(|h| {
+                headers.iter().find(|(k, _)| *k == h).map(|(_, v)| *v)
+            });
+            assert_eq!(present_with(&c, &[]), Ok(Presented::Publishable), "{name}");
+        }
+        // A server's client is not a browser.
+        let headers = [("user-agent", "Deno/2.9.6"), ("apikey", SECRET_KEY)];
+        let c =
+            Credentials::from_headers(|h| headers.iter().find(|(k, _)| *k == h).map(|(_, v)| *v));
+        assert_eq!(present_with(&c, &[]), Ok(Presented::Secret));
+    }
+
+    #[test]
+    fn named_key_lists_parse_like_hosted_and_fail_closed() {
+        let keys = ApiKeys::parse_named(Some(r#"{"default": "sb_secret_a", "ci": "sb_secret_b"}"#));
+        assert_eq!(keys.len(), 2);
+        for bad in [
+            None,
+            Some("sb_secret_a"),
+            Some("[\"sb_secret_a\"]"),
+            Some("{"),
+        ] {
+            assert!(ApiKeys::parse_named(bad).is_empty(), "{bad:?}");
+        }
+        // A value that is not a new key (an empty one, a JWT) is never an API key.
+        assert!(ApiKeys::parse_named(Some(r#"{"default": ""}"#)).is_empty());
+        let env = Env::from_pairs([
+            ("SUPABASE_SECRET_KEYS", r#"{"default": "sb_secret_a"}"#),
+            ("SUPABASE_JWKS", r#"{"keys": []}"#),
+            ("SUPABASE_URL", "http://127.0.0.1:54321"),
+        ]);
+        let c = JwtConfig::from_env(&env);
+        assert_eq!(c.api_keys.secret.len(), 1);
+        assert!(matches!(c.jwks, JwksSource::Inline(ref k) if k.is_empty()));
+        let c = JwtConfig::from_env(&Env::from_pairs([("SUPABASE_URL", "http://h/")]));
+        assert!(
+            matches!(c.jwks, JwksSource::Url(ref u) if u == "http://h/auth/v1/.well-known/jwks.json")
+        );
     }
 
     struct JwksHost {

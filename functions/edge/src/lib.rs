@@ -10,6 +10,7 @@ pub mod auth;
 pub mod db;
 pub mod env;
 pub mod error;
+pub mod gateway;
 pub mod http;
 pub mod retry;
 pub mod schedule;

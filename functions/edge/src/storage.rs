@@ -17,8 +17,9 @@ use crate::http::{Http, HttpRequest, Method};
 pub enum Identity {
     /// The caller's access token: RLS applies as for the caller.
     Caller(Secret),
-    /// `SUPABASE_SERVICE_ROLE_KEY`: RLS is bypassed (scheduled jobs with no caller, and writes
-    /// a function makes itself, under its own name checks).
+    /// The project's secret key (`SUPABASE_SECRET_KEYS`, else the legacy
+    /// `SUPABASE_SERVICE_ROLE_KEY`): RLS is bypassed (scheduled jobs with no caller, and writes a
+    /// function makes itself, under its own name checks).
     Service,
 }
 
@@ -44,12 +45,33 @@ pub fn valid_object_name(name: &str) -> bool {
         })
 }
 
+/// The `default` key of a JSON object of named keys (hosted's `SUPABASE_SECRET_KEYS` and
+/// `SUPABASE_PUBLISHABLE_KEYS`), else its first.
+fn named_key(env: &Env, name: &str) -> Option<Secret> {
+    let keys: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(env.var(name).ok()?).ok()?;
+    keys.get("default")
+        .or_else(|| keys.values().next())
+        .and_then(|k| k.as_str())
+        .filter(|k| crate::auth::is_new_api_key(k))
+        .map(Secret::new)
+}
+
 impl Storage {
     pub fn new(env: &Env, bucket: &'static str, identity: Identity) -> Result<Self, Error> {
-        let service = env.secret("SUPABASE_SERVICE_ROLE_KEY")?;
+        // The new keys first: a project that has turned its legacy keys off has only those.
+        let key =
+            |new: &str, legacy: &str| named_key(env, new).map_or_else(|| env.secret(legacy), Ok);
         let (bearer, apikey) = match identity {
-            Identity::Caller(token) => (token, env.secret("SUPABASE_ANON_KEY")?),
-            Identity::Service => (service.clone(), service),
+            Identity::Caller(token) => (
+                token,
+                key("SUPABASE_PUBLISHABLE_KEYS", "SUPABASE_ANON_KEY")?,
+            ),
+            // A new key goes as the bearer too, equal to the apikey, as supabase-js sends it.
+            Identity::Service => {
+                let service = key("SUPABASE_SECRET_KEYS", "SUPABASE_SERVICE_ROLE_KEY")?;
+                (service.clone(), service)
+            }
         };
         Ok(Storage {
             base: format!(
@@ -149,5 +171,41 @@ mod tests {
         ] {
             assert!(!valid_object_name(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn storage_calls_use_the_new_keys_when_the_project_has_them() {
+        let legacy = [
+            ("SUPABASE_URL", "http://127.0.0.1:54321"),
+            ("SUPABASE_ANON_KEY", "eyJ.anon.x"),
+            ("SUPABASE_SERVICE_ROLE_KEY", "eyJ.service.x"),
+        ];
+        let mut both = legacy.to_vec();
+        both.push((
+            "SUPABASE_PUBLISHABLE_KEYS",
+            r#"{"default": "sb_publishable_p"}"#,
+        ));
+        both.push(("SUPABASE_SECRET_KEYS", r#"{"default": "sb_secret_s"}"#));
+        let keys = |pairs: &[(&str, &str)], id: Identity| {
+            let s = Storage::new(&Env::from_pairs(pairs.to_vec()), "renders", id).unwrap();
+            (s.bearer.expose().to_string(), s.apikey.expose().to_string())
+        };
+        let user = || Identity::Caller(Secret::new("user.jwt.x"));
+        assert_eq!(
+            keys(&both, Identity::Service),
+            ("sb_secret_s".into(), "sb_secret_s".into())
+        );
+        assert_eq!(
+            keys(&both, user()),
+            ("user.jwt.x".into(), "sb_publishable_p".into())
+        );
+        assert_eq!(
+            keys(&legacy, Identity::Service),
+            ("eyJ.service.x".into(), "eyJ.service.x".into())
+        );
+        assert_eq!(
+            keys(&legacy, user()),
+            ("user.jwt.x".into(), "eyJ.anon.x".into())
+        );
     }
 }

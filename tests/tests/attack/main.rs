@@ -7,6 +7,7 @@ mod common;
 
 mod definer; // 4. definer functions steered by the caller's temporary objects
 mod gateway; // 7. the local gateway stalled or exhausted by one request
+mod keys; // issue 14: forged tokens and misused API keys at the gateway and the functions
 mod ownership; // 2. ownership links rewritten by staff
 mod privileges; // 5. SQL privileges broader than the API needs
 mod public_face; // 8. anon sees more of a published project than a portfolio shows
