@@ -221,6 +221,12 @@ pub const TABLES: &[TableDoc] = &[
         module: Operations,
         purpose: PlanProse("A job's failure is visible, never silent"),
     },
+    TableDoc {
+        schema: "archive",
+        table: "social_sentiment",
+        module: Operations,
+        purpose: PlanProse("detach partitions older than N months into an archive schema, never drop"),
+    },
 ];
 
 /// The documentation entry of a table, if it has one.

@@ -10,10 +10,13 @@ create table public.operations_settings (
   read_notifications_kept interval not null default '30 days'::interval,
   agent_usage_kept interval not null default '400 days'::interval,
   scheduler_history_kept interval not null default '14 days'::interval,
+  -- a number of months, at most 1200
+  -- squawk-ignore prefer-bigint-over-int
+  social_messages_kept_months integer not null default 24,
   updated_at timestamp with time zone not null default now(),
   constraint operations_settings_pkey primary key (id),
   constraint operations_settings_one_row_check check (id),
-  constraint operations_settings_kept_check check (archive_completed_after >= '1 day'::interval and read_notifications_kept >= '1 day'::interval and agent_usage_kept >= '31 days'::interval and scheduler_history_kept >= '1 day'::interval)
+  constraint operations_settings_kept_check check (archive_completed_after >= '1 day'::interval and read_notifications_kept >= '1 day'::interval and agent_usage_kept >= '31 days'::interval and scheduler_history_kept >= '1 day'::interval and social_messages_kept_months between 3 and 1200)
 );
 alter table public.operations_settings enable row level security;
 comment on table public.operations_settings is 'The one row of settings the scheduled jobs read; an Admin changes it.';
@@ -22,6 +25,7 @@ comment on column public.operations_settings.archive_completed_after is 'Complet
 comment on column public.operations_settings.read_notifications_kept is 'Read notifications older than this are deleted by the nightly purge.';
 comment on column public.operations_settings.agent_usage_kept is 'agent_usage windows that started longer ago than this are deleted by the nightly purge.';
 comment on column public.operations_settings.scheduler_history_kept is 'How long the scheduler''s own history is kept (cron.job_run_details, pg_net''s responses, judged scheduled calls).';
+comment on column public.operations_settings.social_messages_kept_months is 'Monthly partitions of social_messages that ended longer ago than this are detached into schema archive by the daily upkeep (never dropped).';
 
 create trigger set_updated_at before update on public.operations_settings
   for each row execute function private.set_updated_at();
@@ -84,6 +88,246 @@ comment on table private.scheduler_watch is 'How far private.watch_schedules has
 insert into private.scheduler_watch (id) values
   (true)
 on conflict (id) do nothing;
+
+create schema if not exists archive;
+
+create table archive.social_sentiment (
+  id uuid not null,
+  message_id uuid not null,
+  message_received_at timestamp with time zone not null,
+  sentiment_score numeric(4,3) not null,
+  model_used text not null,
+  created_at timestamp with time zone not null,
+  constraint social_sentiment_pkey primary key (id)
+);
+alter table archive.social_sentiment enable row level security;
+comment on table archive.social_sentiment is 'Sentiments of archived social_messages (their partitions are in this schema too).';
+
+create index social_sentiment_message_id_message_received_at_idx on archive.social_sentiment (message_id, message_received_at);
+
+create or replace function private.social_messages_attach(
+  month_start date
+)
+returns bigint
+language plpgsql
+volatile
+security invoker
+set search_path = pg_catalog, pg_temp
+as $body$
+declare
+  v_month date := pg_catalog.date_trunc('month', month_start)::date;
+  v_from timestamptz := v_month::timestamp at time zone 'UTC';
+  v_to timestamptz := (v_month + interval '1 month')::timestamp at time zone 'UTC';
+  v_name text := 'social_messages_' || pg_catalog.to_char(v_month, 'YYYY_MM');
+  v_sentiments public.social_sentiment[];
+  v_rows bigint;
+  v_before text;
+  v_after text;
+begin
+  if pg_catalog.to_regclass(pg_catalog.format('private.%I', v_name)) is not null then
+    return 0;
+  end if;
+  -- Moving a row out of the default partition deletes it there, and a delete cascades: only
+  -- social_sentiment's rows are put back below, so another referencing table would lose rows.
+  if exists (
+    select from pg_catalog.pg_constraint k
+     where k.contype = 'f' and k.confrelid = 'public.social_messages'::pg_catalog.regclass
+       and k.conrelid <> 'public.social_sentiment'::pg_catalog.regclass
+  ) then
+    raise exception 'social_messages_attach: a table other than social_sentiment references social_messages; teach the move to keep its rows'
+      using errcode = '55000';
+  end if;
+
+  -- 1. The month's table on its own, with the parent's columns, defaults and indexes, RLS, and a
+  --    check of the bound so attaching need not scan it. No lock on the parent yet. Its foreign
+  --    key comes from the parent when it is attached: one added here would be replaced then, and
+  --    dropping its triggers would lock social_accounts against every writer until commit.
+  execute pg_catalog.format(
+    'create table private.%I (like public.social_messages including defaults including indexes)', v_name);
+  execute pg_catalog.format(
+    'alter table private.%I add constraint %I check (received_at >= %L and received_at < %L)',
+    v_name, v_name || '_bound', v_from, v_to);
+  execute pg_catalog.format('alter table private.%I enable row level security', v_name);
+
+  -- 2. The month's rows leave the default partition for it, in one statement, while no one
+  --    else writes there. Their sentiments are kept aside (the delete's cascade removes them)
+  --    and put back once the rows are attached.
+  lock table private.social_messages_default in exclusive mode;
+  select pg_catalog.count(*), coalesce(pg_catalog.md5(pg_catalog.string_agg(d::text, ',' order by d.id)), '')
+    into v_rows, v_before
+    from private.social_messages_default d
+   where d.received_at >= v_from and d.received_at < v_to;
+  if v_rows > 0 then
+    select pg_catalog.array_agg(s) into v_sentiments
+      from public.social_sentiment s
+     where (s.message_id, s.message_received_at) in (
+       select d.id, d.received_at from private.social_messages_default d
+        where d.received_at >= v_from and d.received_at < v_to);
+    execute pg_catalog.format(
+      'with moved as (delete from private.social_messages_default d where d.received_at >= $1 and d.received_at < $2 returning d.*) insert into private.%I select * from moved',
+      v_name) using v_from, v_to;
+  end if;
+
+  -- 3. Attach: SHARE UPDATE EXCLUSIVE on the parent, so reads and writes go on; the default
+  --    partition is scanned under its own lock to prove no row of the month is left there.
+  execute pg_catalog.format(
+    'alter table public.social_messages attach partition private.%I for values from (%L) to (%L)',
+    v_name, v_from, v_to);
+
+  if v_rows > 0 then
+    insert into public.social_sentiment select * from pg_catalog.unnest(v_sentiments);
+    execute pg_catalog.format(
+      'select coalesce(pg_catalog.md5(pg_catalog.string_agg(t::text, %L order by t.id)), %L) from private.%I t',
+      ',', '', v_name) into v_after;
+    -- One record of the move, not a delete and an insert per row: the rows did not change.
+    perform public.log_audit_action(
+      'public.social_messages', v_name, 'partition_move', null, null,
+      pg_catalog.jsonb_build_object(
+        'partition', 'private.' || v_name, 'rows', v_rows,
+        'sentiments', coalesce(pg_catalog.cardinality(v_sentiments), 0),
+        'checksum_before', v_before, 'checksum_after', v_after));
+  end if;
+  return v_rows;
+end
+$body$;
+revoke all on function private.social_messages_attach(date) from public, anon, authenticated, service_role;
+comment on function private.social_messages_attach(date) is 'Creates the month''s partition of social_messages beside the parent and attaches it (SHARE UPDATE EXCLUSIVE on the parent: reads and writes go on), moving the month''s rows out of the default partition with their sentiments; returns the rows moved.';
+
+create or replace function private.social_messages_upkeep(
+  upkeep_at timestamp with time zone default now(),
+  months_ahead integer default 3
+)
+returns jsonb
+language plpgsql
+volatile
+security invoker
+set search_path = pg_catalog, pg_temp
+as $body$
+declare
+  v_current date := pg_catalog.date_trunc('month', upkeep_at at time zone 'UTC')::date;
+  v_last date := (v_current + pg_catalog.make_interval(months => months_ahead))::date;
+  v_newest date;
+  v_month date;
+  v_created integer := 0;
+  v_moved bigint := 0;
+  v_archived text[] := '{}';
+  v_kept integer;
+  v_target text;
+  r record;
+begin
+  if months_ahead is null or months_ahead < 3 or months_ahead > 120 then
+    raise exception 'social_messages_upkeep: months_ahead must be between 3 and 120, got %', months_ahead
+      using errcode = '22023';
+  end if;
+  -- One upkeep at a time (the job and a manual run).
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('private.social_messages_upkeep'));
+
+  -- 1. Every month with rows in the default partition gets its partition; the rows move in.
+  for v_month in
+    select distinct pg_catalog.date_trunc('month', d.received_at at time zone 'UTC')::date
+      from private.social_messages_default d
+     order by 1
+  loop
+    v_moved := v_moved + private.social_messages_attach(v_month);
+    v_created := v_created + 1;
+  end loop;
+
+  -- 2. The current month and months_ahead after it, and no gap after the newest partition (a
+  --    run missed for months leaves none behind).
+  select pg_catalog.max(pg_catalog.to_date(pg_catalog.substr(c.relname, 17), 'YYYY_MM'))
+    into v_newest
+    from pg_catalog.pg_inherits i
+    join pg_catalog.pg_class c on c.oid = i.inhrelid
+   where i.inhparent = 'public.social_messages'::pg_catalog.regclass
+     and c.relname ~ '^social_messages_[0-9]{4}_[0-9]{2}$';
+  v_month := least(v_current, coalesce((v_newest + interval '1 month')::date, v_current));
+  while v_month <= v_last loop
+    if pg_catalog.to_regclass(pg_catalog.format('private.%I', 'social_messages_' || pg_catalog.to_char(v_month, 'YYYY_MM'))) is null then
+      perform private.social_messages_attach(v_month);
+      v_created := v_created + 1;
+    end if;
+    v_month := (v_month + interval '1 month')::date;
+  end loop;
+
+  -- 3. Retention: months that ended more than social_messages_kept_months before the current
+  --    one leave for schema archive, detached, never dropped. Last, because detaching takes the
+  --    parent's ACCESS EXCLUSIVE lock, held to the end of the transaction; a run that cannot get
+  --    it within 5 s leaves the partition for the next run.
+  select s.social_messages_kept_months into v_kept from public.operations_settings s where s.id;
+  for r in
+    select c.relname
+      from pg_catalog.pg_inherits i
+      join pg_catalog.pg_class c on c.oid = i.inhrelid
+     where i.inhparent = 'public.social_messages'::pg_catalog.regclass
+       and c.relname ~ '^social_messages_[0-9]{4}_[0-9]{2}$'
+       and pg_catalog.to_date(pg_catalog.substr(c.relname, 17), 'YYYY_MM') + interval '1 month'
+           <= v_current - pg_catalog.make_interval(months => v_kept)
+     order by c.relname
+  loop
+    v_target := r.relname;
+    if pg_catalog.to_regclass(pg_catalog.format('archive.%I', v_target)) is not null then
+      v_target := v_target || '_' || pg_catalog.to_char(pg_catalog.now(), 'YYYYMMDDHH24MISS');
+    end if;
+    begin
+      perform pg_catalog.set_config('lock_timeout', '5s', true);
+      -- A partition whose rows live rows reference cannot be detached: their sentiments go first.
+      execute pg_catalog.format(
+        'with gone as (delete from public.social_sentiment s using private.%I m where s.message_id = m.id and s.message_received_at = m.received_at returning s.*) insert into archive.social_sentiment select * from gone',
+        r.relname);
+      execute pg_catalog.format('alter table public.social_messages detach partition private.%I', r.relname);
+      if v_target <> r.relname then
+        execute pg_catalog.format('alter table private.%I rename to %I', r.relname, v_target);
+      end if;
+      execute pg_catalog.format('alter table private.%I set schema archive', v_target);
+      v_archived := v_archived || v_target;
+      perform public.log_audit_action(
+        'public.social_messages', r.relname, 'partition_archive', null, null,
+        pg_catalog.jsonb_build_object('partition', 'archive.' || v_target));
+    exception when lock_not_available then
+      insert into public.error_logs (service, error_message, context)
+      values ('schedule', 'moha-partition-upkeep: ' || r.relname || ' not archived: the parent''s lock was not free within 5 s',
+              pg_catalog.jsonb_build_object('partition', r.relname));
+    end;
+  end loop;
+  return pg_catalog.jsonb_build_object('created', v_created, 'moved', v_moved, 'archived', pg_catalog.to_jsonb(v_archived));
+end
+$body$;
+revoke all on function private.social_messages_upkeep(timestamp with time zone, integer) from public, anon, authenticated, service_role;
+comment on function private.social_messages_upkeep(timestamp with time zone, integer) is 'The daily upkeep of social_messages: rows in the default partition move to their month, the current month and months_ahead after it exist with no gap, months past operations_settings.social_messages_kept_months are detached into schema archive; returns what it did.';
+
+create or replace function public.create_social_messages_partitions(
+  months_ahead integer default 3,
+  from_month date default current_date
+)
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $body$
+declare
+  v_month date := pg_catalog.date_trunc('month', from_month)::date;
+  v_created integer := 0;
+begin
+  if months_ahead is null or months_ahead < 0 or months_ahead > 120 then
+    raise exception 'create_social_messages_partitions: months_ahead must be between 0 and 120, got %', months_ahead
+      using errcode = '22023';
+  end if;
+  -- The daily job's way (private.social_messages_attach): rows of these months in the default
+  -- partition move in with their sentiments, and the parent keeps taking reads and writes.
+  for i in 0..months_ahead loop
+    if pg_catalog.to_regclass(pg_catalog.format('private.%I', 'social_messages_' || pg_catalog.to_char(v_month, 'YYYY_MM'))) is null then
+      perform private.social_messages_attach(v_month);
+      v_created := v_created + 1;
+    end if;
+    v_month := (v_month + interval '1 month')::date;
+  end loop;
+  return v_created;
+end
+$body$;
+revoke all on function public.create_social_messages_partitions(integer, date) from public, anon, authenticated, service_role;
+grant execute on function public.create_social_messages_partitions(integer, date) to service_role;
+comment on function public.create_social_messages_partitions(integer, date) is 'Creates the monthly partitions of social_messages from from_month through months_ahead months later, moving rows of those months out of the default partition with their sentiments; returns how many it created. The moha-partition-upkeep job keeps them ahead daily (private.social_messages_upkeep).';
 
 create or replace function private.call_edge_function(
   job_name text,

@@ -52,7 +52,7 @@ $body1$;
 do $body1$
 begin
   if exists (select from pg_catalog.pg_extension where extname = 'pg_cron') then
-    perform cron.schedule('moha-partition-upkeep', '15 2 * * *', $body$select public.create_social_messages_partitions(3)$body$);
+    perform cron.schedule('moha-partition-upkeep', '15 2 * * *', $body$select private.social_messages_upkeep()$body$);
   end if;
 end
 $body1$;

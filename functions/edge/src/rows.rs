@@ -1166,6 +1166,7 @@ pub struct OperationsSettingsRow {
     pub read_notifications_kept: String,
     pub agent_usage_kept: String,
     pub scheduler_history_kept: String,
+    pub social_messages_kept_months: i32,
     pub updated_at: String,
 }
 
@@ -1177,6 +1178,7 @@ impl OperationsSettingsRow {
         "read_notifications_kept",
         "agent_usage_kept",
         "scheduler_history_kept",
+        "social_messages_kept_months",
         "updated_at",
     ];
 }

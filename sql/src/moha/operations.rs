@@ -5,6 +5,9 @@
 
 use super::*;
 
+/// Where retired partitions of the inbox go.
+pub const ARCHIVE: &str = "archive";
+
 pub fn settings() -> Name {
     public("operations_settings")
 }
@@ -60,12 +63,19 @@ pub fn release() -> Release {
                 "'14 days'::interval",
                 "How long the scheduler's own history is kept (cron.job_run_details, pg_net's responses, judged scheduled calls).",
             ))
+            .column(
+                Column::new("social_messages_kept_months", SqlType::Integer)
+                    .not_null()
+                    .default(Expr::Int(24))
+                    .lint_ignore("prefer-bigint-over-int", "a number of months, at most 1200")
+                    .comment("Monthly partitions of social_messages that ended longer ago than this are detached into schema archive by the daily upkeep (never dropped)."),
+            )
             .column(updated_at())
             .primary_key(&["id"])
             .check("one_row", Expr::Sql("id"))
             .check(
                 "kept",
-                Expr::Sql("archive_completed_after >= '1 day'::interval and read_notifications_kept >= '1 day'::interval and agent_usage_kept >= '31 days'::interval and scheduler_history_kept >= '1 day'::interval"),
+                Expr::Sql("archive_completed_after >= '1 day'::interval and read_notifications_kept >= '1 day'::interval and agent_usage_kept >= '31 days'::interval and scheduler_history_kept >= '1 day'::interval and social_messages_kept_months between 3 and 1200"),
             ),
         Audit::Yes,
     );
@@ -127,6 +137,66 @@ pub fn release() -> Release {
         rows: vec![vec![Expr::Bool(true)]],
         conflict_target: vec!["id".into()],
     }));
+    // Retention of the inbox: old monthly partitions are detached into this schema, with the
+    // sentiments of their messages, and never dropped. Not exposed; postgres only.
+    changes.push(Change::CreateSchema(ARCHIVE.into()));
+    changes.push(Change::CreateTable(
+        Table::new(Name::new(ARCHIVE, "social_sentiment"))
+            .comment(
+                "Sentiments of archived social_messages (their partitions are in this schema too).",
+            )
+            .column(Column::new("id", SqlType::Uuid).not_null())
+            .column(uuid("message_id").not_null())
+            .column(ts("message_received_at").not_null())
+            .column(
+                Column::new(
+                    "sentiment_score",
+                    SqlType::Numeric {
+                        precision: 4,
+                        scale: 3,
+                    },
+                )
+                .not_null(),
+            )
+            .column(text("model_used").not_null())
+            .column(ts("created_at").not_null())
+            .primary_key(&["id"]),
+    ));
+    changes.push(index(
+        &Name::new(ARCHIVE, "social_sentiment"),
+        &["message_id", "message_received_at"],
+    ));
+    changes.push(Change::CreateFunction(
+        Function::new(
+            private("social_messages_attach"),
+            Returns::Type(SqlType::BigInt),
+            include_str!("sql/social_messages_attach.sql"),
+        )
+        .arg(Arg::new("month_start", SqlType::Date))
+        .comment("Creates the month's partition of social_messages beside the parent and attaches it (SHARE UPDATE EXCLUSIVE on the parent: reads and writes go on), moving the month's rows out of the default partition with their sentiments; returns the rows moved."),
+    ));
+    changes.push(Change::CreateFunction(
+        Function::new(
+            private("social_messages_upkeep"),
+            Returns::Type(SqlType::Jsonb),
+            include_str!("sql/social_messages_upkeep.sql"),
+        )
+        .arg(Arg::new("upkeep_at", SqlType::Timestamptz).default(Expr::Sql("now()")))
+        .arg(Arg::new("months_ahead", SqlType::Integer).default(Expr::Int(3)))
+        .comment("The daily upkeep of social_messages: rows in the default partition move to their month, the current month and months_ahead after it exist with no gap, months past operations_settings.social_messages_kept_months are detached into schema archive; returns what it did."),
+    ));
+    changes.push(Change::CreateFunction(
+        Function::new(
+            public("create_social_messages_partitions"),
+            Returns::Type(SqlType::Integer),
+            include_str!("sql/create_social_messages_partitions_upkeep.sql"),
+        )
+        .arg(Arg::new("months_ahead", SqlType::Integer).default(Expr::Int(3)))
+        .arg(Arg::new("from_month", SqlType::Date).default(Expr::Sql("current_date")))
+        .security_definer()
+        .execute(&["service_role"])
+        .comment("Creates the monthly partitions of social_messages from from_month through months_ahead months later, moving rows of those months out of the default partition with their sentiments; returns how many it created. The moha-partition-upkeep job keeps them ahead daily (private.social_messages_upkeep)."),
+    ));
     changes.push(Change::CreateFunction(
         Function::new(
             private("call_edge_function"),
@@ -231,8 +301,8 @@ pub fn jobs() -> Vec<Job> {
         Job {
             name: PARTITION_UPKEEP,
             schedule: "15 2 * * *",
-            command: JobCommand::Sql("select public.create_social_messages_partitions(3)"),
-            comment: "Keeps social_messages partitioned for the current month and three ahead.",
+            command: JobCommand::Sql("select private.social_messages_upkeep()"),
+            comment: "Keeps social_messages partitioned for the current month and three ahead, empties the default partition, archives months past the retention.",
         },
         Job {
             name: ARCHIVE_PROJECTS,

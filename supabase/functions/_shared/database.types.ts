@@ -736,6 +736,7 @@ export type Database = {
           id: boolean
           read_notifications_kept: unknown
           scheduler_history_kept: unknown
+          social_messages_kept_months: number
           updated_at: string
         }
         Insert: {
@@ -744,6 +745,7 @@ export type Database = {
           id?: boolean
           read_notifications_kept?: unknown
           scheduler_history_kept?: unknown
+          social_messages_kept_months?: number
           updated_at?: string
         }
         Update: {
@@ -752,6 +754,7 @@ export type Database = {
           id?: boolean
           read_notifications_kept?: unknown
           scheduler_history_kept?: unknown
+          social_messages_kept_months?: number
           updated_at?: string
         }
         Relationships: []
