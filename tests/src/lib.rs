@@ -9,6 +9,7 @@
 
 pub mod effective;
 pub mod gateway;
+pub mod observability;
 pub mod personas;
 pub mod pg17;
 pub mod provider_stub;

@@ -112,6 +112,9 @@ $$;
 
 create extension if not exists pgcrypto with schema extensions;
 create extension if not exists "uuid-ossp" with schema extensions;
+-- As on hosted: query statistics in `extensions`, read by `supabase inspect db outliers`,
+-- `calls` and `db-stats` (the library is preloaded by the cluster's settings; issue 21).
+create extension if not exists pg_stat_statements with schema extensions;
 
 -- Extensions hosted Supabase lets `postgres` create (through supautils) but PostgreSQL does not
 -- trust. Created here by the superuser, so a migration's `create extension if not exists ... with

@@ -682,7 +682,7 @@ fn url_label(url: &str) -> Result<String> {
 }
 
 /// The URL of an environment of supabase/environments.toml, from the variable it names.
-fn env_url(name: &str) -> Result<String> {
+pub fn env_url(name: &str) -> Result<String> {
     let file = paths::supabase_dir().join("environments.toml");
     let envs = deploy::load_environments(&file)?;
     let Some(env) = envs.get(name) else {

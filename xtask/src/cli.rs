@@ -68,6 +68,10 @@ enum Command {
     /// outside the database, or verify the live log against the stored digests.
     #[command(subcommand)]
     Audit(crate::audit::AuditCommand),
+    /// What the backend is doing: the project's reports (render queue, AI usage against
+    /// limits, fallback rate, errors, cron jobs, partitions, leads), or with `db <REPORT>` the
+    /// pinned Supabase CLI's `inspect db` reports, on the local stack or an environment.
+    Inspect(crate::inspect::InspectArgs),
     /// The local stack's pg_net worker: sends the requests net.http_post queues (to 127.0.0.1
     /// only) and records the answers. `up` runs it in the background.
     #[command(hide = true)]
@@ -209,6 +213,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Token(args) => crate::token::run(&args),
         Command::Keys(cmd) => crate::keys::run(cmd),
         Command::Audit(cmd) => crate::audit::run(cmd),
+        Command::Inspect(args) => crate::inspect::run(args),
         Command::NetWorker { db_url } => crate::net_worker::run_forever(&db_url),
     }
 }

@@ -66,25 +66,62 @@ impl Cluster {
         }
         format!(
             "# Supabase Cron: pg_cron, as hosted preloads it.\n\
-             shared_preload_libraries = 'pg_cron'\n\
              cron.database_name = '{CRON_DATABASE}'\n\
              cron.use_background_workers = on\n\
              max_worker_processes = 16\n"
         )
     }
 
-    /// Appends [`Cluster::cron_conf`] to a cluster created before it existed; true when the
-    /// file changed (the server needs a restart to load pg_cron).
+    /// Appends [`Cluster::cron_conf`] to a cluster created before it existed, and the
+    /// [`Cluster::preload_conf`] line when the file's last one differs; true when the file
+    /// changed (the server needs a restart to load the libraries).
     pub fn ensure_cron_conf(&self) -> Result<bool> {
         let conf = self.cron_conf();
         let path = self.data_dir().join("postgresql.conf");
-        let existing =
+        let mut existing =
             fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        if conf.is_empty() || existing.contains("cron.database_name") {
-            return Ok(false);
+        let mut changed = false;
+        if !conf.is_empty() && !existing.contains("cron.database_name") {
+            existing = format!("{existing}\n{conf}");
+            changed = true;
         }
-        fs::write(&path, format!("{existing}\n{conf}"))?;
-        Ok(true)
+        // The last setting of a name wins, so an older line is overridden, not edited.
+        let preload = self.preload_conf();
+        let last = existing
+            .lines()
+            .rfind(|l| l.trim_start().starts_with("shared_preload_libraries"));
+        if last != preload.lines().last() {
+            existing = format!("{existing}\n{preload}");
+            changed = true;
+        }
+        if changed {
+            fs::write(&path, existing)?;
+        }
+        Ok(changed)
+    }
+
+    /// The libraries hosted preloads that this server has: pg_stat_statements (the query
+    /// statistics `supabase inspect db outliers` and `db-stats` read; issue 21) and pg_cron.
+    pub fn preload_libraries(&self) -> Vec<&'static str> {
+        let lib = self.bin.parent().map(|p| p.join("lib"));
+        let has = |name: &str| {
+            lib.as_ref().is_some_and(|l| {
+                l.join(format!("{name}.so")).exists()
+                    || l.join(format!("postgresql/{name}.so")).exists()
+            })
+        };
+        ["pg_stat_statements", "pg_cron"]
+            .into_iter()
+            .filter(|name| has(name))
+            .collect()
+    }
+
+    /// The `shared_preload_libraries` line of [`Cluster::preload_libraries`].
+    pub fn preload_conf(&self) -> String {
+        format!(
+            "# Preloaded as on hosted.\nshared_preload_libraries = '{}'\n",
+            self.preload_libraries().join(", ")
+        )
     }
 
     /// Restarts a running server (fast shutdown), e.g. to load a preloaded library.
@@ -192,6 +229,7 @@ impl Cluster {
         if !self.durable {
             conf.push_str("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n");
         }
+        conf.push_str(&self.preload_conf());
         conf.push_str(&self.cron_conf());
         let conf_path = data.join("postgresql.conf");
         let mut existing = fs::read_to_string(&conf_path)?;
@@ -459,4 +497,40 @@ fn current_uid() -> Result<u32> {
 /// True when this process runs as root.
 pub fn is_root() -> bool {
     current_uid().map(|u| u == 0).unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cluster made before pg_stat_statements was preloaded gets the new line appended (the
+    /// last setting wins); one made with it is left alone.
+    #[test]
+    fn an_older_cluster_gets_the_preload_line_once() {
+        let root = std::env::temp_dir().join(format!("moha-conf-test-{}", std::process::id()));
+        let cluster = Cluster::new(&root, 5432, false);
+        fs::create_dir_all(cluster.data_dir()).unwrap();
+        let conf = cluster.data_dir().join("postgresql.conf");
+        fs::write(
+            &conf,
+            format!(
+                "#shared_preload_libraries = ''\nshared_preload_libraries = 'pg_cron'\n{}",
+                cluster.cron_conf()
+            ),
+        )
+        .unwrap();
+        assert!(cluster.preload_libraries().contains(&"pg_stat_statements"));
+        assert!(cluster.ensure_cron_conf().unwrap());
+        let text = fs::read_to_string(&conf).unwrap();
+        assert!(
+            text.trim_end().ends_with(&format!(
+                "shared_preload_libraries = '{}'",
+                cluster.preload_libraries().join(", ")
+            )),
+            "{text}"
+        );
+        assert!(!cluster.ensure_cron_conf().unwrap());
+        assert_eq!(fs::read_to_string(&conf).unwrap(), text);
+        let _ = fs::remove_dir_all(&root);
+    }
 }

@@ -14,6 +14,7 @@ pub mod diagram;
 pub mod functions;
 pub mod gateway;
 pub mod generate;
+pub mod inspect;
 pub mod jwt;
 pub mod keys;
 pub mod migrate;

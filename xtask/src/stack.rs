@@ -101,12 +101,14 @@ pub(crate) fn start_and_migrate(cluster: &Cluster) -> Result<()> {
         ensure_port_free(cluster.port)?;
         progress::step("creating the cluster (initdb)", || cluster.init())?;
     }
-    // A cluster made before Supabase Cron gets pg_cron preloaded (a restart loads it).
+    // A cluster made before Supabase Cron (or pg_stat_statements) gets them preloaded (a restart
+    // loads them).
     let cron_added = !created && cluster.ensure_cron_conf()?;
     if cron_added && cluster.is_running() {
-        progress::step("restarting PostgreSQL to load pg_cron", || {
-            cluster.restart()
-        })?;
+        progress::step(
+            "restarting PostgreSQL to load the preloaded libraries",
+            || cluster.restart(),
+        )?;
     }
     if !cluster.is_running() {
         ensure_port_free(cluster.port)?;
