@@ -62,6 +62,10 @@ enum Command {
     /// The local stack's JWT signing keys (.local/signing_keys.json): show, rotate, revoke.
     #[command(subcommand)]
     Keys(crate::keys::KeysCommand),
+    /// Outside agents: `agent create NAME --scopes ... [--ttl 30d]` prints an API token for the
+    /// local stack's `mcp` endpoint.
+    #[command(subcommand)]
+    Agent(crate::agent::AgentCommand),
     /// Measure the speed targets (ratios in one run) and append them to docs/benchmarks.md.
     Bench(crate::bench::BenchArgs),
     /// Tamper evidence for the audit trail: append a digest of public.audit_logs to a file kept
@@ -212,6 +216,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => crate::bench::run(args),
         Command::Token(args) => crate::token::run(&args),
         Command::Keys(cmd) => crate::keys::run(cmd),
+        Command::Agent(cmd) => crate::agent::run(cmd),
         Command::Audit(cmd) => crate::audit::run(cmd),
         Command::Inspect(args) => crate::inspect::run(args),
         Command::NetWorker { db_url } => crate::net_worker::run_forever(&db_url),

@@ -22,6 +22,7 @@ pub const FUNCTIONS: &[&str] = &[
     "fetch-social-updates",
     "generate-ai-insights",
     "assign-leads",
+    "mcp",
 ];
 
 /// The gateway's token and API-key checks (moha-edge's, compiled to wasm for

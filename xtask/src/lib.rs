@@ -3,6 +3,7 @@
 //! Architecture invariant: this is the only crate that runs external programs (initdb, pg_ctl,
 //! apt-get, npm, the Supabase CLI). Business rules live in `sql`; this crate only applies them.
 
+pub mod agent;
 pub mod audit;
 pub mod bench;
 pub mod cli;

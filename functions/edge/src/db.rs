@@ -36,6 +36,9 @@ pub enum DbRole {
     /// The service role, only for the one call that needs it: decrypting a social account's
     /// token with `public.social_account_token` (executable by `service_role` alone).
     ServiceRole,
+    /// An outside agent's API token (the `mcp` function), with claims naming the agent, the
+    /// token and its scopes once the token is checked.
+    Agent,
 }
 
 impl DbRole {
@@ -54,6 +57,7 @@ impl DbRole {
             }
             DbRole::AiAgent => "ai_agent",
             DbRole::ServiceRole => "service_role",
+            DbRole::Agent => "moha_agent",
         }
     }
 }
@@ -150,7 +154,7 @@ mod tests {
         assert_eq!(ours, model);
     }
 
-    /// The host's own allow-list (`_shared/host.ts`) names exactly these roles plus the agent's
+    /// The host's own allow-list (`_shared/host.ts`) names exactly these roles plus the agents'
     /// and the service role's.
     #[test]
     fn the_hosts_allow_list_matches() {
@@ -162,7 +166,7 @@ mod tests {
         let mut named: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
         named.sort();
         let mut expected = USER_ROLES.to_vec();
-        expected.extend(["ai_agent", "service_role"]);
+        expected.extend(["ai_agent", "service_role", "moha_agent"]);
         expected.sort();
         assert_eq!(named, expected);
     }

@@ -10,7 +10,8 @@ type Sql = { reserve: () => Promise<Conn> };
 
 // Only these roles may be asked for; the role name is never taken from input (a caller's role
 // comes from their verified token and must be one of moha_edge::db::USER_ROLES). service_role
-// is for the one statement that needs it (decrypting a social account's token).
+// is for the one statement that needs it (decrypting a social account's token); moha_agent is
+// the mcp function's, for a request whose API token it has checked by hash.
 const ROLES = new Set([
   "authenticated",
   "moha_admin",
@@ -19,6 +20,7 @@ const ROLES = new Set([
   "moha_sales",
   "ai_agent",
   "service_role",
+  "moha_agent",
 ]);
 
 let pool: Promise<Sql> | undefined;
