@@ -183,6 +183,9 @@ fn shape(
         "api_tokens" => ("label", "label = label", ownerless(
             "insert into public.api_tokens (agent_id, label, prefix, token_hash, scopes, expires_at) \
              values ('1a000000-0000-4000-a000-000000000001', 'probe', 'moha_probe', repeat('c', 64), '{leads:read}', now() + interval '1 day')")),
+        // One row (its key is `true`): an insert that gets past access control meets the key.
+        "operations_settings" => ("id::text", "read_notifications_kept = read_notifications_kept", ownerless(
+            "insert into public.operations_settings (id) values (true)")),
         other => panic!("no probe shape for table {other}; add one to access_matrix.rs"),
     }
 }
