@@ -8,6 +8,7 @@ mod crm;
 pub mod default_prompts;
 mod foundation;
 mod inbox;
+pub mod observability;
 pub mod operations;
 pub mod personas;
 mod portfolio;
@@ -31,6 +32,7 @@ pub fn releases() -> Vec<Release> {
     all.push(inbox::release());
     all.push(default_prompts::release());
     all.push(operations::schedules_release());
+    all.push(observability::release());
     all
 }
 

@@ -1345,6 +1345,14 @@ export type Database = {
     }
     Functions: {
       archive_old_projects: { Args: { cutoff?: string }; Returns: number }
+      backend_metrics: {
+        Args: never
+        Returns: {
+          metric: string
+          labels: Json
+          value: number
+        }[]
+      }
       create_social_messages_partitions: {
         Args: { from_month?: string; months_ahead?: number }
         Returns: number

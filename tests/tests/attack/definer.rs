@@ -260,6 +260,10 @@ fn calls() -> Vec<(&'static str, String)> {
             format!("select * from agent_auth.authenticate('{CRM_TOKEN_SHA256}')"),
         ),
         (
+            "public.backend_metrics",
+            "select * from public.backend_metrics()".into(),
+        ),
+        (
             // The setup put a message in the default partition for January 2031: the job moves it.
             "public.create_social_messages_partitions",
             "select public.create_social_messages_partitions(0, '2031-01-01')".into(),
