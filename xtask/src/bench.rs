@@ -12,6 +12,7 @@ use anyhow::{bail, ensure, Context, Result};
 use crate::cluster::{Throwaway, SUPERUSER};
 use crate::{compat, db, migrate, paths, prereq, stack};
 
+mod mcp;
 mod rls;
 
 /// One reported figure.
@@ -25,12 +26,12 @@ struct Figure {
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// Run only these benchmarks (comma-separated ids: P1 runs P1, P2 and the audit page; P3,
-    /// P4, P5, P6, P7, P8). Default: all.
+    /// P4, P5, P6, P7, P8, P9). Default: all.
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     only: Vec<String>,
 }
 
-const IDS: &[&str] = &["P1", "P3", "P4", "P5", "P6", "P7", "P8"];
+const IDS: &[&str] = &["P1", "P3", "P4", "P5", "P6", "P7", "P8", "P9"];
 
 pub fn run(args: BenchArgs) -> Result<()> {
     let only: Vec<String> = args.only.iter().map(|s| s.trim().to_uppercase()).collect();
@@ -54,6 +55,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     if wanted("P8") {
         figures.extend(p8_edge_functions()?);
+    }
+    if wanted("P9") {
+        figures.extend(p9_mcp()?);
     }
     if wanted("P5") {
         figures.extend(p5_render_counter()?);
@@ -635,6 +639,36 @@ fn report(figures: &[Figure], details: &[String]) -> Result<()> {
     fs::write(&path, text)?;
     eprintln!("appended to {}", path.display());
     Ok(())
+}
+
+/// P9: the MCP endpoint's read tool through the gateway at 200 req/s, and the token check's
+/// share of its median.
+fn p9_mcp() -> Result<Vec<Figure>> {
+    eprintln!("==> P9: mcp search_leads at 200 req/s, and the token check");
+    let p = mcp::p9_mcp(200, 10)?;
+    let mut out = Vec::new();
+    for (label, d) in [("p50", p.p50), ("p99", p.p99)] {
+        out.push(Figure {
+            id: "P9",
+            what: format!(
+                "mcp tools/call search_leads {label}, {} requests at {} req/s through the gateway",
+                p.requests, p.rate
+            ),
+            value: format!("{:.2} ms", d.as_secs_f64() * 1e3),
+            target: if label == "p99" { "≤ 15 ms" } else { "—" },
+        });
+    }
+    out.push(Figure {
+        id: "P9",
+        what: "token check (SHA-256, agent_auth.authenticate, claims) p50, and its share of the call's p50".into(),
+        value: format!(
+            "{:.3} ms ({:.0} %)",
+            p.check_p50.as_secs_f64() * 1e3,
+            100.0 * p.check_p50.as_secs_f64() / p.p50.as_secs_f64()
+        ),
+        target: "—",
+    });
+    Ok(out)
 }
 
 /// P8: each edge function's wasm after wasm-opt, Deno cold start to the first answer, and warm

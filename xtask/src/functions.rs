@@ -541,7 +541,7 @@ fn http_post(port: u16, path: &str, token: &str, body: &str) -> Result<(u16, Str
 }
 
 /// One HTTP/1.1 request on a new loopback connection; the status and the raw reply.
-fn http_request(
+pub(crate) fn http_request(
     port: u16,
     method: &str,
     path: &str,

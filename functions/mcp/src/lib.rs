@@ -9,9 +9,11 @@
 //! revoked, expired and suspended-agent tokens). Everything after runs in one transaction as
 //! `moha_agent` with claims naming the agent, the token and its scopes, so the database's
 //! policies decide every row. Every request is counted under the agent's own name
-//! (`agent:<name>` per minute, `agent:<name>:day`) with `increment_agent_counter`, in the same
-//! transaction before it runs; over a limit the answer is 429 with `Retry-After`. A tool that
-//! fails is rolled back to a savepoint, so its count stays.
+//! (`agent:<name>` per minute, `agent:<name>:day`) with `increment_agent_counter` in the token
+//! check's short transaction, committed before the work runs (so the counter rows are locked
+//! only for the count, and a failing tool is still counted); over a limit the answer is 429 with
+//! `Retry-After` and nothing runs. The work runs in a second transaction as `moha_agent` with the
+//! token's claims; a tool that fails is rolled back to a savepoint.
 
 pub mod sql;
 pub mod tools;
@@ -243,13 +245,13 @@ async fn serve(
             "an API token is required: Authorization: Bearer moha_...",
         ));
     };
-    let tx = host
+    let check = host
         .begin(DbRole::Agent, &json!({"role": "moha_agent"}))
         .await?;
-    let outcome = match authenticate(&tx, &hash).await {
+    let outcome = match authenticate(&check, &hash).await {
         Ok(a) => a,
         Err(e) => {
-            let _ = tx.rollback().await;
+            let _ = check.rollback().await;
             return Err(e.into());
         }
     };
@@ -257,12 +259,27 @@ async fn serve(
         Some(c) => c,
         None => {
             // The check wrote nothing worth keeping for a refused token.
-            let _ = tx.rollback().await;
+            let _ = check.rollback().await;
             return Err(unauthorized(
                 "the API token is unknown, revoked or expired, or its agent is suspended",
             ));
         }
     };
+    let requests = request_count(&body);
+    if let Err(refusal) = count(&check, &caller, requests, &first_id(&body)).await {
+        let _ = check.rollback().await;
+        return Err(refusal);
+    }
+    check.commit().await?;
+    if requests == 0 && body.is_object() {
+        // Notifications and responses only: nothing to run.
+        return Ok(Response {
+            status: 202,
+            headers: Vec::new(),
+            body: Vec::new(),
+        });
+    }
+    let tx = host.begin(DbRole::Agent, &caller.claims()).await?;
     let answer = match process(&tx, &caller, &version, &body).await {
         Ok(a) => a,
         Err(refusal) => {
@@ -282,8 +299,7 @@ async fn serve(
     })
 }
 
-/// Checks the token by hash and sets the claims the policies read; `None` when the token is
-/// not (or no longer) valid.
+/// Checks the token by hash; `None` when the token is not (or no longer) valid.
 async fn authenticate(tx: &impl Tx, hash: &str) -> Result<Option<Caller>, DbError> {
     let a: Option<Authenticated> = query_opt(tx, sql::AUTHENTICATE, &[json!(hash)]).await?;
     let Some(a) = a.filter(|a| a.outcome == "ok") else {
@@ -294,18 +310,11 @@ async fn authenticate(tx: &impl Tx, hash: &str) -> Result<Option<Caller>, DbErro
     else {
         return Ok(None);
     };
-    let claims = json!({
-        "role": "moha_agent",
-        "agent_id": agent_id,
-        "token_id": token_id,
-        "scopes": scopes,
-    });
-    tx.query(sql::SET_CLAIMS, &[json!(claims.to_string())])
-        .await?;
     Ok(Some(Caller {
         agent_id,
         agent_name,
         owner_id,
+        token_id,
         scopes,
     }))
 }
@@ -388,7 +397,6 @@ async fn message(
                     "params must be an object",
                 )));
             }
-            count(tx, caller, id).await?;
             Ok(Some(
                 request(tx, caller, version, id, method, &params).await?,
             ))
@@ -401,27 +409,35 @@ async fn message(
     }
 }
 
-/// Counts the request under the agent's per-minute and per-day names; over a limit, 429.
-async fn count(tx: &impl Tx, caller: &Caller, id: &Value) -> Result<(), Refusal> {
+/// The JSON-RPC requests (messages with a method and an id) in a body: what is counted.
+fn request_count(body: &Value) -> usize {
+    let is_request = |m: &Value| m.get("method").is_some() && m.get("id").is_some();
+    match body {
+        Value::Array(items) => items.iter().filter(|m| is_request(m)).count(),
+        one => usize::from(is_request(one)),
+    }
+}
+
+/// Counts `requests` under the agent's per-minute and per-day names; over a limit, 429.
+async fn count(tx: &impl Tx, caller: &Caller, requests: usize, id: &Value) -> Result<(), Refusal> {
+    if requests == 0 {
+        return Ok(());
+    }
     let minute = format!("agent:{}", caller.agent_name);
     let day = format!("agent:{}:day", caller.agent_name);
     tx.query(sql::SAVEPOINT_COUNT, &[]).await?;
     tx.query(sql::AS_COUNTER, &[]).await?;
     let mut counted = Ok(());
-    for name in [&minute, &day] {
-        if let Err(e) = tx.query(sql::COUNT, &[json!(name)]).await {
+    for _ in 0..requests {
+        if let Err(e) = tx.query(sql::COUNT, &[json!(minute), json!(day)]).await {
             counted = Err(e);
             break;
         }
     }
     match counted {
-        Ok(()) => {
-            tx.query(sql::AS_AGENT, &[]).await?;
-            tx.query(sql::RELEASE_COUNT, &[]).await?;
-            Ok(())
-        }
+        Ok(()) => Ok(()),
         Err(e) if e.sqlstate.as_deref() == Some("PT429") => {
-            // Back to the savepoint (and the agent's role): nothing was counted.
+            // Back to the savepoint: nothing was counted.
             tx.query(sql::ROLLBACK_COUNT, &[]).await?;
             let at = e
                 .hint

@@ -8,18 +8,14 @@ pub const AUTHENTICATE: &str =
      a.agent_name, a.owner_id::text as owner_id, a.scopes \
      from agent_auth.authenticate($1) a";
 
-/// The claims the policies read: the agent, the token and its scopes.
-pub const SET_CLAIMS: &str =
-    "select pg_catalog.set_config('request.jwt.claims', $1, true) as claims";
-
 pub const SAVEPOINT_COUNT: &str = "savepoint count_call";
-pub const RELEASE_COUNT: &str = "release savepoint count_call";
 pub const ROLLBACK_COUNT: &str = "rollback to savepoint count_call";
 /// Counters move only through the counting function, which only our own agent role may call.
 pub const AS_COUNTER: &str = "set local role ai_agent";
-pub const AS_AGENT: &str = "set local role moha_agent";
-/// Counts one request under a counter name; PT429 over an `agent_limits` row of that name.
-pub const COUNT: &str = "select public.increment_agent_counter($1, null, null) as remaining";
+/// Counts one request under the per-minute and per-day names, in that order (every caller
+/// locks them in the same order); PT429 over an `agent_limits` row of either.
+pub const COUNT: &str = "select public.increment_agent_counter($1, null, null) as per_minute, \
+     public.increment_agent_counter($2, null, null) as per_day";
 /// Seconds until the time a PT429 hint names (`try again after <timestamptz>`), at least 1.
 pub const RETRY_AFTER: &str =
     "select greatest(1, ceil(extract(epoch from ($1::timestamptz - now()))))::int as seconds";

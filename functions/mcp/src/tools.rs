@@ -36,10 +36,21 @@ pub struct Caller {
     pub agent_id: String,
     pub agent_name: String,
     pub owner_id: String,
+    pub token_id: String,
     pub scopes: Vec<String>,
 }
 
 impl Caller {
+    /// The claims the agent role's policies read: the agent, the token and its scopes.
+    pub fn claims(&self) -> Value {
+        json!({
+            "role": "moha_agent",
+            "agent_id": self.agent_id,
+            "token_id": self.token_id,
+            "scopes": self.scopes,
+        })
+    }
+
     pub fn holds(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }

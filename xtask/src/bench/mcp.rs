@@ -1,0 +1,157 @@
+//! P9: the `mcp` function's read tool (`search_leads`) through the local gateway under a fixed
+//! 200 requests a second, and the token check's share: the SHA-256 of the bearer token plus the
+//! two statements that check it by hash and set the claims, as the function runs them.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::{cluster, compat, db, functions, gateway, migrate, paths};
+
+pub struct P9 {
+    pub p50: Duration,
+    pub p99: Duration,
+    pub requests: usize,
+    pub rate: u32,
+    /// Median of the token check alone (hash + `agent_auth.authenticate` + claims).
+    pub check_p50: Duration,
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+pub fn p9_mcp(rate: u32, seconds: u32) -> Result<P9> {
+    functions::build(true)?;
+    let t = cluster::Throwaway::start()?;
+    let mut owner = db::connect(&t.cluster.url("postgres", "postgres"))?;
+    owner.batch_execute("create database p9")?;
+    compat::install(&mut db::connect(&t.cluster.url(cluster::SUPERUSER, "p9"))?)?;
+    let url = t.cluster.url("postgres", "p9");
+    migrate::run_quietly(
+        &url,
+        &migrate::Options {
+            dir: paths::migrations_dir(),
+            dry_run: false,
+            include_all: false,
+            compat: false,
+        },
+    )?;
+    let mut c = db::connect(&url)?;
+    // An Admin to own the agent, and 1,000 leads to search.
+    c.batch_execute(
+        "insert into auth.users (id, email) values ('00000000-0000-4000-a000-0000000009a1', 'p9-admin@example.com');
+         update public.users u set role_id = r.id from public.roles r
+          where u.id = '00000000-0000-4000-a000-0000000009a1' and r.name = 'Admin';
+         insert into public.leads (client_name, source)
+         select 'P9 lead ' || g, 'website' from generate_series(1, 1000) g;",
+    )?;
+    let issued = crate::agent::create(
+        &url,
+        &crate::agent::CreateArgs {
+            name: "bench-agent".into(),
+            scopes: vec!["leads:read".into()],
+            ttl: None,
+            owner: "p9-admin@example.com".into(),
+            db_url: None,
+        },
+    )?;
+    let token = issued.token;
+
+    // The token check alone, as the function runs it (one transaction as moha_agent).
+    let mut checks = Vec::new();
+    for _ in 0..2000 {
+        let start = Instant::now();
+        let hash = hex::encode(Sha256::digest(token.as_bytes()));
+        let mut tx = c.transaction()?;
+        tx.batch_execute("set local role moha_agent")?;
+        let row = tx.query_one(
+            "select a.outcome, a.scopes from agent_auth.authenticate($1) a",
+            &[&hash],
+        )?;
+        let outcome: String = row.get(0);
+        anyhow::ensure!(outcome == "ok", "token check: {outcome}");
+        tx.execute(
+            "select pg_catalog.set_config('request.jwt.claims', $1, true)",
+            &[&json!({"role": "moha_agent"}).to_string()],
+        )?;
+        tx.rollback()?;
+        checks.push(start.elapsed());
+    }
+    checks.sort();
+    let check_p50 = pct(&checks, 0.5);
+
+    let state = std::env::temp_dir().join(format!("moha-p9-{}", std::process::id()));
+    let gw = gateway::start(&gateway::Options {
+        port: cluster::free_port()?,
+        db_url: url,
+        state_dir: state.clone(),
+        storage_dir: state.join("storage"),
+        secrets: gateway::function_secrets()?,
+        exit_with_parent: true,
+        signing_keys: crate::keys::SigningKeys::generate()?,
+    })?;
+    let port: u16 = gw
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .context("gateway url has no port")?;
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                      "params": {"name": "search_leads", "arguments": {"query": "lead 42", "limit": 20}}})
+    .to_string();
+    let call = || -> Result<Duration> {
+        let start = Instant::now();
+        let (status, reply) =
+            functions::http_request(port, "POST", "/functions/v1/mcp", Some(&token), &body)?;
+        anyhow::ensure!(
+            status == 200 && reply.contains("\"isError\":false"),
+            "mcp answered {status}: {reply}"
+        );
+        Ok(start.elapsed())
+    };
+    for _ in 0..200 {
+        call()?;
+    }
+    // Open loop, as P8: request i starts at i / rate seconds whatever the earlier ones do.
+    let total = (rate * seconds) as usize;
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let workers = 32;
+    let begin = Instant::now() + Duration::from_millis(50);
+    let latencies: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let call = &call;
+                s.spawn(move || -> Result<Vec<Duration>> {
+                    let mut out = Vec::new();
+                    for i in (w..total).step_by(workers) {
+                        let at = begin + interval * i as u32;
+                        if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                        out.push(call()?);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a load thread panicked"))
+            .collect::<Result<Vec<_>>>()
+            .map(|v| v.into_iter().flatten().collect())
+    })?;
+    drop(gw);
+    let _ = std::fs::remove_dir_all(&state);
+    let mut sorted = latencies;
+    sorted.sort();
+    Ok(P9 {
+        p50: pct(&sorted, 0.5),
+        p99: pct(&sorted, 0.99),
+        requests: sorted.len(),
+        rate,
+        check_p50,
+    })
+}
