@@ -7,13 +7,14 @@
 //! `user_metadata`.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::env::{Env, Secret};
@@ -164,11 +165,46 @@ impl ApiKeys {
 }
 
 /// The keys tokens may be signed with.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct KeySet<'a> {
     /// The project's legacy HS256 secret (`JWT_SECRET`); without it, HS256 needs an `oct` key.
     pub hs256_secret: Option<&'a Secret>,
     pub jwks: &'a [Jwk],
+    /// Tokens this instance has verified already, if it keeps them.
+    pub verified: Option<&'a VerifiedTokens>,
+}
+
+/// At most this many verified tokens are kept; a full cache starts over.
+const MAX_VERIFIED: usize = 1024;
+
+/// Tokens an instance has verified, so that a session's repeated calls with one access token
+/// cost a hash instead of a signature check (ES256 in wasm takes milliseconds). An entry is
+/// found by the token's SHA-256 and holds its claims and a digest of the key that verified it;
+/// a hit still needs that same key in the current set (a key that left the JWKS, or another
+/// key under its `kid`, verifies nothing) and rechecks `exp` and `nbf`. Only tokens that
+/// verified are ever stored.
+/// A token's SHA-256 → the digest of the key that verified it, and its claims.
+type Verified = HashMap<[u8; 32], ([u8; 32], Value)>;
+
+#[derive(Default)]
+pub struct VerifiedTokens {
+    map: RefCell<Verified>,
+}
+
+impl VerifiedTokens {
+    fn get(&self, token: &[u8; 32], key: &[u8; 32]) -> Option<Value> {
+        let map = self.map.borrow();
+        let (k, claims) = map.get(token)?;
+        (k == key).then(|| claims.clone())
+    }
+
+    fn insert(&self, token: [u8; 32], key: [u8; 32], claims: &Value) {
+        let mut map = self.map.borrow_mut();
+        if map.len() >= MAX_VERIFIED {
+            map.clear();
+        }
+        map.insert(token, (key, claims.clone()));
+    }
 }
 
 /// Where keys come from and what a token must say.
@@ -267,10 +303,12 @@ struct Cached {
     fetched_ms: u64,
 }
 
-/// The JWKS of the project, kept between requests of one instance.
+/// The JWKS of the project, kept between requests of one instance, with the tokens the
+/// instance has verified.
 #[derive(Default)]
 pub struct JwksCache {
     state: RefCell<Option<Cached>>,
+    verified: VerifiedTokens,
 }
 
 impl JwksCache {
@@ -404,41 +442,83 @@ fn verify_rs256(key: &Jwk, input: &str, sig: &[u8]) -> Result<(), JwtError> {
         .map_err(|_| JwtError::BadSignature)
 }
 
-fn verify_signature(parts: &Parts<'_>, keys: KeySet<'_>) -> Result<(), JwtError> {
-    let alg = parts.header.alg.as_str();
-    let kid = parts.header.kid.as_deref();
-    match alg {
-        // HS256 is checked only against symmetric keys: an `oct` key of the set that the token
-        // names, else the legacy secret. Never against public key material, which closes the
-        // classic algorithm-confusion attack.
-        "HS256" => match select_key(keys.jwks, kid, alg) {
-            Some(key) => {
-                let k = URL_SAFE_NO_PAD
-                    .decode(key.k.as_deref().ok_or(JwtError::UnknownKey)?)
-                    .map_err(|_| JwtError::UnknownKey)?;
-                verify_hmac(&k, parts.signing_input, &parts.signature)
+/// The key that must have signed a token.
+enum Signer<'a> {
+    Jwk(&'a Jwk),
+    Secret(&'a Secret),
+}
+
+impl Signer<'_> {
+    /// A digest of the key material, so a cached verification is used with the same key only.
+    fn digest(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        match self {
+            Signer::Jwk(k) => {
+                for part in [&k.crv, &k.x, &k.y, &k.n, &k.e, &k.k] {
+                    h.update(part.as_deref().unwrap_or("").as_bytes());
+                    h.update([0]);
+                }
+                h.update(k.kty.as_bytes());
             }
-            None => {
-                let secret = keys
-                    .hs256_secret
-                    .ok_or_else(|| JwtError::Algorithm(alg.into()))?;
-                verify_hmac(
-                    secret.expose().as_bytes(),
-                    parts.signing_input,
-                    &parts.signature,
-                )
-            }
-        },
-        "ES256" | "RS256" => {
-            let key = select_key(keys.jwks, kid, alg).ok_or(JwtError::UnknownKey)?;
-            if alg == "ES256" {
-                verify_es256(key, parts.signing_input, &parts.signature)
-            } else {
-                verify_rs256(key, parts.signing_input, &parts.signature)
+            Signer::Secret(s) => {
+                h.update(b"legacy secret\0");
+                h.update(s.expose().as_bytes());
             }
         }
+        h.finalize().into()
+    }
+
+    fn verify(&self, alg: &str, input: &str, sig: &[u8]) -> Result<(), JwtError> {
+        match (self, alg) {
+            (Signer::Secret(s), _) => verify_hmac(s.expose().as_bytes(), input, sig),
+            (Signer::Jwk(k), "HS256") => {
+                let secret = URL_SAFE_NO_PAD
+                    .decode(k.k.as_deref().ok_or(JwtError::UnknownKey)?)
+                    .map_err(|_| JwtError::UnknownKey)?;
+                verify_hmac(&secret, input, sig)
+            }
+            (Signer::Jwk(k), "ES256") => verify_es256(k, input, sig),
+            (Signer::Jwk(k), _) => verify_rs256(k, input, sig),
+        }
+    }
+}
+
+/// The key a token's header asks for. HS256 is checked only against symmetric keys: an `oct`
+/// key of the set that the token names, else the legacy secret. Never against public key
+/// material, which closes the classic algorithm-confusion attack.
+fn signer<'a>(header: &Header, keys: KeySet<'a>) -> Result<Signer<'a>, JwtError> {
+    let alg = header.alg.as_str();
+    let kid = header.kid.as_deref();
+    match alg {
+        "HS256" => match select_key(keys.jwks, kid, alg) {
+            Some(key) => Ok(Signer::Jwk(key)),
+            None => keys
+                .hs256_secret
+                .map(Signer::Secret)
+                .ok_or_else(|| JwtError::Algorithm(alg.into())),
+        },
+        "ES256" | "RS256" => select_key(keys.jwks, kid, alg)
+            .map(Signer::Jwk)
+            .ok_or(JwtError::UnknownKey),
         other => Err(JwtError::Algorithm(other.into())),
     }
+}
+
+/// `exp` is required and must be in the future; `nbf`, when present, reached.
+fn check_time(claims: &Value, now_s: i64) -> Result<(), JwtError> {
+    let exp = match claims.get("exp") {
+        None => return Err(JwtError::NoExpiry),
+        Some(v) => v.as_i64().ok_or(JwtError::Malformed)?,
+    };
+    if now_s >= exp {
+        return Err(JwtError::Expired);
+    }
+    if let Some(nbf) = claims.get("nbf") {
+        if now_s < nbf.as_i64().ok_or(JwtError::Malformed)? {
+            return Err(JwtError::NotYetValid);
+        }
+    }
+    Ok(())
 }
 
 /// Verifies `token`'s signature with `keys` and its time claims: `exp` is required and must be
@@ -446,19 +526,21 @@ fn verify_signature(parts: &Parts<'_>, keys: KeySet<'_>) -> Result<(), JwtError>
 /// caller of this function to decide.
 pub fn verify_token(token: &str, keys: KeySet<'_>, now_s: i64) -> Result<Value, JwtError> {
     let parts = split(token)?;
-    verify_signature(&parts, keys)?;
-    let exp = match parts.claims.get("exp") {
-        None => return Err(JwtError::NoExpiry),
-        Some(v) => v.as_i64().ok_or(JwtError::Malformed)?,
+    let signer = signer(&parts.header, keys)?;
+    let Some(cache) = keys.verified else {
+        signer.verify(&parts.header.alg, parts.signing_input, &parts.signature)?;
+        check_time(&parts.claims, now_s)?;
+        return Ok(parts.claims);
     };
-    if now_s >= exp {
-        return Err(JwtError::Expired);
+    let (id, key): ([u8; 32], [u8; 32]) =
+        (Sha256::digest(token.as_bytes()).into(), signer.digest());
+    if let Some(claims) = cache.get(&id, &key) {
+        check_time(&claims, now_s)?;
+        return Ok(claims);
     }
-    if let Some(nbf) = parts.claims.get("nbf") {
-        if now_s < nbf.as_i64().ok_or(JwtError::Malformed)? {
-            return Err(JwtError::NotYetValid);
-        }
-    }
+    signer.verify(&parts.header.alg, parts.signing_input, &parts.signature)?;
+    check_time(&parts.claims, now_s)?;
+    cache.insert(id, key, &parts.claims);
     Ok(parts.claims)
 }
 
@@ -628,6 +710,7 @@ pub fn verify(
     let keys = KeySet {
         hs256_secret: config.hs256_secret.as_ref(),
         jwks: keys,
+        verified: None,
     };
     caller_from_claims(verify_token(token, keys, now_s)?, &config.audience)
 }
@@ -670,6 +753,7 @@ pub async fn authenticate(
     let keys = KeySet {
         hs256_secret: config.hs256_secret.as_ref(),
         jwks,
+        verified: Some(&cache.verified),
     };
     let now_s = i64::try_from(now_ms / 1000).unwrap_or(i64::MAX);
     let presented = present(&creds, keys, &config.api_keys, now_s)?;
@@ -1007,6 +1091,67 @@ pub(crate) mod tests {
         );
     }
 
+    /// The cache of verified tokens never outlives what it cached: the key leaving the set,
+    /// another key under its kid, or the token's exp; and a token that failed is never kept.
+    #[test]
+    fn verified_tokens_are_reused_only_while_their_key_and_exp_still_hold() {
+        let cache = VerifiedTokens::default();
+        let (ec, rsa) = ([ec_jwk("ec-1")], [rsa_jwk("ec-1")]);
+        let keys = |jwks: &'static [Jwk]| KeySet {
+            hs256_secret: None,
+            jwks,
+            verified: Some(&cache),
+        };
+        let ec: &'static [Jwk] = Box::leak(Box::new(ec));
+        let rsa: &'static [Jwk] = Box::leak(Box::new(rsa));
+        let t = es256(&user_claims(), "ec-1");
+        assert!(verify_token(&t, keys(ec), NOW).is_ok());
+        assert_eq!(cache.map.borrow().len(), 1);
+        assert!(verify_token(&t, keys(ec), NOW).is_ok(), "a hit");
+        // Revoked: the key has left the set.
+        assert_eq!(verify_token(&t, keys(&[]), NOW), Err(JwtError::UnknownKey));
+        // Another key under the same kid (RSA here, so the ES256 token finds no key).
+        assert_eq!(verify_token(&t, keys(rsa), NOW), Err(JwtError::UnknownKey));
+        let point = p256::ecdsa::SigningKey::from_slice(&[9u8; 32])
+            .unwrap()
+            .verifying_key()
+            .to_encoded_point(false);
+        let mut other = ec_jwk("ec-1");
+        other.x = Some(b64(point.x().unwrap()));
+        other.y = Some(b64(point.y().unwrap()));
+        let other: &'static [Jwk] = Box::leak(Box::new([other]));
+        assert_eq!(
+            verify_token(&t, keys(other), NOW),
+            Err(JwtError::BadSignature)
+        );
+        // Past its exp.
+        assert_eq!(verify_token(&t, keys(ec), NOW + 60), Err(JwtError::Expired));
+        // A forged token is refused every time and never stored.
+        let mut forged = t.clone();
+        let cut = forged.rfind('.').unwrap();
+        forged.replace_range(cut + 1..cut + 3, "AA");
+        for _ in 0..2 {
+            assert_eq!(
+                verify_token(&forged, keys(ec), NOW),
+                Err(JwtError::BadSignature)
+            );
+        }
+        assert_eq!(cache.map.borrow().len(), 1);
+        // Bounded: a full cache starts over.
+        let secret = Secret::new(SECRET);
+        let legacy = KeySet {
+            hs256_secret: Some(&secret),
+            jwks: &[],
+            verified: Some(&cache),
+        };
+        for i in 0..MAX_VERIFIED {
+            let mut c = user_claims();
+            c["n"] = json!(i);
+            verify_token(&hs256(&c, SECRET), legacy, NOW).unwrap();
+        }
+        assert!(cache.map.borrow().len() <= MAX_VERIFIED);
+    }
+
     fn creds<'a>(bearer: Option<&'a str>, apikey: Option<&'a str>) -> Credentials<'a> {
         Credentials {
             bearer,
@@ -1020,6 +1165,7 @@ pub(crate) mod tests {
         let set = KeySet {
             hs256_secret: c.hs256_secret.as_ref(),
             jwks: keys,
+            verified: None,
         };
         present(creds, set, &c.api_keys, NOW)
     }

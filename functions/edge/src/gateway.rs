@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::{
     anon_claims, audience_matches, parse_jwks, present, service_claims, verify_token, ApiKeys,
-    Credentials, Jwk, JwtError, KeySet, Presented,
+    Credentials, Jwk, JwtError, KeySet, Presented, VerifiedTokens,
 };
 use crate::env::Secret;
 
@@ -59,6 +59,7 @@ pub struct Gateway {
     jwks: Vec<Jwk>,
     api: ApiKeys,
     audience: String,
+    verified: VerifiedTokens,
 }
 
 impl Gateway {
@@ -78,6 +79,7 @@ impl Gateway {
                 secret: named(&c.secret_keys),
             },
             audience: c.audience,
+            verified: VerifiedTokens::default(),
         })
     }
 
@@ -85,6 +87,7 @@ impl Gateway {
         KeySet {
             hs256_secret: self.secret.as_ref(),
             jwks: &self.jwks,
+            verified: Some(&self.verified),
         }
     }
 
@@ -152,6 +155,7 @@ impl Gateway {
         let own = KeySet {
             hs256_secret: self.secret.as_ref(),
             jwks: &[],
+            verified: None,
         };
         verify_token(token, own, now_s).is_ok_and(|c| {
             c.get("aud").is_none()
