@@ -183,7 +183,7 @@ begin
        where k.used is not null
        group by a.agent, a.scope, k.kind
       union all
-      select 'moha_errors_last_5_minutes', pg_catalog.jsonb_build_object('service', s.service),
+      select 'moha_errors_recent', pg_catalog.jsonb_build_object('service', s.service),
              (select pg_catalog.count(*) from public.error_logs e
                where e.service = s.service and e.created_at > pg_catalog.now() - interval '5 minutes')::numeric
         from services s where s.service is not null

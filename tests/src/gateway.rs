@@ -38,6 +38,10 @@ pub fn fixture() -> &'static Fixture {
         let mut secrets = xtask::gateway::function_secrets().unwrap();
         secrets.insert("JWT_SECRET".into(), jwt::LOCAL_JWT_SECRET.into());
         secrets.extend(stub.env());
+        secrets.insert(
+            xtask::metrics::SECRET_VAR.into(),
+            crate::observability::METRICS_SECRET.into(),
+        );
         let port = cluster::free_port().unwrap();
         let signing_keys = SigningKeys::generate().unwrap();
         let gateway = xtask::gateway::start(&xtask::gateway::Options {

@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod observability;
 pub mod personas;
 pub mod pg17;
+pub mod prometheus;
 pub mod provider_stub;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -22,8 +22,17 @@ pub const RENDER_CALLS: i64 = 9;
 pub const RENDER_TOKENS: i64 = 500;
 pub const INSIGHTS_CALLS: i64 = 4;
 
+/// The metrics bearer secret of the tests' gateways.
+pub const METRICS_SECRET: &str = "test-metrics-secret-0123456789abcdef0123456789";
+
+/// The personas and the state.
 pub fn create(c: &mut Client) -> anyhow::Result<()> {
     personas::create(c, false)?;
+    create_state(c)
+}
+
+/// The state, on a database that has the personas already.
+pub fn create_state(c: &mut Client) -> anyhow::Result<()> {
     let client = personas::id("client");
     let sales = personas::id("sales_a");
     c.batch_execute(&format!(

@@ -112,16 +112,9 @@ fn the_metrics_of_a_known_state() {
         "agent=insights,limit=tokens,scope=user".into()
     )));
 
+    assert_eq!(get(&s, "moha_errors_recent", "service=assign-leads"), 3.0);
     assert_eq!(
-        get(&s, "moha_errors_last_5_minutes", "service=assign-leads"),
-        3.0
-    );
-    assert_eq!(
-        get(
-            &s,
-            "moha_errors_last_5_minutes",
-            "service=process-render-request"
-        ),
+        get(&s, "moha_errors_recent", "service=process-render-request"),
         0.0
     );
     // No pg_cron in a test database: said by a metric, and no job series.
@@ -333,5 +326,108 @@ fn cron_jobs_where_the_scheduler_is() {
     );
     for job in sql::moha::operations::jobs() {
         get(&s, "moha_cron_job_active", &format!("job={}", job.name));
+    }
+}
+
+/// The `metrics` edge function through the local gateway: Prometheus text behind its bearer
+/// secret, lint-clean for promtool, and nothing for any other credential.
+mod function {
+    use moha_tests::gateway::{self, fixture, http};
+    use moha_tests::{observability, prometheus};
+
+    fn scrape(auth: Option<&str>) -> gateway::Reply {
+        let mut headers = Vec::new();
+        if let Some(a) = auth {
+            headers.push(("authorization", a));
+        }
+        http("GET", "/functions/v1/metrics", &headers, b"")
+    }
+
+    #[test]
+    fn serves_prometheus_text_behind_its_secret() {
+        let _turn = gateway::turn();
+        observability::create_state(&mut fixture().db.connect()).unwrap();
+        let r = scrape(Some(&format!("Bearer {}", observability::METRICS_SECRET)));
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(
+            r.head
+                .contains("content-type: text/plain; version=0.0.4; charset=utf-8"),
+            "{}",
+            r.head
+        );
+        let page = r.text();
+        assert!(
+            page.contains("\nmoha_render_jobs{status=\"queued\"} 2\n"),
+            "{page}"
+        );
+        assert!(
+            page.contains("\nmoha_ai_limit_used_ratio{agent=\"render\",scope=\"global\",limit=\"requests\"} 0.9\n"),
+            "{page}"
+        );
+        assert!(
+            page.contains("\nmoha_errors_recent{service=\"assign-leads\"} 3\n"),
+            "{page}"
+        );
+        for m in sql::moha::observability::METRICS {
+            assert!(page.contains(&format!("# HELP {} ", m.name)), "{}", m.name);
+            assert!(
+                page.contains(&format!("# TYPE {} gauge\n", m.name)),
+                "{}",
+                m.name
+            );
+        }
+        let took: f64 = page
+            .lines()
+            .find_map(|l| l.strip_prefix("moha_metrics_collect_duration_seconds "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((0.0..5.0).contains(&took), "{took}");
+        // promtool's lint: HELP and TYPE present, names and units as Prometheus names them.
+        let (ok, out) = prometheus::promtool(&["check", "metrics"], Some(&page));
+        assert!(ok, "promtool check metrics:\n{out}\n{page}");
+    }
+
+    #[test]
+    fn any_other_credential_is_refused() {
+        let _turn = gateway::turn();
+        let service_jwt = gateway::service_key();
+        let user = gateway::token("admin");
+        for auth in [
+            None,
+            Some(format!("Bearer {}", gateway::secret_key())),
+            Some(format!("Bearer {service_jwt}")),
+            Some(format!("Bearer {user}")),
+            Some(format!("Bearer {}x", observability::METRICS_SECRET)),
+            Some(format!("Basic {}", observability::METRICS_SECRET)),
+        ] {
+            let r = scrape(auth.as_deref());
+            assert_eq!(r.status, 401, "{auth:?}: {}", r.text());
+            assert_eq!(r.json()["code"], "unauthorized");
+            assert!(
+                r.head
+                    .contains("www-authenticate: bearer realm=\"metrics\""),
+                "{}",
+                r.head
+            );
+        }
+        // The secret key as an apikey is not the metrics secret either.
+        let r = http(
+            "GET",
+            "/functions/v1/metrics",
+            &[("apikey", gateway::secret_key())],
+            b"",
+        );
+        assert_eq!(r.status, 401);
+        let r = http(
+            "POST",
+            "/functions/v1/metrics",
+            &[(
+                "authorization",
+                &format!("Bearer {}", observability::METRICS_SECRET),
+            )],
+            b"{}",
+        );
+        assert_eq!(r.status, 405);
     }
 }

@@ -23,6 +23,7 @@ pub const FUNCTIONS: &[&str] = &[
     "generate-ai-insights",
     "assign-leads",
     "mcp",
+    "metrics",
 ];
 
 /// The gateway's token and API-key checks (moha-edge's, compiled to wasm for

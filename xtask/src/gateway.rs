@@ -61,6 +61,11 @@ impl Options {
                     crate::schedules::SECRET_VAR.into(),
                     crate::schedules::local_secret()?,
                 );
+                // The metrics function's bearer secret (issue 21).
+                secrets.insert(
+                    crate::metrics::SECRET_VAR.into(),
+                    crate::metrics::local_secret()?,
+                );
                 secrets
             },
             exit_with_parent: false,

@@ -18,6 +18,7 @@ pub mod generate;
 pub mod inspect;
 pub mod jwt;
 pub mod keys;
+pub mod metrics;
 pub mod migrate;
 pub mod net_worker;
 pub mod paths;

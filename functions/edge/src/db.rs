@@ -39,6 +39,8 @@ pub enum DbRole {
     /// An outside agent's API token (the `mcp` function), with claims naming the agent, the
     /// token and its scopes once the token is checked.
     Agent,
+    /// The `metrics` function: may call `public.backend_metrics()` and nothing else.
+    Metrics,
 }
 
 impl DbRole {
@@ -58,6 +60,7 @@ impl DbRole {
             DbRole::AiAgent => "ai_agent",
             DbRole::ServiceRole => "service_role",
             DbRole::Agent => "moha_agent",
+            DbRole::Metrics => "metrics_reader",
         }
     }
 }
@@ -166,7 +169,7 @@ mod tests {
         let mut named: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
         named.sort();
         let mut expected = USER_ROLES.to_vec();
-        expected.extend(["ai_agent", "service_role", "moha_agent"]);
+        expected.extend(["ai_agent", "service_role", "moha_agent", "metrics_reader"]);
         expected.sort();
         assert_eq!(named, expected);
     }

@@ -72,7 +72,7 @@ pub const METRICS: &[Metric] = &[
         &[],
     ),
     db(
-        "moha_errors_last_5_minutes",
+        "moha_errors_recent",
         "Rows written to error_logs in the last 5 minutes, by service (every service that ever logged one).",
         &["service"],
     ),

@@ -21,6 +21,7 @@ const ROLES = new Set([
   "ai_agent",
   "service_role",
   "moha_agent",
+  "metrics_reader",
 ]);
 
 let pool: Promise<Sql> | undefined;
