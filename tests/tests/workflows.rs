@@ -35,15 +35,41 @@ fn run(tool: &str, args: &[&str]) -> String {
 }
 
 #[test]
-fn the_three_workflows_exist() {
+fn the_four_workflows_exist() {
     let names: Vec<String> = workflows()
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     assert_eq!(
         names,
-        ["ci.yml", "deploy-production.yml", "deploy-staging.yml"]
+        [
+            "backup.yml",
+            "ci.yml",
+            "deploy-production.yml",
+            "deploy-staging.yml"
+        ]
     );
+}
+
+/// The nightly backup (issue 17): production, encrypted, kept with a retention, through the
+/// session pooler, with a client new enough for a PostgreSQL 17 project.
+#[test]
+fn the_backup_workflow_encrypts_production_nightly_and_keeps_it_for_a_while() {
+    let text =
+        fs::read_to_string(xtask::paths::project_root().join(".github/workflows/backup.yml"))
+            .unwrap();
+    for needle in [
+        "schedule:",
+        "cargo xtask backup --env production",
+        "--recipient \"$BACKUP_AGE_RECIPIENT\"",
+        "postgresql-client-17",
+        "PRODUCTION_DB_URL: ${{ secrets.PRODUCTION_DB_URL }}",
+        "SUPABASE_SECRET_KEY: ${{ secrets.SUPABASE_SECRET_KEY }}",
+        "retention-days: 30",
+        "environment: production-backup",
+    ] {
+        assert!(text.contains(needle), "backup.yml lacks `{needle}`");
+    }
 }
 
 #[test]

@@ -677,6 +677,11 @@ async function storage(req: Request, url: URL, path: string[]): Promise<Response
       return serveFile(bucketId, name, await objectRow(bucketId, name));
     }
   }
+  // Storage's bulk delete, `DELETE /object/<bucket>` with {"prefixes": [names]} (issue 17:
+  // `cargo xtask restore --force` empties Storage this way, as on hosted, never by SQL).
+  if (req.method === "DELETE" && kind !== undefined && rest.length === 0) {
+    return removeObjects(req, kind);
+  }
   const objectPath = kind === "authenticated" ? rest : [kind, ...rest];
   const [bucketId, name] = split(objectPath);
   switch (req.method) {
@@ -691,6 +696,28 @@ async function storage(req: Request, url: URL, path: string[]): Promise<Response
       return upload(req, bucketId, name, true);
   }
   throw new StorageError(405, "MethodNotAllowed", `method ${req.method} is not served here`);
+}
+
+/** Deletes the named objects of a bucket the caller may delete (RLS decides), rows then bytes;
+ * answers with the deleted objects, as Storage does. */
+async function removeObjects(req: Request, bucketId: string): Promise<Response> {
+  const caller = storageCaller(req);
+  const body = await readJson(req);
+  const prefixes = (body as { prefixes?: unknown } | null)?.prefixes;
+  if (!Array.isArray(prefixes) || prefixes.some((p) => typeof p !== "string") || prefixes.length > 1000) {
+    throw new StorageError(400, "InvalidRequest", "give prefixes: a list of at most 1000 object names");
+  }
+  await findBucket(bucketId);
+  const deleted = await asCaller(caller, async (tx) => {
+    const rows = await tx`delete from storage.objects
+      where bucket_id = ${bucketId} and name = any(${prefixes as string[]}::text[])
+      returning name, id, metadata, created_at, updated_at`;
+    for (const r of rows) {
+      await Deno.remove(filePath(bucketId, r.name as string)).catch(() => {});
+    }
+    return rows;
+  });
+  return Response.json(deleted.map((r) => ({ ...r, bucket_id: bucketId })), { headers: cors });
 }
 
 // ---------------------------------------------------------------------------------- server

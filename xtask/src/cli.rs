@@ -72,6 +72,13 @@ enum Command {
     /// outside the database, or verify the live log against the stored digests.
     #[command(subcommand)]
     Audit(crate::audit::AuditCommand),
+    /// A consistent, restorable backup of what the studio owns: the project's data, the Auth
+    /// rows to sign in again, Storage objects (through the Storage API), a manifest with counts,
+    /// checksums and the audit digest; encrypted with age when a recipient is given.
+    Backup(crate::backup::BackupArgs),
+    /// Restore a backup into an empty project or local stack, then check it against its
+    /// manifest (counts, checksums, object bytes, audit digest).
+    Restore(crate::backup::RestoreArgs),
     /// What the backend is doing: the project's reports (render queue, AI usage against
     /// limits, fallback rate, errors, cron jobs, partitions, leads), or with `db <REPORT>` the
     /// pinned Supabase CLI's `inspect db` reports, on the local stack or an environment.
@@ -218,6 +225,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Keys(cmd) => crate::keys::run(cmd),
         Command::Agent(cmd) => crate::agent::run(cmd),
         Command::Audit(cmd) => crate::audit::run(cmd),
+        Command::Backup(args) => crate::backup::backup(&args),
+        Command::Restore(args) => crate::backup::restore(&args),
         Command::Inspect(args) => crate::inspect::run(args),
         Command::NetWorker { db_url } => crate::net_worker::run_forever(&db_url),
     }

@@ -15,6 +15,8 @@ const SQL: &str = include_str!("../sql/compat.sql");
 pub const CRON_SQL: &str = include_str!("../sql/compat_cron.sql");
 pub const PG_NET_SQL: &str = include_str!("../sql/pg_net.sql");
 pub const VAULT_SQL: &str = include_str!("../sql/supabase_vault.sql");
+/// Superuser-only parameters hosted lets `postgres` set (supautils), issue 17.
+pub const SETTINGS_SQL: &str = include_str!("../sql/compat_settings.sql");
 
 /// Installs (or re-asserts) the layer in one transaction; `client` is connected as a superuser
 /// (`supabase_admin` on our clusters) to the application database.
@@ -46,6 +48,8 @@ pub fn is_installed(client: &mut Client) -> Result<bool> {
 fn install_scheduling(tx: &mut postgres::Transaction<'_>) -> Result<()> {
     tx.batch_execute(CRON_SQL)
         .context("installing pg_cron (xtask/sql/compat_cron.sql)")?;
+    tx.batch_execute(SETTINGS_SQL)
+        .context("granting hosted's settable parameters (xtask/sql/compat_settings.sql)")?;
     for (extension, sql, file) in [
         ("pg_net", PG_NET_SQL, "pg_net.sql"),
         ("supabase_vault", VAULT_SQL, "supabase_vault.sql"),
