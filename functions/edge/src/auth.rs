@@ -86,17 +86,6 @@ impl Caller {
     }
 }
 
-/// Where the project's public keys come from.
-#[derive(Debug, Clone, Default)]
-pub enum JwksSource {
-    /// The key set itself (`SUPABASE_JWKS`, which hosted gives every function).
-    Inline(Vec<Jwk>),
-    /// A JWKS endpoint, fetched and cached (`JWKS_URL`, else Supabase Auth's under `SUPABASE_URL`).
-    Url(String),
-    #[default]
-    None,
-}
-
 /// The project's API keys, by name, as hosted passes them to functions: JSON objects in
 /// `SUPABASE_PUBLISHABLE_KEYS` and `SUPABASE_SECRET_KEYS` (`{"default": "sb_secret_..."}`).
 #[derive(Debug, Clone, Default)]
@@ -212,7 +201,11 @@ impl VerifiedTokens {
 pub struct JwtConfig {
     /// The project's legacy HS256 secret (`JWT_SECRET`); without it legacy tokens are refused.
     pub hs256_secret: Option<Secret>,
-    pub jwks: JwksSource,
+    /// The key set itself (`SUPABASE_JWKS`, which hosted gives every function), if given.
+    pub jwks: Vec<Jwk>,
+    /// A JWKS endpoint (`JWKS_URL`, else Supabase Auth's under `SUPABASE_URL`), fetched and
+    /// cached for a token whose key `jwks` lacks: a key made after the function started.
+    pub jwks_url: Option<String>,
     /// Expected `aud` of user tokens.
     pub audience: String,
     pub api_keys: ApiKeys,
@@ -233,24 +226,23 @@ pub fn parse_jwks(json: &str) -> Option<Vec<Jwk>> {
 
 impl JwtConfig {
     pub fn from_env(env: &Env) -> Self {
-        let url = || {
-            env.var("JWKS_URL").map(str::to_string).ok().or_else(|| {
-                env.var("SUPABASE_URL").ok().map(|base| {
-                    format!(
-                        "{}/auth/v1/.well-known/jwks.json",
-                        base.trim_end_matches('/')
-                    )
-                })
+        let jwks_url = env.var("JWKS_URL").map(str::to_string).ok().or_else(|| {
+            env.var("SUPABASE_URL").ok().map(|base| {
+                format!(
+                    "{}/auth/v1/.well-known/jwks.json",
+                    base.trim_end_matches('/')
+                )
             })
-        };
-        // The inline set when it parses; a malformed one is ignored for the endpoint.
-        let jwks = match env.var("SUPABASE_JWKS").ok().and_then(parse_jwks) {
-            Some(keys) => JwksSource::Inline(keys),
-            None => url().map_or(JwksSource::None, JwksSource::Url),
-        };
+        });
         JwtConfig {
             hs256_secret: env.optional_secret("JWT_SECRET"),
-            jwks,
+            // A malformed set gives no keys: the endpoint is asked instead.
+            jwks: env
+                .var("SUPABASE_JWKS")
+                .ok()
+                .and_then(parse_jwks)
+                .unwrap_or_default(),
+            jwks_url,
             audience: env.var_or("JWT_AUDIENCE", "authenticated").to_string(),
             api_keys: ApiKeys::from_env(env),
         }
@@ -730,26 +722,25 @@ pub async fn authenticate(
 ) -> Result<Caller, Error> {
     let creds = Credentials::of(req);
     let now_ms = host.now_ms();
-    let fetched: Vec<Jwk>;
-    let jwks: &[Jwk] = match &config.jwks {
-        JwksSource::Inline(keys) => keys,
-        JwksSource::None => &[],
-        JwksSource::Url(url) => {
-            let header = creds.jwt().and_then(|t| split(t).ok()).map(|p| p.header);
-            let mut keys = cache.keys(now_ms);
-            if let Some(h) = header.filter(|h| h.alg == "ES256" || h.alg == "RS256") {
-                let known = keys
-                    .as_deref()
-                    .is_some_and(|k| select_key(k, h.kid.as_deref(), &h.alg).is_some());
-                if !known && cache.may_refetch(now_ms) {
-                    cache.refresh(url, host, now_ms).await?;
-                    keys = cache.keys(now_ms);
-                }
-            }
-            fetched = keys.unwrap_or_default();
-            &fetched
-        }
+    // The given set, unless an asymmetric token names a key it lacks: then the endpoint's
+    // (cached; refetched for an unknown kid at most every 30 s).
+    let header = creds.jwt().and_then(|t| split(t).ok()).map(|p| p.header);
+    let lacks = |keys: &[Jwk]| {
+        header.as_ref().is_some_and(|h| {
+            (h.alg == "ES256" || h.alg == "RS256")
+                && select_key(keys, h.kid.as_deref(), &h.alg).is_none()
+        })
     };
+    let mut fetched = None;
+    if let (true, Some(url)) = (lacks(&config.jwks), &config.jwks_url) {
+        let mut keys = cache.keys(now_ms);
+        if keys.as_deref().is_none_or(lacks) && cache.may_refetch(now_ms) {
+            cache.refresh(url, host, now_ms).await?;
+            keys = cache.keys(now_ms);
+        }
+        fetched = keys;
+    }
+    let jwks = fetched.as_deref().unwrap_or(&config.jwks);
     let keys = KeySet {
         hs256_secret: config.hs256_secret.as_ref(),
         jwks,
@@ -847,7 +838,8 @@ pub(crate) mod tests {
     fn config() -> JwtConfig {
         JwtConfig {
             hs256_secret: Some(Secret::new(SECRET)),
-            jwks: JwksSource::Url("http://127.0.0.1:54321/auth/v1/.well-known/jwks.json".into()),
+            jwks: Vec::new(),
+            jwks_url: Some("http://127.0.0.1:54321/auth/v1/.well-known/jwks.json".into()),
             audience: "authenticated".into(),
             api_keys: ApiKeys {
                 publishable: vec![Secret::new(PUBLISHABLE)],
@@ -1280,10 +1272,15 @@ pub(crate) mod tests {
         ]);
         let c = JwtConfig::from_env(&env);
         assert_eq!(c.api_keys.secret.len(), 1);
-        assert!(matches!(c.jwks, JwksSource::Inline(ref k) if k.is_empty()));
+        assert!(c.jwks.is_empty());
+        assert_eq!(
+            c.jwks_url.as_deref(),
+            Some("http://127.0.0.1:54321/auth/v1/.well-known/jwks.json")
+        );
         let c = JwtConfig::from_env(&Env::from_pairs([("SUPABASE_URL", "http://h/")]));
-        assert!(
-            matches!(c.jwks, JwksSource::Url(ref u) if u == "http://h/auth/v1/.well-known/jwks.json")
+        assert_eq!(
+            c.jwks_url.as_deref(),
+            Some("http://h/auth/v1/.well-known/jwks.json")
         );
     }
 
@@ -1315,6 +1312,34 @@ pub(crate) mod tests {
             self.now_ms.get()
         }
         async fn sleep(&self, _ms: u64) {}
+    }
+
+    /// Hosted gives the key set in `SUPABASE_JWKS`; a key made after the function started (a
+    /// rotation's new key) is fetched from the endpoint, and the given set is used otherwise.
+    #[test]
+    fn a_given_key_set_is_used_and_the_endpoint_asked_only_for_a_key_it_lacks() {
+        let host = JwksHost {
+            body: json!({"keys": [ec_jwk("ec-new")]}).to_string(),
+            fetches: Cell::new(0),
+            now_ms: Cell::new(NOW as u64 * 1000),
+        };
+        let cache = JwksCache::default();
+        let mut c = config();
+        c.jwks = vec![ec_jwk("ec-1")];
+        let req = |t: String| {
+            Request::new(Method::Post, "/").with_header("authorization", format!("Bearer {t}"))
+        };
+        let given = req(es256(&user_claims(), "ec-1"));
+        pollster::block_on(authenticate(&given, &c, &cache, &host)).unwrap();
+        assert_eq!(host.fetches.get(), 0);
+        let new = req(es256(&user_claims(), "ec-new"));
+        pollster::block_on(authenticate(&new, &c, &cache, &host)).unwrap();
+        assert_eq!(host.fetches.get(), 1);
+        // A kid neither set holds is refused, and asks the endpoint no more than every 30 s.
+        let unknown = req(es256(&user_claims(), "ec-unknown"));
+        let e = pollster::block_on(authenticate(&unknown, &c, &cache, &host)).unwrap_err();
+        assert_eq!(e.status(), 401);
+        assert_eq!(host.fetches.get(), 1);
     }
 
     #[test]
