@@ -13,6 +13,7 @@ use crate::cluster::{Throwaway, SUPERUSER};
 use crate::{compat, db, migrate, paths, prereq, stack};
 
 mod mcp;
+mod metrics;
 mod rls;
 
 /// One reported figure.
@@ -26,12 +27,12 @@ struct Figure {
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// Run only these benchmarks (comma-separated ids: P1 runs P1, P2 and the audit page; P3,
-    /// P4, P5, P6, P7, P8, P9). Default: all.
+    /// P4, P5, P6, P7, P8, P9, P10). Default: all.
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     only: Vec<String>,
 }
 
-const IDS: &[&str] = &["P1", "P3", "P4", "P5", "P6", "P7", "P8", "P9"];
+const IDS: &[&str] = &["P1", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10"];
 
 pub fn run(args: BenchArgs) -> Result<()> {
     let only: Vec<String> = args.only.iter().map(|s| s.trim().to_uppercase()).collect();
@@ -74,6 +75,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
         let (rls, rls_plans) = rls::p1_p2_audit()?;
         figures.extend(rls);
         details.push(rls_plans);
+    }
+    if wanted("P10") {
+        let (p10, plan) = metrics::p10_metrics()?;
+        figures.extend(p10);
+        details.push(plan);
     }
     report(&figures, &details)
 }

@@ -118,6 +118,31 @@ pub fn ensure_chromium() -> Result<()> {
     })
 }
 
+/// Makes sure Debian's `prometheus` package is present (promtool and the server the alert tests
+/// run): installs it when we are root on Debian, else fails saying how to get it.
+pub fn ensure_prometheus() -> Result<()> {
+    if Path::new("/usr/bin/promtool").exists() && Path::new("/usr/bin/prometheus").exists() {
+        return Ok(());
+    }
+    if !Path::new("/usr/bin/dpkg-query").exists() || !cluster::is_root() {
+        bail!(
+            "Prometheus was not found (/usr/bin/promtool, /usr/bin/prometheus); install it (on \
+             Debian: apt-get install -y --no-install-recommends prometheus)"
+        );
+    }
+    eprintln!("==> will install with apt: prometheus");
+    progress::step("apt-get update", || {
+        run_quiet(Command::new("apt-get").arg("update"))
+    })?;
+    progress::step("apt-get install prometheus", || {
+        run_quiet(
+            Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends", "prometheus"])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+    })
+}
+
 /// Installs the pinned npm tools (`package-lock.json`) when `node_modules` is missing.
 pub fn ensure_node_modules() -> Result<()> {
     let root = paths::project_root();
@@ -185,6 +210,7 @@ pub fn run_test_suite() -> Result<()> {
     ensure_apt(true)?;
     ensure_node_modules()?;
     ensure_chromium()?;
+    ensure_prometheus()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let root = paths::project_root();
     run_loud(
