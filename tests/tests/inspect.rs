@@ -322,3 +322,98 @@ fn the_command_reads_an_environment_and_prints_tables_or_json() {
     assert!(!ok);
     assert!(stderr.contains("unknown report nope"), "{stderr}");
 }
+
+/// `--html FILE`: one self-contained page whose four charts of the database's history draw in
+/// headless Chromium, bar for bar, with nothing fetched from anywhere.
+#[test]
+fn the_html_page_draws_its_charts_in_chromium() {
+    let db = cluster().migrated_db();
+    let mut c = db.connect();
+    observability::create(&mut c).unwrap();
+    let client = moha_tests::personas::id("client");
+    c.batch_execute(&format!(
+        "insert into public.agent_usage (agent, user_id, window_start, request_count, tokens, cost)
+         select 'render', null, date_trunc('day', now(), 'UTC') - d * interval '1 day', 10 + d, 1000, 0.5
+           from generate_series(1, 5) d;
+         update public.render_requests set status = 'succeeded', completed_at = now() - interval '2 days'
+          where id = '21000000-0000-4000-a000-000000000003';
+         insert into public.render_requests (user_id, input_file_path, status, created_at, completed_at) values
+           ('{client}', '{client}/in.png', 'failed', now() - interval '4 days', now() - interval '3 days'),
+           ('{client}', '{client}/in.png', 'succeeded', now() - interval '4 days', now() - interval '3 days');
+         insert into public.leads (client_name, source, created_at)
+         select 'old lead ' || i, 'walk_in', now() - interval '4 days' from generate_series(1, 3) i;"
+    ))
+    .unwrap();
+    let charts = inspect::html::history(&db.url()).unwrap();
+    let ids: Vec<&str> = charts.iter().map(|c| c.id).collect();
+    assert_eq!(ids, ["ai-calls", "ai-spend", "renders", "leads"]);
+    let renders = &charts[2];
+    let names: Vec<&str> = renders.series.iter().map(|(n, _)| n.as_str()).collect();
+    // The job with cached results counts as a fallback; the plain success as succeeded.
+    assert_eq!(names, ["failed", "fallback", "succeeded"]);
+    assert_eq!(
+        charts[0].series.iter().find(|s| s.0 == "render").unwrap().1[29],
+        9.0
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.html");
+    let (ok, _, stderr) = run(&mut cli(&[
+        "inspect",
+        "--html",
+        file.to_str().unwrap(),
+        "--db-url",
+        &db.url(),
+    ]));
+    assert!(ok, "{stderr}");
+    let page = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !page.contains(":postgres@"),
+        "the page names the database, never its password"
+    );
+
+    let seen = inspect::html::check(&file).unwrap();
+    assert_eq!(seen.errors, Vec::<String>::new());
+    assert_eq!(
+        seen.requests,
+        Vec::<String>::new(),
+        "a self-contained page fetches nothing"
+    );
+    assert_eq!(seen.charts.len(), 4);
+    for (chart, drawn) in charts.iter().zip(&seen.charts) {
+        assert_eq!(drawn.id, chart.id);
+        assert!(drawn.width > 300.0 && drawn.height > 100.0, "{drawn:?}");
+        assert!(chart.segments() > 0, "{}", chart.id);
+        assert_eq!(
+            (drawn.bars, drawn.expected),
+            (chart.segments(), chart.segments()),
+            "{}",
+            chart.id
+        );
+        let legend: Vec<&str> = chart.series.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(drawn.legend, legend, "{}", chart.id);
+    }
+    let with_rows = inspect::project_reports(&db.url(), &[])
+        .unwrap()
+        .iter()
+        .filter(|r| !r.rows.is_empty())
+        .count();
+    assert_eq!(seen.tables, with_rows);
+
+    // The check is live: bars that do not draw are seen missing.
+    let broken = dir.path().join("broken.html");
+    std::fs::write(
+        &broken,
+        page.replace(
+            "<rect class=\"bar\"",
+            "<rect class=\"bar\" display=\"none\"",
+        ),
+    )
+    .unwrap();
+    let seen = inspect::html::check(&broken).unwrap();
+    assert!(
+        seen.charts.iter().all(|c| c.bars == 0 && c.expected > 0),
+        "{:?}",
+        seen.charts
+    );
+}

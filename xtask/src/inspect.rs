@@ -5,7 +5,8 @@
 //!   Its queries are the CLI's own; `outliers`, `calls` and `db-stats` read pg_stat_statements in
 //!   schema `extensions`, which the local stack and the test clusters preload as hosted does.
 //! - `inspect` alone prints the project's own reports (render queue, AI usage against limits,
-//!   fallback rate, errors, cron jobs, partitions, leads) as tables, `--json` for machines.
+//!   fallback rate, errors, cron jobs, partitions, leads) as tables, `--json` for machines, and
+//!   `--html FILE` writes them with charts of the history the database keeps (`html`).
 //!
 //! Every report runs in one read-only transaction as the URL's role (`postgres` on hosted and
 //! locally), so inspecting can never change the database.
@@ -19,6 +20,8 @@ use serde_json::{json, Map, Value};
 
 use crate::{audit, db, paths, prereq, stack};
 
+pub mod html;
+
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct InspectArgs {
@@ -27,8 +30,12 @@ pub struct InspectArgs {
     #[command(flatten)]
     target: Target,
     /// Print the reports as JSON instead of tables.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "html")]
     json: bool,
+    /// Write the reports and charts of the history the database keeps (last 30 days) as one
+    /// self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
     /// Only these reports (comma-separated): render-queue, ai-usage, ai-limits, fallback,
     /// errors, cron, partitions, leads.
     #[arg(long, value_delimiter = ',', value_name = "REPORTS")]
@@ -106,7 +113,14 @@ pub fn run(args: InspectArgs) -> Result<()> {
         None => {
             let url = args.target.resolve()?;
             let reports = project_reports(&url, &args.only)?;
-            if args.json {
+            if let Some(file) = &args.html {
+                let charts = html::history(&url)?;
+                let (host, port, dbname) = audit::server_of(&url)?;
+                let page = html::page(&reports, &charts, &format!("{host}:{port}/{dbname}"));
+                std::fs::write(file, page)
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+                eprintln!("wrote {}", file.display());
+            } else if args.json {
                 println!("{}", serde_json::to_string_pretty(&to_json(&reports))?);
             } else {
                 print!("{}", to_text(&reports));
@@ -711,7 +725,9 @@ pub fn human_seconds(s: f64) -> String {
     match s {
         0..=99 => format!("{s} s"),
         100..=5999 => format!("{} min", s / 60),
+        6000..=172_799 if s % 3600 < 60 => format!("{} h", s / 3600),
         6000..=172_799 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        _ if s % 86_400 < 3600 => format!("{} d", s / 86_400),
         _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
     }
 }
@@ -845,6 +861,8 @@ mod tests {
         assert_eq!(human_seconds(900.0), "15 min");
         assert_eq!(human_seconds(3.0 * 3600.0 + 300.0), "3 h 5 min");
         assert_eq!(human_seconds(2.0 * 86_400.0 + 4.0 * 3600.0), "2 d 4 h");
+        assert_eq!(human_seconds(86_400.0), "24 h");
+        assert_eq!(human_seconds(7.0 * 86_400.0), "7 d");
         assert_eq!(human_seconds(-3.0), "0 s");
     }
 
