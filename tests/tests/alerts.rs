@@ -52,6 +52,16 @@ fn alert_names() -> Vec<String> {
         .collect()
 }
 
+/// docs/observability.md lists every alert of the rule file.
+#[test]
+fn the_docs_list_every_alert() {
+    let docs = std::fs::read_to_string(xtask::paths::project_root().join("docs/observability.md"))
+        .unwrap();
+    for alert in alert_names() {
+        assert!(docs.contains(&format!("| `{alert}` |")), "{alert}");
+    }
+}
+
 /// The unit tests are live: breaking any one rule makes them fail, naming that alert.
 #[test]
 fn the_unit_tests_notice_a_broken_rule() {

@@ -211,6 +211,28 @@ mod tests {
         }
     }
 
+    /// docs/observability.md lists every metric with its labels and meaning, as served.
+    #[test]
+    fn the_docs_list_every_metric() {
+        let docs = include_str!("../../../docs/observability.md");
+        for m in METRICS {
+            let labels: Vec<String> = m.labels.iter().map(|l| format!("`{l}`")).collect();
+            let labels = if labels.is_empty() {
+                "—".to_string()
+            } else {
+                labels.join(", ")
+            };
+            let row = format!("| `{}` | {labels} | {} |", m.name, m.help);
+            assert!(docs.contains(&row), "docs/observability.md lacks:\n{row}");
+        }
+        let rows = docs.lines().filter(|l| l.starts_with("| `moha_")).count();
+        assert_eq!(
+            rows,
+            METRICS.len(),
+            "a metric the catalog does not have is documented"
+        );
+    }
+
     /// Every database metric is a name the function's statement writes.
     #[test]
     fn the_sql_names_every_database_metric() {
