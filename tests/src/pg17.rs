@@ -80,6 +80,7 @@ pub fn server_bin() -> Result<PathBuf> {
         .unwrap_or_else(|| root.join("target"));
     let dest = target.join(format!("moha-pg17-{NPM_VERSION}"));
     if dest.join(".complete").exists() {
+        scheduling_stand_ins(&dest.join("share/postgresql/extension"))?;
         return Ok(dest.join("bin"));
     }
     let tmp = target.join(format!(
@@ -97,6 +98,7 @@ pub fn server_bin() -> Result<PathBuf> {
         POSTGIS_STAND_IN_SQL,
     )?;
     copy_pgtap(&ext)?;
+    scheduling_stand_ins(&ext)?;
     fs::write(tmp.join(".complete"), "")?;
     match fs::rename(&tmp, &dest) {
         Ok(()) => {}
@@ -109,6 +111,53 @@ pub fn server_bin() -> Result<PathBuf> {
         }
     }
     Ok(dest.join("bin"))
+}
+
+// Issue 17. Hosted has pg_net and Vault as extensions `postgres` may create (supautils); Debian
+// has neither, so on 15 the compat layer provides their objects and the schedules migration
+// takes its "no package" path. On 17 they are extension packages whose scripts are the compat
+// layer's own SQL, marked trusted (standing in for supautils' privileged extensions), so the
+// same migration file takes hosted's `create extension` path here: the file works both ways.
+const PG_NET_STAND_IN_CONTROL: &str = "\
+# Written by the moha-tests harness: NOT pg_net. Its script is xtask/sql/pg_net.sql (pg_net's
+# tables and functions, no background worker), so `create extension pg_net` runs on 17.
+comment = 'stand-in for pg_net on the PostgreSQL 17 test server'
+default_version = 'stand_in'
+relocatable = false
+superuser = true
+trusted = true
+";
+
+const VAULT_STAND_IN_CONTROL: &str = "\
+# Written by the moha-tests harness: NOT supabase_vault. Its script is
+# xtask/sql/supabase_vault.sql, so `create extension supabase_vault` runs on 17.
+comment = 'stand-in for Supabase Vault on the PostgreSQL 17 test server'
+default_version = 'stand_in'
+relocatable = false
+schema = vault
+superuser = true
+trusted = true
+";
+
+/// Writes the pg_net and supabase_vault stand-ins into `ext` when missing or out of date
+/// (each file through a rename, so a running server never reads half of one).
+fn scheduling_stand_ins(ext: &Path) -> Result<()> {
+    let files = [
+        ("pg_net.control", PG_NET_STAND_IN_CONTROL),
+        ("pg_net--stand_in.sql", xtask::compat::PG_NET_SQL),
+        ("supabase_vault.control", VAULT_STAND_IN_CONTROL),
+        ("supabase_vault--stand_in.sql", xtask::compat::VAULT_SQL),
+    ];
+    for (name, text) in files {
+        let path = ext.join(name);
+        if fs::read_to_string(&path).ok().as_deref() == Some(text) {
+            continue;
+        }
+        let tmp = ext.join(format!("{name}.{}.tmp", std::process::id()));
+        fs::write(&tmp, text)?;
+        fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Copies regular files and folders (permissions kept); symlinks are recreated afterwards.

@@ -162,12 +162,19 @@ fn a_backup_restores_into_an_empty_project_equal_in_every_table_and_object() {
     .unwrap();
     let (_ga, api_a) = gateway(&src, &work.path().join("gateway-a"));
     let client = personas::id("client");
-    let objects = [
+    let mut objects = vec![
         ("renders", format!("{client}/room.png"), PNG.to_vec()),
         ("renders", format!("{client}/nested/a b.png"), PNG.to_vec()),
         ("project-media", "p1/cover.png".to_string(), PNG.to_vec()),
         ("blog-media", "posts/one.png".to_string(), PNG.to_vec()),
     ];
+    // Enough objects of different sizes that the Storage job's eight workers finish them out
+    // of order.
+    for i in 0..40 {
+        let mut bytes = PNG.to_vec();
+        bytes.extend(std::iter::repeat_n(i as u8, 1 + (i * 7919) % 60000));
+        objects.push(("project-media", format!("many/{i:02}.png"), bytes));
+    }
     for (bucket, name, bytes) in &objects {
         let (status, body) = http(
             &api_a,

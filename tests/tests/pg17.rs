@@ -280,3 +280,48 @@ fn postgres_stays_a_non_superuser_on_17() {
             and extnamespace = 'extensions'::regnamespace"
     ));
 }
+
+/// Issue 17: the schedules migration creates pg_net and supabase_vault as extensions where the
+/// server has their packages (hosted; here the stand-ins of `moha_tests::pg17`), and uses the
+/// compat layer's objects where it has none (15): one file, both ways. pg_cron is not on 17:
+/// the migration schedules nothing there and says so.
+#[test]
+fn the_schedules_migration_creates_pg_net_and_vault_as_extensions_where_packaged() {
+    let on_17 = pg17_cluster().migrated_db();
+    let on_15 = cluster().migrated_db();
+    let extensions = |c: &mut Client| -> Vec<String> {
+        c.query(
+            "select extname::text from pg_extension \
+              where extname in ('pg_cron', 'pg_net', 'supabase_vault') order by 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+    };
+    assert_eq!(
+        extensions(&mut on_17.connect()),
+        ["pg_net", "supabase_vault"]
+    );
+    assert!(extensions(&mut on_15.connect()).is_empty());
+    for db in [&on_17, &on_15] {
+        let mut c = db.connect();
+        c.batch_execute(
+            "select vault.create_secret('http://127.0.0.1:1', 'project_url'); \
+             select vault.create_secret(repeat('s', 40), 'scheduled_call_secret'); \
+             select private.call_edge_function('j', 'f', '{}');",
+        )
+        .unwrap();
+        let queued: i64 = c
+            .query_one(
+                "select count(*) from net.http_request_queue q join vault.decrypted_secrets s \
+                   on q.headers ->> 'Authorization' = 'Bearer ' || s.decrypted_secret \
+                  where s.name = 'scheduled_call_secret'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(queued, 1);
+    }
+}

@@ -13,7 +13,15 @@
 -- of the PostgreSQL 17 test server's stand-in package; idempotent. Run as the superuser, with
 -- pgcrypto in schema `extensions`.
 
-create schema if not exists vault;
+-- As an extension script the schema exists already (the control file names it); `create schema
+-- if not exists` would then refuse it as not the extension's own.
+do $vault$
+begin
+  if pg_catalog.to_regnamespace('vault') is null then
+    create schema vault;
+  end if;
+end
+$vault$;
 
 -- The key: created once per cluster, never in a table.
 do $vault$

@@ -476,6 +476,22 @@ fn failures(results: &[serde_json::Value]) -> Vec<String> {
         .collect()
 }
 
+/// The Storage job's results by `(bucket, name)`.
+fn by_object(results: &[serde_json::Value]) -> BTreeMap<(String, String), &serde_json::Value> {
+    results
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r["bucket"].as_str().unwrap_or("").to_string(),
+                    r["name"].as_str().unwrap_or("").to_string(),
+                ),
+                r,
+            )
+        })
+        .collect()
+}
+
 fn pg_url_source(url: &str) -> String {
     match audit::server_of(url) {
         Ok((host, port, dbname)) => format!("{host}:{port}/{dbname}"),
@@ -706,18 +722,7 @@ pub fn backup(args: &BackupArgs) -> Result<()> {
             .partition(|o| gone.contains(&(o.bucket.clone(), o.name.clone())));
         missing_objects = without;
         objects = with;
-        let by_key: BTreeMap<(String, String), &serde_json::Value> = results
-            .iter()
-            .map(|r| {
-                (
-                    (
-                        r["bucket"].as_str().unwrap_or("").to_string(),
-                        r["name"].as_str().unwrap_or("").to_string(),
-                    ),
-                    r,
-                )
-            })
-            .collect();
+        let by_key = by_object(&results);
         for o in &mut objects {
             let r = by_key
                 .get(&(o.bucket.clone(), o.name.clone()))
@@ -1223,9 +1228,14 @@ fn verify(url: &str, api: &(String, String), dir: &Path, manifest: &Manifest) ->
             ))
         })?;
         let mut bad = failures(&results);
-        for (o, r) in manifest.objects.iter().zip(&results) {
-            if r.get("error").is_none() && r["sha256"].as_str() != Some(o.sha256.as_str()) {
-                bad.push(format!("{}/{}: bytes differ", o.bucket, o.name));
+        // The job answers in the order its workers finish, not in the list's.
+        let got = by_object(&results);
+        for o in &manifest.objects {
+            match got.get(&(o.bucket.clone(), o.name.clone())) {
+                Some(r) if r.get("error").is_some() => {}
+                Some(r) if r["sha256"].as_str() == Some(o.sha256.as_str()) => {}
+                Some(_) => bad.push(format!("{}/{}: bytes differ", o.bucket, o.name)),
+                None => bad.push(format!("{}/{}: not checked", o.bucket, o.name)),
             }
         }
         if !bad.is_empty() {

@@ -14,6 +14,7 @@ use crate::{compat, db, migrate, paths, prereq, stack};
 
 mod mcp;
 mod metrics;
+mod ops;
 mod rls;
 
 /// One reported figure.
@@ -27,12 +28,14 @@ struct Figure {
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// Run only these benchmarks (comma-separated ids: P1 runs P1, P2 and the audit page; P3,
-    /// P4, P5, P6, P7, P8, P9, P10). Default: all.
+    /// P4, P5, P6, P7, P8, P9, P10, P11, P12). Default: all.
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     only: Vec<String>,
 }
 
-const IDS: &[&str] = &["P1", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10"];
+const IDS: &[&str] = &[
+    "P1", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11", "P12",
+];
 
 pub fn run(args: BenchArgs) -> Result<()> {
     let only: Vec<String> = args.only.iter().map(|s| s.trim().to_uppercase()).collect();
@@ -80,6 +83,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         let (p10, plan) = metrics::p10_metrics()?;
         figures.extend(p10);
         details.push(plan);
+    }
+    if wanted("P11") {
+        figures.extend(ops::p11_backup_restore()?);
+    }
+    if wanted("P12") {
+        figures.extend(ops::p12_partition_upkeep()?);
     }
     report(&figures, &details)
 }
