@@ -74,13 +74,6 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn db_url(url: &str) -> Target {
-        Target {
-            db_url: Some(url.to_string()),
-            env: None,
-        }
-    }
-
     fn resolve(&self) -> Result<String> {
         if let Some(url) = &self.db_url {
             return Ok(url.clone());
