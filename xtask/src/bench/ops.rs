@@ -168,9 +168,7 @@ pub fn p11_backup_restore() -> Result<Vec<Figure>> {
         },
         Figure {
             id: "P11",
-            what: format!(
-                "cargo xtask restore of it into an empty database (migrate, load, upload, verify every table, object and the audit digest)"
-            ),
+            what: "cargo xtask restore of it into an empty database (migrate, load, upload, verify every table, object and the audit digest)".into(),
             value: format!("{:.1} s", restore_time.as_secs_f64()),
             target: "measured",
         },
