@@ -33,7 +33,9 @@ begin
   -- A job's runs through the primary key, newest first: its last run, and how many of its last
   -- three finished runs failed in a row (enough for "failed twice in a row", and a daily job's
   -- three runs are found without reading more than three days of the history).
-  return query execute $sql$
+  -- Through format(): a constant string would be checked against cron.job by plpgsql_check
+  -- (`supabase db lint`) in databases where it does not exist.
+  return query execute pg_catalog.format('%s', $sql$
     select k.metric, pg_catalog.jsonb_build_object('job', j.jobname::text), k.value
       from cron.job j
       left join lateral (
@@ -52,7 +54,7 @@ begin
         ('moha_cron_job_last_run_timestamp_seconds', extract(epoch from last.start_time))
       ) as k(metric, value)
      where k.value is not null
-  $sql$;
+  $sql$);
 end
 $body$;
 revoke all on function private.cron_metrics() from public, anon, authenticated, service_role;

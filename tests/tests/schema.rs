@@ -198,12 +198,17 @@ fn strings(db: &mut Client, query: &str) -> Vec<String> {
 fn database_facts(db: &mut Client, m: &Catalog) -> BTreeSet<String> {
     // With an empty search_path, format_type and pg_get_expr qualify every name.
     db.batch_execute("set search_path = ''").unwrap();
-    let ours = "('public', 'private', 'authz', 'agent_auth')";
+    // The schemas the model creates (from the catalog, so a new one cannot be missed) and public.
+    let created: Vec<String> = m.schemas.iter().map(|s| format!("'{s}'")).collect();
+    let ours = &format!("('public', {})", created.join(", "));
     let mut f = BTreeSet::new();
     let mut add = |facts: Vec<String>| f.extend(facts);
     add(strings(
         db,
-        "select 'schema ' || nspname from pg_namespace where nspname in ('private', 'authz', 'agent_auth')",
+        &format!(
+            "select 'schema ' || nspname from pg_namespace where nspname in ({})",
+            created.join(", ")
+        ),
     ));
     let ext_names: Vec<String> = m
         .extensions
