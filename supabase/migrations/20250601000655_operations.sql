@@ -544,6 +544,11 @@ begin
   get diagnostics v_n = row_count;
   v_counts := v_counts || pg_catalog.jsonb_build_object('agent_usage', v_n);
 
+  -- The project's own session records past their expiry (audited as deletes).
+  delete from public.user_sessions u where u.expires_at < pg_catalog.now();
+  get diagnostics v_n = row_count;
+  v_counts := v_counts || pg_catalog.jsonb_build_object('user_sessions', v_n);
+
   -- Supabase Auth's sessions past their time box (hosted; the local stack has no such table).
   if pg_catalog.to_regclass('auth.sessions') is not null then
     execute pg_catalog.format('delete from %I.sessions s where s.not_after < pg_catalog.now()', 'auth');
@@ -568,4 +573,4 @@ begin
 end
 $body$;
 revoke all on function private.purge() from public, anon, authenticated, service_role;
-comment on function private.purge() is 'Deletes what has expired (ai_cache, read notifications, old agent_usage windows, Auth sessions past their time box, the scheduler''s history) by operations_settings; returns the counts.';
+comment on function private.purge() is 'Deletes what has expired (ai_cache, read notifications, old agent_usage windows, expired user_sessions and Auth sessions past their time box, the scheduler''s history) by operations_settings; returns the counts.';

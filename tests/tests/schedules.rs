@@ -281,3 +281,80 @@ fn the_migration_leaves_jobs_out_where_pg_cron_cannot_live() {
     c.batch_execute("select private.watch_schedules(); select private.purge();")
         .unwrap();
 }
+
+#[test]
+fn the_purge_deletes_what_expired_and_keeps_the_rest() {
+    let db = cluster().migrated_db();
+    let mut c = db.connect();
+    moha_tests::personas::create(&mut c, false).unwrap();
+    let user = moha_tests::personas::id("client");
+    c.execute(
+        "insert into public.ai_cache (prompt_hash, model, response, expires_at) values
+           (repeat('a', 64), 'm', '{}', now() - interval '1 minute'),
+           (repeat('b', 64), 'm', '{}', now() + interval '1 day'),
+           (repeat('c', 64), 'm', '{}', null);
+         ",
+        &[],
+    )
+    .unwrap();
+    c.execute(
+        "insert into public.notifications (user_id, kind, title, read_at, created_at) values
+           ($1::text::uuid, 'k', 'read long ago', now() - interval '31 days', now() - interval '40 days'),
+           ($1::text::uuid, 'k', 'read lately', now() - interval '1 day', now() - interval '40 days'),
+           ($1::text::uuid, 'k', 'unread', null, now() - interval '400 days')",
+        &[&user],
+    )
+    .unwrap();
+    c.execute(
+        "insert into public.user_sessions (user_id, session_token, expires_at) values
+           ($1::text::uuid, repeat('d', 64), now() - interval '1 minute'),
+           ($1::text::uuid, repeat('e', 64), now() + interval '1 hour')",
+        &[&user],
+    )
+    .unwrap();
+    c.execute(
+        "insert into public.agent_usage (agent, window_start) values
+           ('render', now() - interval '401 days'), ('render', now() - interval '1 day')",
+        &[],
+    )
+    .unwrap();
+    let counts: serde_json::Value = c.query_one("select private.purge()", &[]).unwrap().get(0);
+    let left = |c: &mut Client, sql: &str| -> Vec<String> {
+        c.query(sql, &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    assert_eq!(
+        left(
+            &mut c,
+            "select coalesce(expires_at::text, 'never') from public.ai_cache order by prompt_hash"
+        )
+        .len(),
+        2
+    );
+    assert_eq!(
+        left(
+            &mut c,
+            "select title from public.notifications order by title"
+        ),
+        ["read lately", "unread"]
+    );
+    assert_eq!(
+        left(
+            &mut c,
+            "select left(session_token, 1) from public.user_sessions"
+        ),
+        ["e"]
+    );
+    assert_eq!(
+        left(
+            &mut c,
+            "select agent from public.agent_usage where window_start < now() - interval '400 days'"
+        )
+        .len(),
+        0
+    );
+    assert_eq!(counts["user_sessions"], 1, "{counts}");
+}

@@ -236,7 +236,7 @@ pub fn release() -> Release {
     ));
     changes.push(Change::CreateFunction(
         Function::new(private("purge"), Returns::Type(SqlType::Jsonb), include_str!("sql/purge.sql"))
-            .comment("Deletes what has expired (ai_cache, read notifications, old agent_usage windows, Auth sessions past their time box, the scheduler's history) by operations_settings; returns the counts."),
+            .comment("Deletes what has expired (ai_cache, read notifications, old agent_usage windows, expired user_sessions and Auth sessions past their time box, the scheduler's history) by operations_settings; returns the counts."),
     ));
     Release {
         version: "20250601000655",

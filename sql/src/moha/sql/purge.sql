@@ -18,6 +18,11 @@ begin
   get diagnostics v_n = row_count;
   v_counts := v_counts || pg_catalog.jsonb_build_object('agent_usage', v_n);
 
+  -- The project's own session records past their expiry (audited as deletes).
+  delete from public.user_sessions u where u.expires_at < pg_catalog.now();
+  get diagnostics v_n = row_count;
+  v_counts := v_counts || pg_catalog.jsonb_build_object('user_sessions', v_n);
+
   -- Supabase Auth's sessions past their time box (hosted; the local stack has no such table).
   if pg_catalog.to_regclass('auth.sessions') is not null then
     execute pg_catalog.format('delete from %I.sessions s where s.not_after < pg_catalog.now()', 'auth');
