@@ -5,15 +5,15 @@
 //! A request is checked in this order, each refusal with its HTTP status and a JSON-RPC error:
 //! the `Origin` (403 unless allowed, against DNS rebinding), the method (405: no GET stream), the
 //! `MCP-Protocol-Version` header (400 when unsupported), the body (413, 415, 400 parse error),
-//! then the bearer API token, by its SHA-256, through `agent_auth.authenticate` (401 for unknown,
-//! revoked, expired and suspended-agent tokens). Everything after runs in one transaction as
-//! `moha_agent` with claims naming the agent, the token and its scopes, so the database's
-//! policies decide every row. Every request is counted under the agent's own name
-//! (`agent:<name>` per minute, `agent:<name>:day`) with `increment_agent_counter` in the token
-//! check's short transaction, committed before the work runs (so the counter rows are locked
-//! only for the count, and a failing tool is still counted); over a limit the answer is 429 with
-//! `Retry-After` and nothing runs. The work runs in a second transaction as `moha_agent` with the
-//! token's claims; a tool that fails is rolled back to a savepoint.
+//! then the bearer API token, by its SHA-256, through `agent_auth.admit` (401 for unknown,
+//! revoked, expired and suspended-agent tokens). The same statement counts every request under
+//! the agent's own name (`agent:<name>` per minute, `agent:<name>:day`) with
+//! `increment_agent_counter`, in the check's short transaction, committed before the work runs
+//! (so the counter rows are locked only for the count, and a failing tool is still counted);
+//! over a limit the answer is 429 with `Retry-After` and nothing runs. The work runs in a second
+//! transaction as `moha_agent` with claims naming the agent, the token and its scopes, so the
+//! database's policies decide every row; a tool that fails is undone (a savepoint in a batch,
+//! the transaction when alone).
 
 pub mod sql;
 pub mod tools;
@@ -156,6 +156,7 @@ struct Authenticated {
     agent_name: Option<String>,
     owner_id: Option<String>,
     scopes: Option<Vec<String>>,
+    retry_after: Option<i64>,
 }
 
 /// The id to answer with when a request is refused before it is dispatched.
@@ -245,31 +246,39 @@ async fn serve(
             "an API token is required: Authorization: Bearer moha_...",
         ));
     };
+    let requests = request_count(&body);
     let check = host
         .begin(DbRole::Agent, &json!({"role": "moha_agent"}))
         .await?;
-    let outcome = match authenticate(&check, &hash).await {
+    let admitted = match admit(&check, &hash, requests).await {
         Ok(a) => a,
         Err(e) => {
             let _ = check.rollback().await;
             return Err(e.into());
         }
     };
-    let caller = match outcome {
-        Some(c) => c,
-        None => {
+    let caller = match admitted {
+        Admission::Admitted(c) => c,
+        Admission::Refused => {
             // The check wrote nothing worth keeping for a refused token.
             let _ = check.rollback().await;
             return Err(unauthorized(
                 "the API token is unknown, revoked or expired, or its agent is suspended",
             ));
         }
+        Admission::Limited(seconds) => {
+            let _ = check.rollback().await;
+            return Err(Refusal::new(
+                429,
+                &first_id(&body),
+                RATE_LIMITED,
+                &format!("this agent's request limit is reached; retry after {seconds} s"),
+            )
+            .header("retry-after", seconds.to_string()));
+        }
     };
-    let requests = request_count(&body);
-    if let Err(refusal) = count(&check, &caller, requests, &first_id(&body)).await {
-        let _ = check.rollback().await;
-        return Err(refusal);
-    }
+    // Committed before the work runs: the counter rows are locked only for the count, and a
+    // failing tool is still counted.
     check.commit().await?;
     if requests == 0 && body.is_object() {
         // Notifications and responses only: nothing to run.
@@ -287,7 +296,11 @@ async fn serve(
             return Err(refusal);
         }
     };
-    tx.commit().await?;
+    if failed_alone(&body, answer.as_ref()) {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
     let _ = env;
     Ok(match answer {
         None => Response {
@@ -299,18 +312,42 @@ async fn serve(
     })
 }
 
-/// Checks the token by hash; `None` when the token is not (or no longer) valid.
-async fn authenticate(tx: &impl Tx, hash: &str) -> Result<Option<Caller>, DbError> {
-    let a: Option<Authenticated> = query_opt(tx, sql::AUTHENTICATE, &[json!(hash)]).await?;
-    let Some(a) = a.filter(|a| a.outcome == "ok") else {
-        return Ok(None);
+/// A single message whose tool failed: its writes are undone with the transaction.
+fn failed_alone(body: &Value, answer: Option<&Value>) -> bool {
+    !body.is_array()
+        && answer
+            .and_then(|a| a.pointer("/result/isError"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+}
+
+enum Admission {
+    Admitted(Caller),
+    /// Unknown, revoked, expired, or its agent suspended.
+    Refused,
+    /// Over a limit: the seconds to wait.
+    Limited(i64),
+}
+
+/// Checks the token by hash and counts `requests` under the agent's names, in one statement.
+async fn admit(tx: &impl Tx, hash: &str, requests: usize) -> Result<Admission, DbError> {
+    let a: Option<Authenticated> =
+        query_opt(tx, sql::ADMIT, &[json!(hash), json!(requests)]).await?;
+    let Some(a) = a else {
+        return Ok(Admission::Refused);
     };
+    if a.outcome == "limited" {
+        return Ok(Admission::Limited(a.retry_after.unwrap_or(60).max(1)));
+    }
+    if a.outcome != "ok" {
+        return Ok(Admission::Refused);
+    }
     let (Some(token_id), Some(agent_id), Some(agent_name), Some(owner_id), Some(scopes)) =
         (a.token_id, a.agent_id, a.agent_name, a.owner_id, a.scopes)
     else {
-        return Ok(None);
+        return Ok(Admission::Refused);
     };
-    Ok(Some(Caller {
+    Ok(Admission::Admitted(Caller {
         agent_id,
         agent_name,
         owner_id,
@@ -345,13 +382,13 @@ async fn process(
             }
             let mut out = Vec::new();
             for item in items {
-                if let Some(answer) = message(tx, caller, version, item).await? {
+                if let Some(answer) = message(tx, caller, version, item, true).await? {
                     out.push(answer);
                 }
             }
             Ok((!out.is_empty()).then_some(Value::Array(out)))
         }
-        single => message(tx, caller, version, single).await,
+        single => message(tx, caller, version, single, false).await,
     }
 }
 
@@ -360,6 +397,7 @@ async fn message(
     caller: &Caller,
     version: &str,
     msg: &Value,
+    batch: bool,
 ) -> Result<Option<Value>, Refusal> {
     let Some(m) = msg.as_object() else {
         return Ok(Some(rpc_error(
@@ -398,7 +436,7 @@ async fn message(
                 )));
             }
             Ok(Some(
-                request(tx, caller, version, id, method, &params).await?,
+                request(tx, caller, version, id, method, &params, batch).await?,
             ))
         }
         _ => Ok(Some(rpc_error(
@@ -418,54 +456,6 @@ fn request_count(body: &Value) -> usize {
     }
 }
 
-/// Counts `requests` under the agent's per-minute and per-day names; over a limit, 429.
-async fn count(tx: &impl Tx, caller: &Caller, requests: usize, id: &Value) -> Result<(), Refusal> {
-    if requests == 0 {
-        return Ok(());
-    }
-    let minute = format!("agent:{}", caller.agent_name);
-    let day = format!("agent:{}:day", caller.agent_name);
-    tx.query(sql::SAVEPOINT_COUNT, &[]).await?;
-    tx.query(sql::AS_COUNTER, &[]).await?;
-    let mut counted = Ok(());
-    for _ in 0..requests {
-        if let Err(e) = tx.query(sql::COUNT, &[json!(minute), json!(day)]).await {
-            counted = Err(e);
-            break;
-        }
-    }
-    match counted {
-        Ok(()) => Ok(()),
-        Err(e) if e.sqlstate.as_deref() == Some("PT429") => {
-            // Back to the savepoint: nothing was counted.
-            tx.query(sql::ROLLBACK_COUNT, &[]).await?;
-            let at = e
-                .hint
-                .as_deref()
-                .and_then(|h| h.strip_prefix("try again after "))
-                .map(str::to_string);
-            let seconds = match at {
-                Some(at) => tx
-                    .query(sql::RETRY_AFTER, &[json!(at)])
-                    .await?
-                    .first()
-                    .and_then(|r| r.get("seconds"))
-                    .and_then(Value::as_i64)
-                    .unwrap_or(60),
-                None => 60,
-            };
-            Err(Refusal::new(
-                429,
-                id,
-                RATE_LIMITED,
-                &format!("this agent's request limit is reached; retry after {seconds} s"),
-            )
-            .header("retry-after", seconds.to_string()))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 async fn request(
     tx: &impl Tx,
     caller: &Caller,
@@ -473,6 +463,7 @@ async fn request(
     id: &Value,
     method: &str,
     params: &Value,
+    batch: bool,
 ) -> Result<Value, Refusal> {
     Ok(match method {
         "initialize" => {
@@ -528,19 +519,21 @@ async fn request(
                 .get("arguments")
                 .cloned()
                 .unwrap_or_else(|| json!({}));
-            rpc_result(id, call_tool(tx, caller, tool, &arguments).await?)
+            rpc_result(id, call_tool(tx, caller, tool, &arguments, batch).await?)
         }
         _ => rpc_error(id, METHOD_NOT_FOUND, &format!("method not found: {method}")),
     })
 }
 
-/// A tool's result: its structured content and the same as text; a failure is rolled back to
-/// the savepoint and reported with `isError`.
+/// A tool's result: its structured content and the same as text; a failure is reported with
+/// `isError` and undone: in a batch by a savepoint, alone by rolling the transaction back
+/// (`handle`), which saves the savepoint's two round trips on every call.
 async fn call_tool(
     tx: &impl Tx,
     caller: &Caller,
     tool: &tools::Tool,
     arguments: &Value,
+    batch: bool,
 ) -> Result<Value, Refusal> {
     let checked = if !arguments.is_object() {
         Err(ToolError("arguments must be an object".into()))
@@ -554,6 +547,7 @@ async fn call_tool(
     };
     let outcome = match checked {
         Err(e) => Err(e),
+        Ok(()) if !batch => tools::call(tx, caller, tool, arguments).await,
         Ok(()) => {
             tx.query(sql::SAVEPOINT_TOOL, &[]).await?;
             let r = tools::call(tx, caller, tool, arguments).await;

@@ -2,23 +2,14 @@
 //! `moha_agent` with the token's claims, so the agent role's policies (one scope guard per table
 //! and command) decide what each tool reads and writes.
 
-/// The token check by hash (security definer; records last_used_at at most once a minute).
-pub const AUTHENTICATE: &str =
+/// The token check by hash and the request count in one statement (security definer): the
+/// outcome of `agent_auth.authenticate` (which records last_used_at at most once a minute), then
+/// `$2` requests counted under `agent:<name>` and `agent:<name>:day`; over a limit the outcome
+/// is `limited`, nothing is counted, and `retry_after` gives the seconds to wait.
+pub const ADMIT: &str =
     "select a.outcome, a.token_id::text as token_id, a.agent_id::text as agent_id, \
-     a.agent_name, a.owner_id::text as owner_id, a.scopes \
-     from agent_auth.authenticate($1) a";
-
-pub const SAVEPOINT_COUNT: &str = "savepoint count_call";
-pub const ROLLBACK_COUNT: &str = "rollback to savepoint count_call";
-/// Counters move only through the counting function, which only our own agent role may call.
-pub const AS_COUNTER: &str = "set local role ai_agent";
-/// Counts one request under the per-minute and per-day names, in that order (every caller
-/// locks them in the same order); PT429 over an `agent_limits` row of either.
-pub const COUNT: &str = "select public.increment_agent_counter($1, null, null) as per_minute, \
-     public.increment_agent_counter($2, null, null) as per_day";
-/// Seconds until the time a PT429 hint names (`try again after <timestamptz>`), at least 1.
-pub const RETRY_AFTER: &str =
-    "select greatest(1, ceil(extract(epoch from ($1::timestamptz - now()))))::int as seconds";
+     a.agent_name, a.owner_id::text as owner_id, a.scopes, a.retry_after \
+     from agent_auth.admit($1, $2::int) a";
 
 pub const SAVEPOINT_TOOL: &str = "savepoint tool_call";
 pub const RELEASE_TOOL: &str = "release savepoint tool_call";

@@ -33,6 +33,7 @@ pub fn releases() -> Vec<Release> {
     all.push(default_prompts::release());
     all.push(operations::schedules_release());
     all.push(observability::release());
+    all.push(agents::admit_release());
     all
 }
 
@@ -306,8 +307,9 @@ mod tests {
                 assert_eq!(f.security, Security::Definer, "{}", f.name);
                 assert_eq!(f.volatility, Volatility::Stable, "{}", f.name);
             } else if f.name.schema == agents::AGENT_AUTH {
-                // Unexposed definer functions: the Admin's token functions, the token check.
-                let who: &[&str] = if f.name.name == "authenticate" {
+                // Unexposed definer functions: the Admin's token functions, the token check and
+                // the admission (check and count) the mcp function runs.
+                let who: &[&str] = if ["authenticate", "admit"].contains(&f.name.name.as_str()) {
                     &[MOHA_AGENT]
                 } else {
                     &["moha_admin"]

@@ -43,44 +43,53 @@ function dbError(e: unknown): { code?: string; message: string; hint?: string } 
 
 const jsonReplacer = (_k: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);
 
+// A transaction is opened lazily, by its first statement: a request that runs none (an MCP
+// ping, tools/list) costs no round trip, and one that does pays one for the opening.
+type Open = { conn: Conn; setup?: string; opened: boolean };
+
+// The role comes from ROLES and the claims travel base64-encoded: the opening's only text from
+// outside is [A-Za-z0-9+/=], which cannot end a quoted literal, so the opening needs no
+// parameter and costs one round trip instead of the two of a described statement.
+function opening(role: string, claims: string): string {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(claims)) binary += String.fromCharCode(byte);
+  const b64 = btoa(binary);
+  if (!/^[A-Za-z0-9+/=]*$/.test(b64)) throw { message: "claims did not encode" };
+  return `begin; set local role ${role}; ` +
+    `select pg_catalog.set_config('request.jwt.claims', ` +
+    `pg_catalog.convert_from(pg_catalog.decode('${b64}', 'base64'), 'UTF8'), true)`;
+}
+
 export class Host {
-  #txs = new Map<number, Conn>();
+  #txs = new Map<number, Open>();
   #next = 1;
 
   async begin(role: string, claims: string): Promise<number> {
     if (!ROLES.has(role)) throw { message: `role ${role} may not be used by a function` };
-    let conn: Conn | undefined;
+    const setup = opening(role, claims);
+    let conn: Conn;
     try {
       conn = await (await db()).reserve();
-      const c = conn;
-      // Sent together: postgres.js pipelines statements issued before the first answer, so
-      // the three cost two round trips (the parameterised one is described first, as every
-      // one is with `prepare: false`) instead of four. allSettled, so none is still running
-      // at rollback.
-      const setup = await Promise.allSettled([
-        c.unsafe("begin"),
-        c.unsafe(`set local role ${role}`),
-        c.unsafe("select pg_catalog.set_config('request.jwt.claims', $1, true)", [claims]),
-      ]);
-      const failed = setup.find((r) => r.status === "rejected");
-      if (failed) throw (failed as PromiseRejectedResult).reason;
     } catch (e) {
-      if (conn) {
-        await conn.unsafe("rollback").catch(() => {});
-        conn.release();
-      }
       throw dbError(e);
     }
     const id = this.#next++;
-    this.#txs.set(id, conn);
+    this.#txs.set(id, { conn, setup, opened: false });
     return id;
   }
 
   async query(tx: number, sql: string, params: string): Promise<string> {
-    const conn = this.#txs.get(tx);
-    if (!conn) throw { message: "transaction is closed" };
+    const open = this.#txs.get(tx);
+    if (!open) throw { message: "transaction is closed" };
     try {
-      const rows = await conn.unsafe(sql, JSON.parse(params));
+      if (!open.opened) {
+        // Marked first, so a failed opening is still ended with rollback before the session
+        // goes back to the pool. Awaited before the statement: it must never run outside the
+        // transaction and role.
+        open.opened = true;
+        await open.conn.unsafe(open.setup!);
+      }
+      const rows = await open.conn.unsafe(sql, JSON.parse(params));
       return JSON.stringify(rows, jsonReplacer);
     } catch (e) {
       throw dbError(e);
@@ -96,15 +105,17 @@ export class Host {
   }
 
   async #end(tx: number, how: "commit" | "rollback"): Promise<void> {
-    const conn = this.#txs.get(tx);
-    if (!conn) return;
+    const open = this.#txs.get(tx);
+    if (!open) return;
     this.#txs.delete(tx);
     try {
-      await conn.unsafe(how);
+      // Never opened: nothing to end. Commit in an aborted transaction (a failed opening or
+      // statement) rolls back, so the session always goes back to the pool outside one.
+      if (open.opened) await open.conn.unsafe(how);
     } catch (e) {
       throw dbError(e);
     } finally {
-      conn.release();
+      open.conn.release();
     }
   }
 
