@@ -19,6 +19,7 @@
 // Run by xtask/src/gateway.rs with one argument: a JSON config file (it holds keys; mode 0600).
 
 import { configureStorage, type Decision, handleStorage } from "./storage.ts";
+import { authApi, type AuthSettings } from "./authApi.ts";
 
 type FunctionSpec = { name: string; entry: string; verify_jwt: boolean };
 type Config = {
@@ -45,6 +46,8 @@ type Config = {
   };
   /** The checks' wasm module (functions/gateway-auth, built by `cargo xtask functions build`). */
   auth_module: { js: string; wasm: string };
+  /** The local Auth API (authApi.ts): config.toml's [auth] and the signing key. */
+  auth_api: AuthSettings;
 };
 
 const config: Config = JSON.parse(await Deno.readTextFile(Deno.args[0]));
@@ -218,6 +221,15 @@ function endToEnd(headers: Headers): Headers {
   return out;
 }
 
+// Supabase Auth at /auth/v1 (issue 19).
+const authRoutes = await authApi({
+  dbUrl: config.db_url,
+  settings: config.auth_api,
+  cors,
+  caller: (req) => decide(auth.storage, req),
+  apiKey: (req) => decide(auth.relay, req),
+});
+
 // ---------------------------------------------------------------------------------- server
 
 async function route(req: Request): Promise<Response> {
@@ -230,6 +242,7 @@ async function route(req: Request): Promise<Response> {
   if (url.pathname === "/auth/v1/.well-known/jwks.json" || url.pathname === "/auth/v1/jwks") {
     return Response.json(config.auth.jwks, { headers: cors });
   }
+  if (segments[0] === "auth" && segments[1] === "v1") return await authRoutes(req, url, segments.slice(2));
   if (segments[0] === "functions" && segments[1] === "v1" && segments[2]) {
     const name = segments[2];
     const rest = segments.length > 3 ? "/" + segments.slice(3).join("/") : "";

@@ -228,6 +228,109 @@ alter table auth.users enable row level security;
 grant select, insert, update, delete, truncate, references, trigger on auth.users to postgres;
 grant select on auth.users to postgres with grant option;
 
+-- Auth's sessions, identities and refresh tokens (issue 19), with the columns supabase/auth's
+-- migrations leave on them (identities 20210909172000 .. 20231117164230, sessions 20220811173540
+-- .. 20251111201300, refresh_tokens 00_init .. 20221114143410, mfa_amr_claims 20221003041349 and
+-- 20221011041400). The local Auth API (xtask/gateway/authApi.ts) reads and writes them as Auth
+-- does, so seed.sql, triggers and `private.purge()` meet the same rows as on hosted. Hosted's
+-- `sessions.oauth_client_id` references auth.oauth_clients, which the layer does not have: the
+-- column is here without that foreign key.
+do $$
+begin
+  create type auth.aal_level as enum ('aal1', 'aal2', 'aal3');
+exception
+  when duplicate_object then null;
+end
+$$;
+alter type auth.aal_level owner to supabase_auth_admin;
+
+create table if not exists auth.identities (
+  provider_id text not null,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  identity_data jsonb not null,
+  provider text not null,
+  last_sign_in_at timestamptz,
+  created_at timestamptz,
+  updated_at timestamptz,
+  email text generated always as (lower(identity_data ->> 'email')) stored,
+  id uuid not null default gen_random_uuid() primary key,
+  constraint identities_provider_id_provider_unique unique (provider_id, provider)
+);
+alter table auth.identities owner to supabase_auth_admin;
+create index if not exists identities_user_id_idx on auth.identities (user_id);
+create index if not exists identities_email_idx on auth.identities (email text_pattern_ops);
+comment on table auth.identities is 'Auth: Stores identities associated to a user.';
+comment on column auth.identities.email is 'Auth: Email is a generated column that references the optional email property in the identity_data';
+
+create table if not exists auth.sessions (
+  id uuid not null primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  created_at timestamptz,
+  updated_at timestamptz,
+  factor_id uuid,
+  aal auth.aal_level,
+  not_after timestamptz,
+  refreshed_at timestamp without time zone,
+  user_agent text,
+  ip inet,
+  tag text,
+  oauth_client_id uuid,
+  refresh_token_hmac_key text,
+  refresh_token_counter bigint,
+  scopes text constraint sessions_scopes_length check (char_length(scopes) <= 4096)
+);
+alter table auth.sessions owner to supabase_auth_admin;
+create index if not exists sessions_user_id_idx on auth.sessions (user_id);
+create index if not exists user_id_created_at_idx on auth.sessions (user_id, created_at);
+create index if not exists sessions_not_after_idx on auth.sessions (not_after desc);
+create index if not exists sessions_oauth_client_id_idx on auth.sessions (oauth_client_id);
+comment on table auth.sessions is 'Auth: Stores session data associated to a user.';
+comment on column auth.sessions.not_after is 'Auth: Not after is a nullable column that contains a timestamp after which the session should be regarded as expired.';
+
+create table if not exists auth.refresh_tokens (
+  instance_id uuid,
+  id bigserial primary key,
+  token varchar(255) constraint refresh_tokens_token_unique unique,
+  user_id varchar(255),
+  revoked boolean,
+  created_at timestamptz,
+  updated_at timestamptz,
+  parent varchar(255),
+  session_id uuid references auth.sessions (id) on delete cascade
+);
+alter table auth.refresh_tokens owner to supabase_auth_admin;
+alter sequence auth.refresh_tokens_id_seq owner to supabase_auth_admin;
+create index if not exists refresh_tokens_instance_id_idx on auth.refresh_tokens (instance_id);
+create index if not exists refresh_tokens_instance_id_user_id_idx on auth.refresh_tokens (instance_id, user_id);
+create index if not exists refresh_tokens_parent_idx on auth.refresh_tokens (parent);
+create index if not exists refresh_tokens_session_id_revoked_idx on auth.refresh_tokens (session_id, revoked);
+create index if not exists refresh_tokens_updated_at_idx on auth.refresh_tokens (updated_at desc);
+comment on table auth.refresh_tokens is 'Auth: Store of tokens used to refresh JWT tokens once they expire.';
+
+create table if not exists auth.mfa_amr_claims (
+  session_id uuid not null references auth.sessions (id) on delete cascade,
+  created_at timestamptz not null,
+  updated_at timestamptz not null,
+  authentication_method text not null,
+  id uuid not null constraint amr_id_pk primary key,
+  constraint mfa_amr_claims_session_id_authentication_method_pkey unique (session_id, authentication_method)
+);
+alter table auth.mfa_amr_claims owner to supabase_auth_admin;
+comment on table auth.mfa_amr_claims is 'auth: stores authenticator method reference claims for multi factor authentication';
+
+-- As 20240612123726_enable_rls_update_grants: RLS on, postgres may read and re-grant reading;
+-- the local Auth API logs in as postgres, so it also writes them (on hosted, Auth writes them
+-- as their owner, supabase_auth_admin).
+alter table auth.identities enable row level security;
+alter table auth.sessions enable row level security;
+alter table auth.refresh_tokens enable row level security;
+alter table auth.mfa_amr_claims enable row level security;
+grant select, insert, update, delete, truncate, references, trigger
+  on auth.identities, auth.sessions, auth.refresh_tokens, auth.mfa_amr_claims to postgres;
+grant select on auth.identities, auth.sessions, auth.refresh_tokens, auth.mfa_amr_claims
+  to postgres with grant option;
+grant usage, select, update on sequence auth.refresh_tokens_id_seq to postgres;
+
 -- Supabase's definitions (supabase/auth 20240624145325_recreate_auth_functions): the legacy
 -- per-claim setting first, then the claims JSON; '' counts as unset.
 create or replace function auth.uid()

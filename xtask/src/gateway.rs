@@ -183,6 +183,8 @@ struct GatewayConfig<'a> {
     function_env: &'a BTreeMap<String, String>,
     exit_with_parent: bool,
     user_roles: Vec<&'static str>,
+    /// The local Auth API's settings and signing key (xtask/gateway/authApi.ts).
+    auth_api: crate::auth_api::AuthSettings,
 }
 
 /// A started gateway. Dropping it stops the gateway and its functions.
@@ -224,10 +226,8 @@ pub fn start(opts: &Options) -> Result<Gateway> {
             opts.port
         );
     }
-    let specs = function_specs(
-        &fs::read_to_string(paths::supabase_dir().join("config.toml"))?,
-        &paths::supabase_dir().join("functions"),
-    )?;
+    let config_toml = fs::read_to_string(paths::supabase_dir().join("config.toml"))?;
+    let specs = function_specs(&config_toml, &paths::supabase_dir().join("functions"))?;
     fs::create_dir_all(&opts.state_dir)?;
     fs::create_dir_all(&opts.storage_dir)?;
     let secret = opts
@@ -270,6 +270,11 @@ pub fn start(opts: &Options) -> Result<Gateway> {
         function_env: &opts.secrets,
         exit_with_parent: opts.exit_with_parent,
         user_roles: sql::moha::BUSINESS_ROLES.iter().map(|(_, r)| *r).collect(),
+        auth_api: crate::auth_api::settings(
+            &config_toml,
+            &opts.url(),
+            opts.signing_keys.current(),
+        )?,
     };
     // The file holds keys and the database password: readable by its owner only.
     let config_path = opts.state_dir.join("gateway.json");

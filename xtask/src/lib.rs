@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod audit;
+pub mod auth_api;
 pub mod backup;
 pub mod bench;
 pub mod cli;
