@@ -659,7 +659,7 @@ fn report(figures: &[Figure], details: &[String]) -> Result<()> {
 /// P9: the MCP endpoint's read tool through the gateway at 200 req/s, and the token check's
 /// share of its median.
 fn p9_mcp() -> Result<Vec<Figure>> {
-    eprintln!("==> P9: mcp search_leads at 200 req/s, and the token check");
+    eprintln!("==> P9: mcp search_leads at 200 req/s, and the admission");
     let p = mcp::p9_mcp(200, 10)?;
     let mut out = Vec::new();
     for (label, d) in [("p50", p.p50), ("p99", p.p99)] {
@@ -675,7 +675,7 @@ fn p9_mcp() -> Result<Vec<Figure>> {
     }
     out.push(Figure {
         id: "P9",
-        what: "token check (SHA-256, agent_auth.authenticate, claims) p50, and its share of the call's p50".into(),
+        what: "admission (SHA-256, opening, agent_auth.admit: token check and count) p50, and its share of the call's p50".into(),
         value: format!(
             "{:.3} ms ({:.0} %)",
             p.check_p50.as_secs_f64() * 1e3,
