@@ -1,6 +1,7 @@
 //! The pgTAP suite of `supabase/tests/` (what `supabase test db` runs on a Docker stack), run
-//! with `pg_prove` against a throwaway migrated database. Each file sets up its own personas in
-//! a transaction it rolls back.
+//! with `pg_prove` against a throwaway migrated database, once bare and once seeded with
+//! `supabase/seed.sql` as `supabase test db` finds it. Each file sets up its own personas in a
+//! transaction it rolls back, and must hold whatever other rows exist.
 //!
 //! The helpers those files sign in with (`tests.authenticate_as_business_user(email)`, see
 //! `supabase/tests/00_helpers.sql`) are installed by the run itself: pg_prove runs files in name
@@ -13,7 +14,19 @@ use moha_tests::cluster;
 
 #[test]
 fn pgtap_suite_passes_under_pg_prove() {
+    run_suite(&cluster().migrated_db());
+}
+
+#[test]
+fn pgtap_suite_passes_on_the_seeded_database() {
     let db = cluster().migrated_db();
+    db.connect()
+        .batch_execute(moha_tests::personas::SEED_SQL)
+        .expect("supabase/seed.sql failed");
+    run_suite(&db);
+}
+
+fn run_suite(db: &moha_tests::TestDb) {
     let dir = xtask::paths::supabase_dir().join("tests");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
@@ -46,7 +59,7 @@ fn pgtap_suite_passes_under_pg_prove() {
             .get(0)
     };
     assert!(
-        !tests_schema(&db),
+        !tests_schema(db),
         "a migration created schema tests: the pgTAP helpers belong to the test run only"
     );
     let out = Command::new("pg_prove")
@@ -77,7 +90,7 @@ fn pgtap_suite_passes_under_pg_prove() {
         "not every file ran:\n{stdout}"
     );
     assert!(
-        !tests_schema(&db),
+        !tests_schema(db),
         "99_drop_helpers.sql left schema tests behind"
     );
 }
