@@ -222,6 +222,12 @@ pub const TABLES: &[TableDoc] = &[
         purpose: PlanProse("A job's failure is visible, never silent"),
     },
     TableDoc {
+        schema: "private",
+        table: "lead_score_queue",
+        module: Crm,
+        purpose: PlanProse("update_lead_score(lead_id) → Compute AI lead score."),
+    },
+    TableDoc {
         schema: "archive",
         table: "social_sentiment",
         module: Operations,

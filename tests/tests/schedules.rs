@@ -119,7 +119,7 @@ fn cron_holds_exactly_the_models_jobs_scheduling_is_idempotent_and_each_command_
     let want = model_jobs();
     assert_eq!(
         want.iter().map(|j| j.0.as_str()).collect::<Vec<_>>().len(),
-        operations::jobs().len()
+        sql::moha::scheduled_jobs().len()
     );
     assert_eq!(cron_jobs(&mut c), want);
     // Only the model's jobs, owned by postgres as hosted's migrations make them.

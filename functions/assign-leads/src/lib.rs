@@ -18,12 +18,14 @@
 
 pub mod assign;
 pub mod rationale;
+pub mod score;
 pub mod sql;
 
 use moha_edge::ai::{self, Anthropic, MessagesRequest, Pricing};
 use moha_edge::auth::{self, Caller};
 use moha_edge::db::{query_as, query_opt};
 use moha_edge::retry::{RetryPolicy, SplitMix64};
+use moha_edge::schedule;
 use moha_edge::validate;
 use moha_edge::{DbRole, Env, Error, Host, HttpRequest, Method, Request, Response, Result, Tx};
 use serde::Deserialize;
@@ -39,7 +41,12 @@ moha_edge::export_handler!(crate::handle);
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Input {
-    lead_id: String,
+    #[serde(default)]
+    lead_id: Option<String>,
+    /// Score the queued leads with the model (the `moha-score-leads` schedule, or the service
+    /// key).
+    #[serde(default)]
+    score_queued: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -64,9 +71,34 @@ pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Response {
 
 async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     validate::require_post(&req)?;
+    // The scoring job's secret opens the scoring drain and nothing else (moha_edge::schedule).
+    if schedule::is_scheduled(&req, env) {
+        let input: Input = validate::json_body(&req)?;
+        if !input.score_queued || input.lead_id.is_some() {
+            return Err(Error::Forbidden(
+                "the scheduled-call secret runs the scoring drain only".into(),
+            ));
+        }
+        return score_queued(&schedule::caller(), env, host).await;
+    }
     let caller = auth::caller(&req, env, host).await?;
     let input: Input = validate::json_body(&req)?;
-    let id = validate::uuid("lead_id", &input.lead_id)?.to_string();
+    let id = match (input.lead_id, input.score_queued) {
+        (Some(id), false) => validate::uuid("lead_id", &id)?.to_string(),
+        (None, true) => {
+            if !matches!(caller, Caller::Service { .. }) {
+                return Err(Error::Forbidden(
+                    "the scoring drain runs on a schedule with the service key".into(),
+                ));
+            }
+            return score_queued(&caller, env, host).await;
+        }
+        _ => {
+            return Err(Error::BadRequest(
+                "send either lead_id or score_queued: true".into(),
+            ))
+        }
+    };
 
     // A user loads the lead as themselves, so RLS decides whether they may assign it.
     let (role, acting_for) = match &caller {
@@ -132,8 +164,10 @@ async fn assign(tx: &impl Tx, env: &Env, id: &Value, acting_for: Value) -> Resul
     let lead: Option<Lead> = query_opt(tx, sql::LOAD_LEAD, std::slice::from_ref(id)).await?;
     let lead = lead.ok_or_else(|| Error::NotFound("lead not found".into()))?;
     tx.query(sql::AS_AGENT, &[]).await?;
+    // A stale model score (none, older than the newest note or a month) queues the lead for
+    // the scoring drain: the model is not asked while the caller waits.
     let score = tx
-        .query(sql::UPDATE_SCORE, std::slice::from_ref(id))
+        .query(sql::UPDATE_SCORE_AND_QUEUE, std::slice::from_ref(id))
         .await?
         .first()
         .and_then(|r| r.get("score"))
@@ -210,19 +244,7 @@ async fn assign(tx: &impl Tx, env: &Env, id: &Value, acting_for: Value) -> Resul
     let model = env
         .var_or("LEADS_MODEL", rationale::DEFAULT_MODEL)
         .to_string();
-    let default = Pricing::CLAUDE_HAIKU_4_5;
-    let pricing = Pricing {
-        input_per_mtok: Pricing::price(
-            "LEADS_USD_PER_MTOK_INPUT",
-            env.var("LEADS_USD_PER_MTOK_INPUT").ok(),
-            default.input_per_mtok,
-        )?,
-        output_per_mtok: Pricing::price(
-            "LEADS_USD_PER_MTOK_OUTPUT",
-            env.var("LEADS_USD_PER_MTOK_OUTPUT").ok(),
-            default.output_per_mtok,
-        )?,
-    };
+    let pricing = leads_pricing(env)?;
     let request = Anthropic::from_env(env)?
         .build(&MessagesRequest {
             model: model.clone(),
@@ -239,6 +261,25 @@ async fn assign(tx: &impl Tx, env: &Env, id: &Value, acting_for: Value) -> Resul
         pricing,
         request,
     })))
+}
+
+/// The lead model's prices: `LEADS_USD_PER_MTOK_INPUT` and `_OUTPUT`, each defaulting to
+/// Claude Haiku 4.5's list price. The names are literal so the check against `.env.example`
+/// sees them.
+fn leads_pricing(env: &Env) -> Result<Pricing> {
+    let default = Pricing::CLAUDE_HAIKU_4_5;
+    Ok(Pricing {
+        input_per_mtok: Pricing::price(
+            "LEADS_USD_PER_MTOK_INPUT",
+            env.var("LEADS_USD_PER_MTOK_INPUT").ok(),
+            default.input_per_mtok,
+        )?,
+        output_per_mtok: Pricing::price(
+            "LEADS_USD_PER_MTOK_OUTPUT",
+            env.var("LEADS_USD_PER_MTOK_OUTPUT").ok(),
+            default.output_per_mtok,
+        )?,
+    })
 }
 
 /// 2. and 3.: the charged call, its usage at once, then the note. Every failure is logged.
@@ -362,4 +403,236 @@ async fn in_own_tx(
             Err(e.into())
         }
     }
+}
+
+// ------------------------------------------------------------ the model score (issue 20)
+
+#[derive(Debug, Deserialize)]
+struct Queued {
+    lead_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct FactsRow {
+    source: String,
+    status: String,
+    age_days: i64,
+    assigned: bool,
+}
+
+/// `{"score_queued": true}`: scores up to [`score::BATCH`] queued leads, each in three steps
+/// like the assignment's call (charge committed before the call, usage at once, then the
+/// score), and answers with what became of each.
+async fn score_queued(caller: &Caller, env: &Env, host: &impl Host) -> Result<Response> {
+    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+    let queued: Vec<Queued> = query_as(&tx, sql::CLAIM_QUEUED, &[json!(score::BATCH)]).await?;
+    tx.commit().await?;
+    let mut scored = Vec::new();
+    for lead in queued {
+        let outcome = match score_lead(caller, env, host, &lead.lead_id).await {
+            Ok(v) => v,
+            Err(e) => json!({ "lead_id": lead.lead_id, "outcome": "error", "code": e.code() }),
+        };
+        scored.push(outcome);
+    }
+    Ok(Response::json(200, &json!({ "scored": scored })))
+}
+
+/// A scoring call charged and committed.
+struct ScoreCall {
+    model: String,
+    pricing: Pricing,
+    request: HttpRequest,
+}
+
+/// Why a lead kept its rule score.
+fn rule_score(lead_id: &str, reason: &str, score: Option<i64>) -> Value {
+    json!({ "lead_id": lead_id, "outcome": "rule_score", "reason": reason, "score": score })
+}
+
+async fn score_lead(caller: &Caller, env: &Env, host: &impl Host, id: &str) -> Result<Value> {
+    // 1. Facts and charge, committed before the call.
+    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+    let call = match prepare_score(&tx, env, id).await {
+        Ok(Ok(call)) => {
+            tx.commit().await?;
+            call
+        }
+        Ok(Err(answer)) => {
+            tx.commit().await?;
+            return Ok(answer);
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e);
+        }
+    };
+
+    // 2. The call, no transaction open; its usage is recorded as soon as it answers.
+    let mut rng = SplitMix64::new(host.seed());
+    let answer = RetryPolicy::default()
+        .run(host, &mut rng, |_| async {
+            let resp = host
+                .fetch(call.request.clone())
+                .await
+                .map_err(|e| ai::transport(Anthropic::PROVIDER, e))?;
+            Anthropic::parse(&resp)
+        })
+        .await;
+    let mut failures = Vec::new();
+    let accepted = match answer {
+        Ok(ok) => {
+            let tokens = ok.usage.input_tokens + ok.usage.output_tokens;
+            let cost = call.pricing.cost_usd(ok.usage);
+            if let Err(e) = in_own_tx(
+                caller,
+                host,
+                sql::LOG_SCORING_USAGE,
+                &[json!(tokens), json!(cost)],
+            )
+            .await
+            {
+                let context = json!({ "lead_id": id, "tokens": tokens, "cost": cost });
+                failures.push((
+                    format!("the scoring call's usage was not recorded: {e}"),
+                    context,
+                ));
+            }
+            match score::parse(&ok.text) {
+                Ok(s) => Some(s),
+                Err(refused) => {
+                    failures.push((
+                        format!("the model's lead score was refused: {refused}"),
+                        json!({ "lead_id": id }),
+                    ));
+                    None
+                }
+            }
+        }
+        Err((e, attempts)) => {
+            failures.push((
+                e.to_string(),
+                json!({ "lead_id": id, "attempts": attempts }),
+            ));
+            None
+        }
+    };
+
+    // 3. The model's score and the blended score; without one, the rule score.
+    if let Some(s) = &accepted {
+        let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+        let written = async {
+            log_errors(&tx, &failures).await?;
+            let params = [
+                json!(id),
+                json!(s.score),
+                json!(s.rationale),
+                json!(call.model),
+            ];
+            tx.query(sql::INSERT_MODEL_SCORE, &params).await?;
+            blended(&tx, id).await
+        }
+        .await;
+        match written {
+            Ok(score) => {
+                tx.commit().await?;
+                return Ok(json!({ "lead_id": id, "outcome": "model_score",
+                                  "model_score": s.score, "score": score }));
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                failures.push((
+                    format!("the model's lead score could not be stored: {e}"),
+                    json!({ "lead_id": id }),
+                ));
+            }
+        }
+    }
+    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
+    let settled = async {
+        log_errors(&tx, &failures).await?;
+        blended(&tx, id).await
+    }
+    .await;
+    match settled {
+        Ok(score) => {
+            tx.commit().await?;
+            let reason = if accepted.is_some() {
+                "not_stored"
+            } else {
+                "unusable_or_unavailable"
+            };
+            Ok(rule_score(id, reason, score))
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+/// `update_lead_score`, which blends in the latest model score.
+async fn blended(tx: &impl Tx, id: &str) -> Result<Option<i64>> {
+    Ok(tx
+        .query(sql::UPDATE_SCORE, &[json!(id)])
+        .await?
+        .first()
+        .and_then(|r| r.get("score"))
+        .and_then(Value::as_i64))
+}
+
+/// Reads the facts and charges the call; `Ok(Err(answer))` when the lead keeps its rule score
+/// without a call (gone, no key, over the limit).
+async fn prepare_score(
+    tx: &impl Tx,
+    env: &Env,
+    id: &str,
+) -> Result<std::result::Result<ScoreCall, Value>> {
+    let row: Option<FactsRow> = query_opt(tx, sql::LEAD_FACTS, &[json!(id)]).await?;
+    let Some(row) = row else {
+        return Ok(Err(json!({ "lead_id": id, "outcome": "gone" })));
+    };
+    if env.optional_secret("ANTHROPIC_API_KEY").is_none() {
+        let score = blended(tx, id).await?;
+        return Ok(Err(rule_score(id, "no_model", score)));
+    }
+    tx.query(sql::SAVEPOINT, &[]).await?;
+    if let Err(e) = tx.query(sql::COUNT_SCORING, &[]).await {
+        if e.sqlstate.as_deref() != Some(sql::OVER_LIMIT) {
+            return Err(e.into());
+        }
+        tx.query(sql::ROLLBACK_TO_SAVEPOINT, &[]).await?;
+        let score = blended(tx, id).await?;
+        return Ok(Err(rule_score(id, "over_limit", score)));
+    }
+    let notes: Vec<Value> =
+        query_as(tx, sql::LEAD_NOTES, &[json!(id), json!(score::MAX_NOTES)]).await?;
+    let facts = score::LeadFacts {
+        source: row.source,
+        status: row.status,
+        age_days: row.age_days,
+        assigned: row.assigned,
+        notes: notes
+            .iter()
+            .filter_map(|n| n.get("note").and_then(Value::as_str).map(str::to_string))
+            .collect(),
+    };
+    let model = env
+        .var_or("LEADS_MODEL", rationale::DEFAULT_MODEL)
+        .to_string();
+    let pricing = leads_pricing(env)?;
+    let request = Anthropic::from_env(env)?
+        .build(&MessagesRequest {
+            model: model.clone(),
+            max_tokens: score::MAX_TOKENS,
+            system: Some(score::SYSTEM.into()),
+            text: score::prompt(&facts),
+            image: None,
+        })
+        .timeout_ms(score::TIMEOUT_MS);
+    Ok(Ok(ScoreCall {
+        model,
+        pricing,
+        request,
+    }))
 }

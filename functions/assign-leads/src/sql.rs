@@ -65,3 +65,37 @@ pub const NOTIFY: &str = "insert into public.notifications (user_id, kind, title
 /// with what it decided.
 pub const AUDIT: &str = "select public.log_audit_action('public.leads', $1::text, 'assign', \
      $2::uuid, null, $3::text::jsonb)";
+
+// ------------------------------------------------------------ the model score (issue 20)
+
+/// `UPDATE_SCORE`, and the lead queued for a model score when its latest one is stale, in the
+/// same round trip.
+pub const UPDATE_SCORE_AND_QUEUE: &str = "select public.update_lead_score($1::uuid) as score, \
+     public.queue_lead_scoring($1::uuid) as queued";
+
+/// Up to `$1` queued leads, taken off the queue when the transaction commits.
+pub const CLAIM_QUEUED: &str =
+    "select lead_id::text as lead_id from public.claim_lead_scoring($1::integer)";
+
+/// The lead's non-personal facts (no name, email or phone).
+pub const LEAD_FACTS: &str = "select l.source::text as source, l.status::text as status, \
+     floor(extract(epoch from (now() - l.created_at)) / 86400)::integer as age_days, \
+     l.assigned_to is not null as assigned \
+     from public.leads l where l.id = $1::uuid";
+
+/// The lead's newest notes (`$2` at most); contact details are scrubbed before the prompt.
+pub const LEAD_NOTES: &str = "select n.note from public.lead_notes n where n.lead_id = $1::uuid \
+     order by n.created_at desc, n.id desc limit $2::integer";
+
+/// Counts the scoring call against the `leads` limits (a schedule: project and global only).
+pub const COUNT_SCORING: &str =
+    "select public.increment_agent_counter('leads', null, null) as remaining";
+
+/// The scoring call's tokens and cost.
+pub const LOG_SCORING_USAGE: &str =
+    "select public.record_agent_usage('leads', null, null, $1::bigint, $2::numeric)";
+
+/// The model's score, under the model's name: `update_lead_score` blends the latest one in.
+pub const INSERT_MODEL_SCORE: &str =
+    "insert into public.lead_scoring (lead_id, score, rationale, model) \
+     values ($1::uuid, $2::smallint, $3, $4)";

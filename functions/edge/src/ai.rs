@@ -151,6 +151,13 @@ impl Pricing {
         input_per_mtok: 3.0,
         output_per_mtok: 15.0,
     };
+    /// Google's list prices for Gemini 2.5 Flash Image (ai.google.dev/gemini-api/docs/pricing):
+    /// text and image input $0.30, output $30 per million tokens, an image up to 1024x1024
+    /// being 1290 output tokens ($0.039).
+    pub const GEMINI_2_5_FLASH_IMAGE: Pricing = Pricing {
+        input_per_mtok: 0.30,
+        output_per_mtok: 30.0,
+    };
 
     /// A price from a deployment's variable (`None` when unset: `default`). Callers read the
     /// variable by its literal name, so the check against `.env.example` sees it.

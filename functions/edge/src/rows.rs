@@ -662,6 +662,8 @@ pub struct AgentLimitsRow {
     pub window_seconds: i32,
     pub created_at: String,
     pub updated_at: String,
+    #[serde(default, deserialize_with = "lenient::optional_number")]
+    pub max_cost: Option<f64>,
 }
 
 impl AgentLimitsRow {
@@ -677,6 +679,7 @@ impl AgentLimitsRow {
         "window_seconds",
         "created_at",
         "updated_at",
+        "max_cost",
     ];
 }
 

@@ -26,7 +26,9 @@
 pub mod prompt;
 pub mod sql;
 
-use moha_edge::ai::{cache_key, Gemini, GenerateRequest, GenerateResponse, InlineImage};
+use moha_edge::ai::{
+    cache_key, Gemini, GenerateRequest, GenerateResponse, InlineImage, Pricing, Usage,
+};
 use moha_edge::auth::{self, Caller};
 use moha_edge::db::{query_as, query_opt};
 use moha_edge::retry::{RetryPolicy, SplitMix64};
@@ -45,6 +47,38 @@ moha_edge::export_handler!(crate::handle);
 
 /// Jobs one drain call runs at most.
 const DRAIN_BATCH: i64 = 10;
+
+/// Output tokens of one image up to 1024x1024 (Gemini 2.5 Flash Image): what a render is billed
+/// for at least, whatever else happens, so its cost is reserved against `max_cost` before the
+/// call.
+pub const IMAGE_OUTPUT_TOKENS: u64 = 1290;
+
+/// The image model's prices: `RENDER_USD_PER_MTOK_INPUT` and `_OUTPUT`, each defaulting to
+/// Gemini 2.5 Flash Image's list price; set both when the jobs use another model. The names
+/// are literal so the check against `.env.example` sees them.
+pub fn pricing(env: &Env) -> Result<Pricing> {
+    let default = Pricing::GEMINI_2_5_FLASH_IMAGE;
+    Ok(Pricing {
+        input_per_mtok: Pricing::price(
+            "RENDER_USD_PER_MTOK_INPUT",
+            env.var("RENDER_USD_PER_MTOK_INPUT").ok(),
+            default.input_per_mtok,
+        )?,
+        output_per_mtok: Pricing::price(
+            "RENDER_USD_PER_MTOK_OUTPUT",
+            env.var("RENDER_USD_PER_MTOK_OUTPUT").ok(),
+            default.output_per_mtok,
+        )?,
+    })
+}
+
+/// The least a render costs: its image's output tokens.
+pub fn reserve_usd(pricing: &Pricing) -> String {
+    pricing.cost_usd(Usage {
+        input_tokens: 0,
+        output_tokens: IMAGE_OUTPUT_TOKENS,
+    })
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,6 +247,7 @@ fn in_owner_folder(job: &Job, name: &str) -> bool {
 struct Charged {
     request: GenerateRequest,
     gemini: Gemini,
+    pricing: Pricing,
     key: String,
     /// Reads as the caller (the service key for a drain).
     reader: Storage,
@@ -305,11 +340,18 @@ async fn claim(
             "the job's input file must lie in its owner's folder of the renders bucket".into(),
         ));
     }
+    let pricing = pricing(env)?;
     tx.query(sql::SAVEPOINT, &[]).await?;
+    // The job's project too, so a project's limit applies; and the image's price, so a run
+    // that would take the spend past max_cost is refused before the call.
     if let Err(e) = tx
         .query(
             sql::INCREMENT_RENDER_COUNTER,
-            &[json!(job.user_id), json!(job.project_id)],
+            &[
+                json!(job.user_id),
+                json!(job.project_id),
+                json!(reserve_usd(&pricing)),
+            ],
         )
         .await
     {
@@ -377,6 +419,7 @@ async fn claim(
             want_image: true,
         },
         gemini,
+        pricing,
         key,
         reader,
         writer,
@@ -414,11 +457,17 @@ async fn with_answer(
     ok: GenerateResponse,
 ) -> std::result::Result<Response, Failed> {
     let tokens = ok.usage.input_tokens + ok.usage.output_tokens;
+    let cost = run.pricing.cost_usd(ok.usage);
     if tokens > 0 {
-        // The answer is billed: its tokens are kept whatever happens next.
+        // The answer is billed: its tokens and cost are kept whatever happens next.
         let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-        let params = [json!(job.user_id), json!(job.project_id), json!(tokens)];
-        if let Err(e) = tx.query(sql::LOG_TOKENS, &params).await {
+        let params = [
+            json!(job.user_id),
+            json!(job.project_id),
+            json!(tokens),
+            json!(cost),
+        ];
+        if let Err(e) = tx.query(sql::LOG_USAGE, &params).await {
             tx.rollback().await?;
             return Err(Error::from(e).into());
         }
@@ -429,7 +478,15 @@ async fn with_answer(
         .into_iter()
         .next()
         .ok_or_else(|| Error::Upstream("the image model returned no image".into()))?;
-    store(caller, host, job, run, &image, tokens, false).await
+    let billed = Billed { tokens, cost };
+    store(caller, host, job, run, &image, &billed, false).await
+}
+
+/// What the answer stored with a result cost.
+struct Billed {
+    tokens: u64,
+    /// US dollars, six decimal places.
+    cost: String,
 }
 
 /// The provider failed for good: the cached output of the same prompt and input, if any.
@@ -468,7 +525,11 @@ async fn without_answer(
     };
     // The result always lives in this job's folder: copy the cached output.
     let image = run.reader.download(host, &path).await?;
-    store(caller, host, job, run, &image, 0, true).await
+    let free = Billed {
+        tokens: 0,
+        cost: "0".into(),
+    };
+    store(caller, host, job, run, &image, &free, true).await
 }
 
 async fn log_and_look_up(
@@ -490,7 +551,7 @@ async fn store(
     job: &Job,
     run: &Charged,
     image: &InlineImage,
-    tokens: u64,
+    billed: &Billed,
     is_fallback: bool,
 ) -> std::result::Result<Response, Failed> {
     // The function's own name, from the job's ids: never one a caller chose.
@@ -500,7 +561,7 @@ async fn store(
     }
     run.writer.upload(host, &output, image).await?;
     let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    match write_result(&tx, job, run, &output, tokens, is_fallback).await {
+    match write_result(&tx, job, run, &output, billed, is_fallback).await {
         Ok(()) => tx.commit().await?,
         Err(e) => {
             tx.rollback().await?;
@@ -519,7 +580,7 @@ async fn write_result(
     job: &Job,
     run: &Charged,
     output: &str,
-    tokens: u64,
+    billed: &Billed,
     is_fallback: bool,
 ) -> Result<()> {
     let id = json!(job.id);
@@ -536,9 +597,10 @@ async fn write_result(
         &[
             id.clone(),
             json!(output),
-            json!(tokens),
+            json!(billed.tokens),
             json!(job.model),
             json!(is_fallback),
+            json!(billed.cost),
         ],
     )
     .await?;
@@ -611,4 +673,32 @@ fn queued(id: &str, retry_at_ms: u64) -> Response {
         202,
         &json!({ "request_id": id, "status": "queued", "retry_at_ms": retry_at_ms }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_render_is_priced_at_gemini_list_prices_unless_configured() {
+        let p = pricing(&Env::default()).unwrap();
+        // One image: 1290 output tokens at $30 per million.
+        assert_eq!(reserve_usd(&p), "0.038700");
+        // The stub's usage (1290 in, 1300 out).
+        let usage = Usage {
+            input_tokens: 1290,
+            output_tokens: 1300,
+        };
+        assert_eq!(p.cost_usd(usage), "0.039387");
+        let env = Env::from_pairs([
+            ("RENDER_USD_PER_MTOK_INPUT", "1"),
+            ("RENDER_USD_PER_MTOK_OUTPUT", "60"),
+        ]);
+        assert_eq!(pricing(&env).unwrap().cost_usd(usage), "0.079290");
+        for bad in ["-1", "NaN", "inf", "free"] {
+            let env = Env::from_pairs([("RENDER_USD_PER_MTOK_OUTPUT", bad)]);
+            let e = pricing(&env).unwrap_err();
+            assert!(e.to_string().contains("RENDER_USD_PER_MTOK_OUTPUT"), "{e}");
+        }
+    }
 }

@@ -44,10 +44,11 @@ pub const NOT_ELIGIBLE: &str = "PT403";
 pub const SAVEPOINT: &str = "savepoint before_charge";
 pub const ROLLBACK_TO_SAVEPOINT: &str = "rollback to savepoint before_charge";
 
-/// Counts the render against `agent_limits` (user, project, global); raises PT429 when over a
-/// limit and PT403 when the owner may not spend.
+/// Counts the render against `agent_limits` (user, project, global) with `$3` the least it will
+/// cost (its image); raises PT429 when over a limit, spend included, and PT403 when the owner
+/// may not spend.
 pub const INCREMENT_RENDER_COUNTER: &str =
-    "select public.increment_render_counter($1::uuid, $2::uuid) as remaining";
+    "select public.increment_render_counter($1::uuid, $2::uuid, $3::numeric) as remaining";
 
 /// The run about to call the model, committed with its charge.
 pub const COUNT_RUN: &str = "update public.render_requests set attempts = attempts + 1 \
@@ -75,13 +76,13 @@ pub const CACHE_HIT: &str =
     "update public.ai_cache set hits = hits + 1 where prompt_hash = $1 and model = $2";
 
 pub const INSERT_RESULT: &str = "insert into public.render_results \
-     (request_id, output_file_path, cost_tokens, model_used, is_fallback) \
-     values ($1::uuid, $2, $3, $4, $5)";
+     (request_id, output_file_path, cost_tokens, model_used, is_fallback, cost_usd) \
+     values ($1::uuid, $2, $3, $4, $5, $6::numeric)";
 
-/// Adds the tokens to the counter rows `increment_render_counter` counted the request in, so
-/// token limits see them.
-pub const LOG_TOKENS: &str =
-    "select public.record_agent_usage('render', $1::uuid, $2::uuid, $3::bigint)";
+/// Adds the tokens and their cost to the counter rows `increment_render_counter` counted the
+/// request in, so token and spend limits see them.
+pub const LOG_USAGE: &str =
+    "select public.record_agent_usage('render', $1::uuid, $2::uuid, $3::bigint, $4::numeric)";
 
 pub const FINISH_REQUEST: &str = "update public.render_requests \
      set status = 'succeeded', completed_at = now(), retry_at = null, error_message = null \

@@ -8,6 +8,7 @@ mod crm;
 pub mod default_prompts;
 mod foundation;
 mod inbox;
+mod lead_ai;
 pub mod observability;
 pub mod operations;
 pub mod personas;
@@ -34,6 +35,15 @@ pub fn releases() -> Vec<Release> {
     all.push(operations::schedules_release());
     all.push(observability::release());
     all.push(agents::admit_release());
+    all.push(lead_ai::release());
+    all
+}
+
+/// Every Supabase Cron job the releases schedule: the operations jobs and those of later
+/// releases.
+pub fn scheduled_jobs() -> Vec<Job> {
+    let mut all = operations::jobs();
+    all.extend(lead_ai::jobs());
     all
 }
 
@@ -223,6 +233,8 @@ mod tests {
             "scheduled_calls",
             "social_fetches",
             "scheduler_watch",
+            // Leads waiting for a model score (issue 20).
+            "lead_score_queue",
         ];
         for t in &catalog.tables {
             let audit: Vec<&Trigger> = catalog

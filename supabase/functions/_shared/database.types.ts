@@ -20,6 +20,7 @@ export type Database = {
           agent: string
           created_at: string
           id: string
+          max_cost: number | null
           max_requests: number
           max_tokens: number | null
           project_id: string | null
@@ -32,6 +33,7 @@ export type Database = {
           agent: string
           created_at?: string
           id?: string
+          max_cost?: number | null
           max_requests: number
           max_tokens?: number | null
           project_id?: string | null
@@ -44,6 +46,7 @@ export type Database = {
           agent?: string
           created_at?: string
           id?: string
+          max_cost?: number | null
           max_requests?: number
           max_tokens?: number | null
           project_id?: string | null
@@ -1353,6 +1356,12 @@ export type Database = {
           value: number
         }[]
       }
+      claim_lead_scoring: {
+        Args: { batch: number }
+        Returns: {
+          lead_id: string
+        }[]
+      }
       create_social_messages_partitions: {
         Args: { from_month?: string; months_ahead?: number }
         Returns: number
@@ -1374,11 +1383,16 @@ export type Database = {
         }[]
       }
       increment_agent_counter: {
-        Args: { agent: string; project_id?: string; user_id: string }
+        Args: { agent: string; project_id?: string; user_id: string } | {
+          agent: string
+          project_id: string
+          reserve_cost: number
+          user_id: string
+        }
         Returns: number
       }
       increment_render_counter: {
-        Args: { project_id?: string; user_id: string }
+        Args: { project_id?: string; user_id: string } | { project_id: string; reserve_cost: number; user_id: string }
         Returns: number
       }
       log_audit_action: {
@@ -1392,6 +1406,7 @@ export type Database = {
         }
         Returns: number
       }
+      queue_lead_scoring: { Args: { lead_id: string }; Returns: boolean }
       record_agent_usage: {
         Args: {
           agent: string

@@ -352,3 +352,101 @@ fn an_owner_who_may_not_spend_gets_no_model_call() {
     assert_eq!(f.stub.calls(Api::Gemini).len(), 1);
     assert_eq!(charged(&mallory), (1, TOKENS_PER_CALL));
 }
+
+/// Requests and spend charged under `project` for renders (its project-scope counter rows).
+fn project_charged(project: &str) -> (i64, String) {
+    let row = query_one(
+        "select coalesce(sum(request_count), 0)::bigint, coalesce(sum(cost), 0)::text \
+         from public.agent_usage where agent = 'render' and project_id = $1::text::uuid",
+        &[&project],
+    );
+    (row.get(0), row.get(1))
+}
+
+/// A job of `owner` for `project`.
+fn queued_project_job(owner: &str, owner_token: &str, project: &str) -> String {
+    let id = queued_job(owner, owner_token);
+    query_one(
+        "update public.render_requests set project_id = $2::text::uuid \
+         where id = $1::text::uuid returning id::text",
+        &[&id, &project],
+    );
+    id
+}
+
+/// (d) Issue 20: a project's render limit holds whoever renders for it. Two linked clients
+/// each under their own generous limit queue a render for one project whose limit allows one:
+/// the second is re-queued over the limit, with no model call.
+#[test]
+fn a_project_limit_stops_the_next_render() {
+    let _turn = turn();
+    let f = fixture();
+    let project: String = query_one(
+        "insert into public.projects (title) values ('limited project') returning id::text",
+        &[],
+    )
+    .get(0);
+    query_one(
+        "insert into public.agent_limits (agent, scope, project_id, max_requests) \
+         values ('render', 'project', $1::text::uuid, 1) returning id",
+        &[&project],
+    );
+    let (ana, ana_t) = linked_client("project-a");
+    let (ben, ben_t) = linked_client("project-b");
+    let first = queued_project_job(&ana, &ana_t, &project);
+    let second = queued_project_job(&ben, &ben_t, &project);
+
+    let replies = [run(&ana_t, &first), run(&ben_t, &second)];
+    assert_eq!(
+        statuses(&replies),
+        vec![(200, json!("succeeded")), (202, json!("queued"))],
+        "{}",
+        why(&second)
+    );
+    assert_eq!(f.stub.calls(Api::Gemini).len(), 1, "no call over the limit");
+    assert_eq!(why(&second), "over the render limit");
+    assert_eq!(project_charged(&project).0, 1);
+    assert_eq!(charged(&ben), (0, 0));
+}
+
+/// (e) Issue 20: renders are priced (Gemini 2.5 Flash Image's list prices: the stub's 1290
+/// tokens in and 1300 out cost $0.039387), the cost is written to `render_results.cost_usd`
+/// and to `agent_usage`, and a render whose image would take the spend past `max_cost` is
+/// refused before the call: an attacker's cheap-looking request cannot overspend the budget.
+#[test]
+fn a_render_that_would_pass_max_cost_is_refused_before_the_call() {
+    let _turn = turn();
+    let f = fixture();
+    let (client, t) = linked_client("spender");
+    fixture()
+        .db
+        .connect()
+        .execute(
+            "update public.agent_limits set max_cost = 0.05 \
+             where agent = 'render' and user_id = $1::text::uuid",
+            &[&client],
+        )
+        .unwrap();
+    let first = queued_job(&client, &t);
+    let second = queued_job(&client, &t);
+    let replies = [run(&t, &first), run(&t, &second)];
+    assert_eq!(
+        statuses(&replies),
+        vec![(200, json!("succeeded")), (202, json!("queued"))],
+        "{}",
+        why(&second)
+    );
+    assert_eq!(f.stub.calls(Api::Gemini).len(), 1, "no call past max_cost");
+    let row = query_one(
+        "select cost_usd::text from public.render_results where request_id = $1::text::uuid",
+        &[&first],
+    );
+    assert_eq!(row.get::<_, String>(0), "0.039387");
+    let spent = query_one(
+        "select sum(cost)::text from public.agent_usage \
+         where agent = 'render' and user_id = $1::text::uuid",
+        &[&client],
+    );
+    assert_eq!(spent.get::<_, String>(0), "0.039387");
+    assert_eq!(why(&second), "over the render limit");
+}
