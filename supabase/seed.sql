@@ -198,5 +198,12 @@ insert into storage.objects (bucket_id, name) values
   ('renders', '00000000-0000-4000-a000-000000000c01/client.png'),
   ('renders', '00000000-0000-4000-a000-000000000c02/client2.png'),
   ('renders', '00000000-0000-4000-a000-000000000d01/designer.png'),
-  ('social-uploads', '17000000-0000-4000-a000-000000000001/attachment.jpg')
+  ('social-uploads', '17000000-0000-4000-a000-000000000001/attachment.jpg'),
+  -- Approved media in the public buckets, and one stale copy each under an unpublished project
+  -- and a draft: no API path leaves those (unpublishing waits for their removal), so they are
+  -- seeded directly, for the policy probes to meet media outside every rule.
+  ('portfolio-public', '12000000-0000-4000-a000-000000000003/published.jpg'),
+  ('portfolio-public', '12000000-0000-4000-a000-000000000001/stale.jpg'),
+  ('blog-public', '14000000-0000-4000-a000-000000000001/published.jpg'),
+  ('blog-public', '14000000-0000-4000-a000-000000000002/stale.jpg')
 on conflict (bucket_id, name) do nothing;

@@ -26,7 +26,7 @@ pub struct GeneratedFile {
 pub fn files() -> Result<Vec<GeneratedFile>, Error> {
     let catalog = Catalog::from_releases(&moha::releases())?;
     let matrix = security::matrix();
-    let buckets = security::storage();
+    let buckets = moha::public_media::storage();
     let access = AccessModel {
         personas: security::PERSONAS,
         tables: &matrix,

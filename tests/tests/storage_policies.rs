@@ -1,15 +1,19 @@
 //! Storage: the buckets exist with their limits, and the effective access to `storage.objects`
-//! equals the declared bucket matrix (`sql::moha::security::storage()`), probed per persona
-//! and bucket exactly like the tables.
+//! equals the declared bucket matrix (`sql::moha::public_media::storage()`, the security
+//! release's buckets as the public-media release leaves them), probed per persona and bucket
+//! exactly like the tables.
 
 use moha_tests::cluster;
 use moha_tests::effective::{self, InsertProbe, Report, Target};
 use moha_tests::personas::{self, id};
 use sql::access::{declared, Action};
-use sql::moha::security::{storage, PERSONAS};
+use sql::moha::public_media::storage;
+use sql::moha::security::PERSONAS;
 
 const CLIENT_PROJECT: &str = "12000000-0000-4000-a000-000000000001";
 const CLIENT2_PROJECT: &str = "12000000-0000-4000-a000-000000000002";
+const PUBLISHED_PROJECT: &str = "12000000-0000-4000-a000-000000000003";
+const PUBLISHED_POST: &str = "14000000-0000-4000-a000-000000000001";
 const DESIGNER_DRAFT: &str = "14000000-0000-4000-a000-000000000002";
 const ADMIN_DRAFT: &str = "14000000-0000-4000-a000-000000000003";
 
@@ -44,6 +48,16 @@ fn insert_probe(bucket: &str, persona: &str) -> InsertProbe {
             }
             .into(),
         ),
+        // Only media of a published project or post may enter a public bucket.
+        "portfolio-public" => (
+            matches!(persona, "designer" | "admin").then(|| PUBLISHED_PROJECT.into()),
+            CLIENT_PROJECT.into(),
+        ),
+        // The published post is the admin's.
+        "blog-public" => (
+            (persona == "admin").then(|| PUBLISHED_POST.into()),
+            DESIGNER_DRAFT.into(),
+        ),
         "renders" => (
             personas::user(persona).map(|u| u.id.to_string()),
             if persona == "client" {
@@ -64,7 +78,7 @@ fn insert_probe(bucket: &str, persona: &str) -> InsertProbe {
 }
 
 #[test]
-fn buckets_are_private_with_limits() {
+fn buckets_have_their_visibility_and_limits() {
     let db = cluster().migrated_db();
     let mut c = db.connect();
     for b in storage() {
@@ -74,7 +88,7 @@ fn buckets_are_private_with_limits() {
                 &[&b.bucket.id],
             )
             .unwrap_or_else(|e| panic!("bucket {}: {e}", b.bucket.id));
-        assert!(!row.get::<_, bool>(0), "{} must not be public", b.bucket.id);
+        assert_eq!(row.get::<_, bool>(0), b.bucket.public, "{} public", b.bucket.id);
         assert_eq!(row.get::<_, Option<i64>>(1), b.bucket.file_size_limit);
         assert_eq!(
             row.get::<_, Option<Vec<String>>>(2),

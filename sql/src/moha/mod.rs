@@ -13,6 +13,7 @@ pub mod observability;
 pub mod operations;
 pub mod personas;
 mod portfolio;
+pub mod public_media;
 mod rbac;
 mod render_queue;
 pub mod security;
@@ -36,6 +37,7 @@ pub fn releases() -> Vec<Release> {
     all.push(observability::release());
     all.push(agents::admit_release());
     all.push(lead_ai::release());
+    all.push(public_media::release());
     all
 }
 
