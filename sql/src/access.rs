@@ -566,3 +566,63 @@ pub fn storage_changes(buckets: &[BucketAccess], safe_name: &Expr) -> Vec<Change
     }
     out
 }
+
+/// The declared access to one family of Realtime topics (issue 18): private channels whose
+/// joins and messages Realtime authorises against RLS on `realtime.messages`, with
+/// `realtime.topic()` set to the channel's topic and `extension` naming the feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicAccess {
+    /// How the topics are named, e.g. `leads:<sales user id>`.
+    pub pattern: &'static str,
+    /// Trusted SQL, true when `(select realtime.topic())` is a topic of this family.
+    pub topic: &'static str,
+    /// Broadcast: `Select` receives the topic's messages (and may join), `Insert` sends.
+    pub broadcast: Vec<Entry>,
+    /// Presence: `Select` sees who is present (and may join), `Insert` tracks oneself.
+    pub presence: Vec<Entry>,
+}
+
+/// The table Realtime authorises against.
+pub fn realtime_messages() -> Name {
+    Name::new("realtime", "messages")
+}
+
+/// One policy per role and action on `realtime.messages`, covering every topic family: each
+/// family's entries are scoped by its topic test and the message's `extension`. Realtime checks
+/// `select` (may receive) and `insert` (may send or track); nothing else is granted a policy.
+/// The table's grants are the Realtime service's own (select, insert, update to the API roles).
+pub fn topic_changes(topics: &[TopicAccess]) -> Vec<Change> {
+    let messages = realtime_messages();
+    let scoped: Vec<(Option<Expr>, Vec<&Entry>)> = topics
+        .iter()
+        .flat_map(|t| {
+            [("broadcast", &t.broadcast), ("presence", &t.presence)]
+                .into_iter()
+                .map(move |(extension, entries)| {
+                    (
+                        Some(Expr::And(vec![
+                            Expr::column("extension").eq(Expr::text(extension)),
+                            Expr::Sql(t.topic),
+                        ])),
+                        entries.iter().collect(),
+                    )
+                })
+        })
+        .collect();
+    let all: Vec<&Entry> = topics
+        .iter()
+        .flat_map(|t| t.broadcast.iter().chain(t.presence.iter()))
+        .collect();
+    let mut out = Vec::new();
+    for role in roles(&all) {
+        if BYPASS_RLS.contains(&role) {
+            continue;
+        }
+        for a in [Action::Select, Action::Insert] {
+            if let Some(exprs) = policy_exprs(&scoped, "messages", role, a, None) {
+                out.push(policy(&messages, "topics", role, a, exprs));
+            }
+        }
+    }
+    out
+}

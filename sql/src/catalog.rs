@@ -7,7 +7,7 @@ use crate::model::*;
 use crate::Error;
 
 /// Schemas the model refers to but does not own (Supabase's and the compat layer's).
-pub const EXTERNAL_SCHEMAS: &[&str] = &["auth", "storage", "extensions", "pg_catalog"];
+pub const EXTERNAL_SCHEMAS: &[&str] = &["auth", "storage", "realtime", "extensions", "pg_catalog"];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Catalog {
@@ -400,6 +400,14 @@ impl Catalog {
                     return Err(dup("publication member", table));
                 }
                 self.publications.push((publication.clone(), table.clone()));
+            }
+            Change::DropFromPublication { publication, table } => {
+                let before = self.publications.len();
+                self.publications
+                    .retain(|(p, t)| !(p == publication && t == table));
+                if self.publications.len() == before {
+                    return Err(unknown("publication member", table));
+                }
             }
             Change::CreateView(v) => match self.views.iter_mut().find(|x| x.name == v.name) {
                 Some(existing) => *existing = v.clone(),

@@ -808,6 +808,11 @@ pub enum Change {
         publication: String,
         table: Name,
     },
+    /// `alter publication ... drop table ...`.
+    DropFromPublication {
+        publication: String,
+        table: Name,
+    },
     CreateView(View),
     CreateBucket(Bucket),
     Insert(Insert),

@@ -564,6 +564,13 @@ pub fn change(c: &Change) -> Result<String, Error> {
                 name(table)?
             )
         }
+        Change::DropFromPublication { publication, table } => {
+            format!(
+                "alter publication {} drop table {};\n",
+                ident(publication)?,
+                name(table)?
+            )
+        }
         Change::CreateView(v) => {
             let opts = if v.security_invoker {
                 " with (security_invoker = true)"

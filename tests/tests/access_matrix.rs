@@ -413,3 +413,146 @@ fn the_permissions_table_is_what_the_policies_grant() {
         }
     }
 }
+
+/// One Realtime authorisation probe, as Supabase Realtime makes it (its
+/// `Tenants.Authorization`): listening (and joining) needs RLS to let the caller select a
+/// message of the topic that the server inserted; sending or tracking presence needs RLS to let
+/// the caller insert one. `Ok(allowed)`, or the SQLSTATE of a refusal by privilege.
+fn topic_probe(
+    c: &mut Client,
+    p: &sql::access::Persona,
+    topic: &str,
+    extension: &str,
+    action: Action,
+) -> Result<bool, String> {
+    let mut tx = c.transaction().unwrap();
+    let id: String = tx
+        .query_one("select gen_random_uuid()::text", &[])
+        .unwrap()
+        .get(0);
+    if action == Action::Select {
+        tx.execute(
+            "insert into realtime.messages (id, topic, extension) values ($1::text::uuid, $2, $3)",
+            &[&id, &topic, &extension],
+        )
+        .unwrap();
+    }
+    personas::act_as(&mut tx, p).unwrap();
+    tx.execute(
+        "select pg_catalog.set_config('realtime.topic', $1, true)",
+        &[&topic],
+    )
+    .unwrap();
+    let out = match action {
+        Action::Select => tx
+            .query_one(
+                "select count(*) from realtime.messages where id = $1::text::uuid",
+                &[&id],
+            )
+            .map(|r| r.get::<_, i64>(0) == 1),
+        _ => tx
+            .execute(
+                "insert into realtime.messages (topic, extension) values ($1, $2)",
+                &[&topic, &extension],
+            )
+            .map(|_| true),
+    };
+    tx.rollback().unwrap();
+    out.or_else(|e| {
+        let code = e.code().map(|c| c.code().to_string()).unwrap_or_default();
+        // RLS refuses an insert with 42501 too; either way, not allowed.
+        if code == "42501" {
+            Err(code)
+        } else {
+            panic!("{topic} {extension} as {}: {e}", p.name)
+        }
+    })
+}
+
+/// Every persona's effective Realtime access, topic by topic, equals `security::topics()`: who
+/// may join (listen), send, see presence and track presence. Rule-scoped families are probed on
+/// the persona's own topic and on someone else's.
+#[test]
+fn effective_topic_access_equals_the_declared_topics() {
+    use sql::access::Declared;
+    use sql::moha::security::topics;
+    let (_db, mut c) = seeded();
+    let account: String = c
+        .query_one(
+            "select id::text from public.social_accounts order by id limit 1",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let mut text = String::new();
+    let mut mismatches = Vec::new();
+    for t in topics() {
+        let prefix = t.pattern.split(':').next().unwrap();
+        let _ = std::fmt::Write::write_fmt(&mut text, format_args!("\n## {}\n", t.pattern));
+        for p in PERSONAS {
+            // (label, topic, whether it is the persona's own)
+            let instances: Vec<(String, String, bool)> = if !t.pattern.contains('<') {
+                vec![(String::new(), t.pattern.to_string(), false)]
+            } else if prefix == "inbox" {
+                vec![(String::new(), format!("inbox:{account}"), false)]
+            } else {
+                let mut v = Vec::new();
+                if let Some(me) = own_user(p.name) {
+                    v.push(("own ".to_string(), format!("{prefix}:{me}"), true));
+                }
+                v.push((
+                    "other's ".to_string(),
+                    format!("{prefix}:{}", other_user(p.name)),
+                    false,
+                ));
+                v
+            };
+            let mut cells = Vec::new();
+            for (label, topic, own) in &instances {
+                for (feature, extension, entries) in [
+                    ("broadcast", "broadcast", &t.broadcast),
+                    ("presence", "presence", &t.presence),
+                ] {
+                    for (verb, action) in [("listen", Action::Select), ("send", Action::Insert)] {
+                        let verb = match (feature, verb) {
+                            ("presence", "listen") => "see presence",
+                            ("presence", _) => "track",
+                            (_, v) => v,
+                        };
+                        let got = topic_probe(&mut c, p, topic, extension, action);
+                        let expected = match declared(t.pattern, entries, p, action) {
+                            Declared::Deny => false,
+                            Declared::All => true,
+                            // Every topic rule selects the caller's own topic.
+                            Declared::Rules(_) => *own,
+                        };
+                        let cell = match &got {
+                            Ok(true) => format!("{label}{verb} ✓"),
+                            Ok(false) => format!("{label}{verb} ✗"),
+                            Err(code) => format!("{label}{verb} ✗ {code}"),
+                        };
+                        if got.clone().unwrap_or(false) != expected {
+                            mismatches.push(format!(
+                                "{} {}: {cell}, declared {}",
+                                t.pattern,
+                                p.name,
+                                if expected { "allowed" } else { "denied" }
+                            ));
+                        }
+                        cells.push(cell);
+                    }
+                }
+            }
+            let _ = std::fmt::Write::write_fmt(
+                &mut text,
+                format_args!("{:<12} {}\n", p.name, cells.join(" | ")),
+            );
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "effective topic access differs from security::topics():\n{}\n\nfull report:\n{text}",
+        mismatches.join("\n")
+    );
+    insta::assert_snapshot!("effective_topics", text);
+}

@@ -15,6 +15,9 @@ const SQL: &str = include_str!("../sql/compat.sql");
 pub const CRON_SQL: &str = include_str!("../sql/compat_cron.sql");
 pub const PG_NET_SQL: &str = include_str!("../sql/pg_net.sql");
 pub const VAULT_SQL: &str = include_str!("../sql/supabase_vault.sql");
+/// What the Realtime service creates in a project's database (`realtime.messages`, `topic()`,
+/// `send()`, `broadcast_changes()`), issue 18; hosted always has them.
+pub const REALTIME_SQL: &str = include_str!("../sql/realtime.sql");
 /// Superuser-only parameters hosted lets `postgres` set (supautils), issue 17.
 pub const SETTINGS_SQL: &str = include_str!("../sql/compat_settings.sql");
 
@@ -30,6 +33,8 @@ pub fn install(client: &mut Client) -> Result<()> {
         anyhow::anyhow!("installing the Supabase compatibility layer failed ({detail}); it needs a superuser connection (supabase_admin) to a database whose cluster has the role postgres")
     })?;
     install_scheduling(&mut tx)?;
+    tx.batch_execute(REALTIME_SQL)
+        .context("installing Realtime's objects (xtask/sql/realtime.sql)")?;
     tx.commit()
         .context("cannot commit the Supabase compatibility layer")?;
     Ok(())

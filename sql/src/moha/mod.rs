@@ -15,6 +15,7 @@ pub mod personas;
 mod portfolio;
 pub mod public_media;
 mod rbac;
+pub mod realtime;
 mod render_queue;
 pub mod security;
 mod social;
@@ -36,6 +37,7 @@ pub fn releases() -> Vec<Release> {
     all.push(operations::schedules_release());
     all.push(observability::release());
     all.push(agents::admit_release());
+    all.push(realtime::release());
     all.push(lead_ai::release());
     all.push(public_media::release());
     all

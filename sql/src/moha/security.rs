@@ -1056,6 +1056,67 @@ pub fn storage() -> Vec<BucketAccess> {
     ]
 }
 
+/// Topics named after the caller: `<prefix>:<the caller's user id>`.
+pub const OWN_USER_TOPIC: Rule = Rule::new(
+    "own user topic",
+    "(select realtime.topic()) = 'user:' || (select auth.uid())::text",
+    None,
+    &[],
+);
+pub const OWN_LEADS_TOPIC: Rule = Rule::new(
+    "own leads topic",
+    "(select realtime.topic()) = 'leads:' || (select auth.uid())::text",
+    None,
+    &[],
+);
+
+/// The Realtime topics (issue 18): private channels only, fed by broadcast from the database
+/// (`sql::moha::realtime`). What a topic's messages carry is never more than its listeners may
+/// select from the tables they come from; `docs/realtime.md` lists the payloads.
+pub fn topics() -> Vec<TopicAccess> {
+    // Each family's test is anchored, so a topic belongs to one family at most. The service
+    // role bypasses RLS, so it is declared everything on every topic.
+    vec![
+        TopicAccess {
+            pattern: "inbox:<social account id>",
+            topic: "(select realtime.topic()) ~ '^inbox:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'",
+            broadcast: vec![all(SALES, READ), all(ADMIN, READ), all(SERVICE, &[Select, Insert])],
+            presence: vec![all(SERVICE, &[Select, Insert])],
+        },
+        TopicAccess {
+            pattern: "user:<user id>",
+            topic: "(select realtime.topic()) ~ '^user:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'",
+            broadcast: vec![rule(SIGNED_IN, READ, OWN_USER_TOPIC), all(SERVICE, &[Select, Insert])],
+            presence: vec![all(SERVICE, &[Select, Insert])],
+        },
+        TopicAccess {
+            pattern: "renders:review",
+            topic: "(select realtime.topic()) = 'renders:review'",
+            broadcast: vec![all(DESIGNER, READ), all(ADMIN, READ), all(SERVICE, &[Select, Insert])],
+            presence: vec![all(SERVICE, &[Select, Insert])],
+        },
+        TopicAccess {
+            pattern: "leads:<sales user id>",
+            topic: "(select realtime.topic()) ~ '^leads:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'",
+            broadcast: vec![rule(SALES, READ, OWN_LEADS_TOPIC), all(SERVICE, &[Select, Insert])],
+            presence: vec![all(SERVICE, &[Select, Insert])],
+        },
+        TopicAccess {
+            pattern: "leads:all",
+            topic: "(select realtime.topic()) = 'leads:all'",
+            broadcast: vec![all(ADMIN, READ), all(SERVICE, &[Select, Insert])],
+            presence: vec![all(SERVICE, &[Select, Insert])],
+        },
+        TopicAccess {
+            pattern: "dashboard:admin",
+            topic: "(select realtime.topic()) = 'dashboard:admin'",
+            // Admins also talk to each other on it and see who else is watching.
+            broadcast: vec![all(ADMIN, &[Select, Insert]), all(SERVICE, &[Select, Insert])],
+            presence: vec![all(ADMIN, &[Select, Insert]), all(SERVICE, &[Select, Insert])],
+        },
+    ]
+}
+
 pub fn release() -> Release {
     let catalog =
         crate::Catalog::from_releases(&super::schema_releases()).expect("the schema releases fold");

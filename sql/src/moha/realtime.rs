@@ -1,0 +1,129 @@
+//! Realtime that delivers (issue 18): private channels fed by broadcast from the database. Row
+//! triggers send a chosen payload with `realtime.send` to the topics of `security::topics()`,
+//! from security-definer functions in `private` (`realtime.send` runs with the rights of
+//! whoever writes the row and turns its errors into warnings); the topics' policies on
+//! `realtime.messages` come from the same declaration. Postgres Changes is not used: the
+//! tables leave the `supabase_realtime` publication. `docs/realtime.md` lists topics and
+//! payloads.
+
+use super::*;
+
+fn trigger_fn(name: &str, body: &'static str, comment: &str) -> Change {
+    Change::CreateFunction(
+        Function::new(private(name), Returns::Trigger, body)
+            .security_definer()
+            .comment(comment),
+    )
+}
+
+fn after(name: &str, table: &str, events: Vec<Event>, function: &str) -> Change {
+    Change::CreateTrigger(Trigger {
+        name: name.into(),
+        table: public(table),
+        timing: Timing::After,
+        events,
+        level: Level::Row,
+        function: private(function),
+        args: vec![],
+    })
+}
+
+/// The tables whose changes move the dashboard's counters.
+pub const DASHBOARD_TABLES: &[&str] = &["leads", "render_requests", "error_logs", "agent_usage"];
+
+pub fn release() -> Release {
+    let mut changes = vec![
+        trigger_fn(
+            "realtime_inbox",
+            include_str!("sql/realtime_inbox.sql"),
+            "Sends a social message's list fields to inbox:<account id> when it arrives or changes.",
+        ),
+        trigger_fn(
+            "realtime_notification",
+            include_str!("sql/realtime_notification.sql"),
+            "Sends a new notification's id, kind and title to user:<user id>.",
+        ),
+        trigger_fn(
+            "realtime_render",
+            include_str!("sql/realtime_render.sql"),
+            "Sends a render request's new status to user:<owner id> and renders:review.",
+        ),
+        trigger_fn(
+            "realtime_lead",
+            include_str!("sql/realtime_lead.sql"),
+            "Sends a lead's list fields to leads:<sales user id> and leads:all when it is assigned or its status changes; the previous owner gets its id only.",
+        ),
+        Change::CreateFunction(
+            Function::new(
+                private("realtime_dashboard_counters"),
+                Returns::Type(SqlType::Jsonb),
+                include_str!("sql/realtime_dashboard_counters.sql"),
+            )
+            .language(Language::Sql)
+            .volatility(Volatility::Stable)
+            .comment("The dashboard's counters (render queue, AI spend today, recent errors, unassigned leads), read from public.backend_metrics()."),
+        ),
+        trigger_fn(
+            "realtime_dashboard",
+            include_str!("sql/realtime_dashboard.sql"),
+            "At commit, sends the dashboard's counters to dashboard:admin, at most once a second.",
+        ),
+        // Any month's partition: row triggers on a partitioned table are cloned to every
+        // partition, those created later included.
+        after(
+            "realtime_inbox",
+            "social_messages",
+            vec![Event::Insert, Event::Update],
+            "realtime_inbox",
+        ),
+        after(
+            "realtime_notification",
+            "notifications",
+            vec![Event::Insert],
+            "realtime_notification",
+        ),
+        after(
+            "realtime_render",
+            "render_requests",
+            vec![Event::Insert, Event::UpdateOf(vec!["status".into()])],
+            "realtime_render",
+        ),
+        after(
+            "realtime_lead",
+            "leads",
+            vec![
+                Event::Insert,
+                Event::UpdateOf(vec!["assigned_to".into(), "status".into()]),
+            ],
+            "realtime_lead",
+        ),
+    ];
+    // Deferred to commit (a constraint trigger), which the model's triggers do not express.
+    for t in DASHBOARD_TABLES {
+        changes.push(Change::Statement(match *t {
+            "leads" => "create constraint trigger realtime_dashboard after insert or update or delete on public.leads deferrable initially deferred for each row execute function private.realtime_dashboard()",
+            "render_requests" => "create constraint trigger realtime_dashboard after insert or update or delete on public.render_requests deferrable initially deferred for each row execute function private.realtime_dashboard()",
+            "error_logs" => "create constraint trigger realtime_dashboard after insert or update or delete on public.error_logs deferrable initially deferred for each row execute function private.realtime_dashboard()",
+            "agent_usage" => "create constraint trigger realtime_dashboard after insert or update or delete on public.agent_usage deferrable initially deferred for each row execute function private.realtime_dashboard()",
+            other => unreachable!("{other}"),
+        }));
+    }
+    changes.extend(crate::access::topic_changes(&security::topics()));
+    for t in [
+        "social_messages",
+        "notifications",
+        "render_requests",
+        "leads",
+    ] {
+        changes.push(Change::DropFromPublication {
+            publication: "supabase_realtime".into(),
+            table: public(t),
+        });
+    }
+    Release {
+        version: "20250601002200",
+        name: "realtime",
+        summary: "Realtime: private topics fed by broadcast from the database (inbox, notifications, renders, leads, the admin dashboard at most once a second), their policies on realtime.messages from the access matrix; Postgres Changes publication emptied.",
+        changes,
+    }
+}
