@@ -15,6 +15,7 @@ begin
   end if;
   insert into private.lead_score_queue (lead_id)
   select l.id from public.leads l where l.id = queue_lead_scoring.lead_id
-  on conflict (lead_id) do nothing;
+  -- Named by constraint: a bare (lead_id) would be ambiguous with the argument.
+  on conflict on constraint lead_score_queue_pkey do nothing;
   return found;
 end
