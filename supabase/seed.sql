@@ -13,8 +13,9 @@ insert into auth.users (
   confirmation_token, recovery_token, email_change_token_new, email_change,
   raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
 select '00000000-0000-0000-0000-000000000000', u.id::uuid, 'authenticated', 'authenticated', u.email,
-       -- Demo password for a Docker stack with GoTrue (`supabase start`); never for real users.
-       extensions.crypt('moha-demo-password', extensions.gen_salt('bf')), now(),
+       -- The local-only demo password (sql::moha::personas::DEMO_PASSWORD), for `cargo xtask up`'s
+       -- Auth API and `supabase start`'s GoTrue alike; bcrypt at Auth's cost 10. Never for real users.
+       extensions.crypt('moha-demo-password', extensions.gen_salt('bf', 10)), now(),
        '', '', '', '',
        '{"provider":"email","providers":["email"]}', jsonb_build_object('full_name', u.full_name),
        now(), now()
@@ -27,6 +28,15 @@ select '00000000-0000-0000-0000-000000000000', u.id::uuid, 'authenticated', 'aut
     ('00000000-0000-4000-a000-000000000ad1', 'admin@moha.test', 'Ada Admin')
   ) as u (id, email, full_name)
 on conflict (id) do nothing;
+
+-- Their email identities, as Auth records a password sign-up.
+insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
+select u.id::text, u.id,
+       jsonb_build_object('sub', u.id::text, 'email', u.email, 'email_verified', false, 'phone_verified', false),
+       'email', now(), now(), now()
+  from auth.users u
+ where u.id::text like '00000000-0000-4000-a000-%'
+on conflict (provider_id, provider) do nothing;
 
 update public.users u
    set role_id = r.id

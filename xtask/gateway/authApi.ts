@@ -324,7 +324,8 @@ export async function authApi(deps: AuthDeps) {
       await tx.unsafe("set local role supabase_auth_admin");
       await tx.unsafe("set local statement_timeout to 2000");
       // The name comes from config.toml, checked to be two plain identifiers (auth_api.rs).
-      const rows = await tx.unsafe(`select ${s.access_token_hook}($1::jsonb) as out`, [JSON.stringify(input)]);
+      // postgres.js serializes a jsonb parameter itself: the object goes as it is.
+      const rows = await tx.unsafe(`select ${s.access_token_hook}($1::jsonb) as out`, [input as unknown as postgres.JSONValue]);
       output = rows[0]?.out;
       await tx.unsafe("reset statement_timeout");
       await tx.unsafe("reset role");
@@ -504,7 +505,9 @@ export async function authApi(deps: AuthDeps) {
     const out = await sql.begin(async (tx) => {
       const rows = await tx`select ${USER_COLUMNS},
           coalesce(u.encrypted_password, '') <> '' as has_password,
-          u.encrypted_password = extensions.crypt(${password}, u.encrypted_password) as matches
+          -- crypt() refuses an empty hash, so an account without a password is never tried.
+          case when coalesce(u.encrypted_password, '') = '' then false
+               else u.encrypted_password = extensions.crypt(${password}, u.encrypted_password) end as matches
         from auth.users u
         where lower(u.email) = ${email} and u.aud = ${AUD} and u.is_sso_user = false
           and u.deleted_at is null
@@ -637,7 +640,8 @@ export async function authApi(deps: AuthDeps) {
     }
     const out = await sql.begin(async (tx) => {
       if (password !== undefined && password !== "") {
-        const [{ same }] = await tx`select coalesce(encrypted_password = extensions.crypt(${password}, encrypted_password), false) as same
+        const [{ same }] = await tx`select case when coalesce(encrypted_password, '') = '' then false
+            else encrypted_password = extensions.crypt(${password}, encrypted_password) end as same
           from auth.users where id = ${user.id as string}::uuid`;
         if (same) throw new AuthError(422, "same_password", "New password should be different from the old password.");
         await tx`update auth.users set encrypted_password = extensions.crypt(${password}, extensions.gen_salt('bf', 10)),

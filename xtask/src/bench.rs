@@ -12,6 +12,7 @@ use anyhow::{bail, ensure, Context, Result};
 use crate::cluster::{Throwaway, SUPERUSER};
 use crate::{compat, db, migrate, paths, prereq, stack};
 
+mod auth;
 mod mcp;
 mod metrics;
 mod ops;
@@ -28,13 +29,13 @@ struct Figure {
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// Run only these benchmarks (comma-separated ids: P1 runs P1, P2 and the audit page; P3,
-    /// P4, P5, P6, P7, P8, P9, P10, P11, P12). Default: all.
+    /// P4, P5, P6, P7, P8, P9, P10, P11, P12, P15). Default: all.
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     only: Vec<String>,
 }
 
 const IDS: &[&str] = &[
-    "P1", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11", "P12",
+    "P1", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11", "P12", "P15",
 ];
 
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -89,6 +90,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     if wanted("P12") {
         figures.extend(ops::p12_partition_upkeep()?);
+    }
+    if wanted("P15") {
+        figures.extend(p15_auth()?);
     }
     report(&figures, &details)
 }
@@ -654,6 +658,32 @@ fn report(figures: &[Figure], details: &[String]) -> Result<()> {
     fs::write(&path, text)?;
     eprintln!("appended to {}", path.display());
     Ok(())
+}
+
+/// P15: the local Auth API's password sign-in at bcrypt cost 10 and its refresh grant.
+fn p15_auth() -> Result<Vec<Figure>> {
+    eprintln!("==> P15: Auth password sign-in and refresh through the gateway");
+    let p = auth::p15_auth(50, 200)?;
+    Ok(vec![
+        Figure {
+            id: "P15",
+            what: format!(
+                "POST /auth/v1/token?grant_type=password p50, {} sign-ins one after another (bcrypt hash {}, hook on)",
+                p.sign_ins, p.bcrypt_cost
+            ),
+            value: format!("{:.1} ms", p.sign_in_p50.as_secs_f64() * 1e3),
+            target: "measured (bcrypt cost 10 dominates)",
+        },
+        Figure {
+            id: "P15",
+            what: format!(
+                "POST /auth/v1/token?grant_type=refresh_token p50, {} rotations of one session (hook on)",
+                p.refreshes
+            ),
+            value: format!("{:.1} ms", p.refresh_p50.as_secs_f64() * 1e3),
+            target: "measured",
+        },
+    ])
 }
 
 /// P9: the MCP endpoint's read tool through the gateway at 200 req/s, and the token check's

@@ -15,6 +15,10 @@ pub struct User {
     pub full_name: &'static str,
 }
 
+/// The local-only demo password of every seeded user (`supabase/seed.sql`), for signing in to
+/// the local stack's Auth API (`/auth/v1`). Never used outside a local stack.
+pub const DEMO_PASSWORD: &str = "moha-demo-password";
+
 pub const USERS: &[User] = &[
     User {
         persona: "client",
