@@ -19,6 +19,7 @@
 // Run by xtask/src/gateway.rs with one argument: a JSON config file (it holds keys; mode 0600).
 
 import { configureStorage, type Decision, handleStorage } from "./storage.ts";
+import { configureRealtime, handleRealtime, isRealtime } from "./realtime.ts";
 import { authApi, type AuthSettings } from "./authApi.ts";
 
 type FunctionSpec = { name: string; entry: string; verify_jwt: boolean };
@@ -251,6 +252,8 @@ async function route(req: Request): Promise<Response> {
   if (segments[0] === "storage" && segments[1] === "v1") {
     return await handleStorage(req, url, segments.slice(2));
   }
+  // Supabase Realtime's websocket (realtime.ts).
+  if (isRealtime(url)) return handleRealtime(req, url);
   return Response.json({ message: "no Route matched with those values" }, { status: 404 });
 }
 
@@ -285,6 +288,11 @@ await configureStorage({
   decide: (req) => decide(auth.storage, req),
   signedUrl: (token, object) => auth.signedUrl(token, object, Date.now() / 1000),
   cors,
+});
+await configureRealtime({
+  db_url: config.db_url,
+  user_roles: config.user_roles,
+  decide: (headers) => JSON.parse(auth.storage(JSON.stringify(headers), Date.now() / 1000)),
 });
 for (const spec of config.functions) workers.set(spec.name, { spec, port: 0 });
 // Every function is up before the gateway answers, so the first request is not a cold start.
