@@ -327,6 +327,18 @@ fn auth_and_storage_are_owned_as_on_supabase() {
     assert_eq!(
         got,
         vec![
+            ("auth.identities".into(), "supabase_auth_admin".into(), true),
+            (
+                "auth.mfa_amr_claims".into(),
+                "supabase_auth_admin".into(),
+                true
+            ),
+            (
+                "auth.refresh_tokens".into(),
+                "supabase_auth_admin".into(),
+                true
+            ),
+            ("auth.sessions".into(), "supabase_auth_admin".into(), true),
             ("auth.users".into(), "supabase_auth_admin".into(), true),
             (
                 "storage.buckets".into(),
