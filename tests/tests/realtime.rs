@@ -406,3 +406,90 @@ fn a_burst_of_a_thousand_lead_updates_makes_at_most_two_dashboard_messages() {
         assert!(last.get(key).is_some(), "{key}: {out}");
     }
 }
+
+#[test]
+fn hostile_clients_are_refused_and_the_endpoint_survives_them() {
+    let _t = setup();
+    let mut admin_claims = personas::claims(personas::persona("admin"));
+    admin_claims["exp"] = json!(now() + 600);
+    let out = deno(
+        "realtime_attack.ts",
+        &[
+            ("SERVICE_KEY", moha_tests::gateway::service_key()),
+            ("ADMIN_TOKEN", token("admin")),
+            ("FORGED_ADMIN", forged_token("admin")),
+            ("ADMIN_CLAIMS", admin_claims.to_string()),
+            ("SALES_A_ID", personas::id("sales_a").to_string()),
+            ("SALES_A_TOKEN", token("sales_a")),
+            ("SALES_B_TOKEN", token("sales_b")),
+        ],
+    );
+    // Each unparsable frame closes its own socket (1003, unsupported data) and nothing else.
+    for case in [
+        "not_json",
+        "not_array",
+        "payload_not_object",
+        "truncated_binary",
+        "unknown_binary_kind",
+        "binary_on_v1",
+    ] {
+        assert_eq!(out[case]["closed"], 1003, "{case}: {out}");
+        assert_eq!(out[case]["gateway_alive"], true, "{case}: {out}");
+    }
+    let reason = |case: &str| {
+        out[case]["response"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    for case in [
+        "long_topic",
+        "forged",
+        "unsigned",
+        "garbage_token",
+        "public_channel",
+        "unjoined_broadcast",
+    ] {
+        assert_eq!(out[case]["status"], "error", "{case}: {out}");
+    }
+    assert_eq!(
+        reason("long_topic"),
+        "TopicTooLong: the topic must be at most 255 bytes",
+        "{out}"
+    );
+    assert_eq!(
+        reason("forged"),
+        "JwtSignatureError: Failed to validate JWT signature",
+        "{out}"
+    );
+    assert_eq!(
+        reason("unsigned"),
+        "JwtSignatureError: Failed to validate JWT signature",
+        "{out}"
+    );
+    assert_eq!(
+        reason("garbage_token"),
+        "MalformedJWT: The token provided is not a valid JWT",
+        "{out}"
+    );
+    assert_eq!(
+        reason("public_channel"),
+        "PrivateOnly: This project only allows private channels",
+        "{out}"
+    );
+    assert_eq!(reason("unjoined_broadcast"), "unmatched topic", "{out}");
+    assert_eq!(out["sales_join"]["status"], "ok", "{out}");
+    assert_eq!(out["sales_track"]["status"], "error", "{out}");
+    // Another user's token on a joined channel: authorisation re-checked, the channel closed.
+    let a = personas::id("sales_a");
+    assert_eq!(
+        out["swap"],
+        json!([
+            ["system", {"extension": "system", "status": "error",
+                        "message": format!("You no longer have permission to read from this Channel topic: leads:{a}"),
+                        "channel": format!("leads:{a}")}],
+            ["phx_close", {}]
+        ]),
+        "{out}"
+    );
+}
