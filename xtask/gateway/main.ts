@@ -63,6 +63,7 @@ type GatewayAuth = {
   relay: (headers: string, nowS: number) => string;
   storage: (headers: string, nowS: number) => string;
   signedUrl: (token: string, object: string, nowS: number) => boolean;
+  signedUpload: (token: string, object: string, nowS: number) => string;
 };
 const auth = (await import(`file://${config.auth_module.js}`)) as GatewayAuth;
 auth.initSync({ module: Deno.readFileSync(config.auth_module.wasm) });
@@ -287,6 +288,7 @@ await configureStorage({
   user_roles: config.user_roles,
   decide: (req) => decide(auth.storage, req),
   signedUrl: (token, object) => auth.signedUrl(token, object, Date.now() / 1000),
+  signedUpload: (token, object) => auth.signedUpload(token, object, Date.now() / 1000),
   cors,
 });
 await configureRealtime({

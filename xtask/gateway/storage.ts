@@ -29,6 +29,8 @@ export type StorageOptions = {
   decide: (req: Request) => Decision;
   /** moha_edge::gateway's check of a signed URL's token for `object` (`bucket/name`). */
   signedUrl: (token: string, object: string) => boolean;
+  /** The claims of a signed upload URL's token for `object`, as JSON, or `null`. */
+  signedUpload: (token: string, object: string) => string;
   /** The CORS headers every answer carries. */
   cors: Record<string, string>;
 };
@@ -79,14 +81,26 @@ async function signJwt(claims: Record<string, unknown>): Promise<string> {
 const GLOBAL_FILE_LIMIT = 50 * 1024 * 1024;
 
 class StorageError extends Error {
-  constructor(readonly status: number, readonly error: string, message: string) {
+  constructor(readonly status: number, readonly error: string, message: string, readonly code?: string) {
     super(message);
   }
 }
 
+/** Storage's error codes (src/internal/errors/codes.ts) for the errors answered here, which
+ * storage-js reads (`exists()` looks for NoSuchKey). */
+const ERROR_CODES: Record<string, string> = {
+  "Unauthorized": "AccessDenied",
+  "not_found": "NoSuchKey",
+  "Bucket not found": "NoSuchBucket",
+  "Duplicate": "KeyAlreadyExists",
+  "Payload too large": "EntityTooLarge",
+  "invalid_mime_type": "InvalidMimeType",
+  "Invalid Input": "InvalidBucketName",
+};
+
 function storageError(e: StorageError): Response {
   return Response.json(
-    { statusCode: String(e.status), error: e.error, message: e.message },
+    { statusCode: String(e.status), code: e.code ?? ERROR_CODES[e.error] ?? e.error, error: e.error, message: e.message },
     { status: e.status, headers: cors },
   );
 }
@@ -338,11 +352,19 @@ async function readUpload(
   };
 }
 
-async function upload(req: Request, bucketId: string, name: string, update: boolean): Promise<Response> {
+/** Who an upload writes as: the caller (RLS decides), or, for a signed upload URL, the gateway
+ * itself with the owner the URL was issued to (its policies were checked when it was signed). */
+type Writer = { caller: Caller; owner: string | null; upsert: boolean };
+
+function ownerOf(caller: Caller): string | null {
+  return caller.role === "service_role" ? null : (caller.claims.sub as string | undefined) ?? null;
+}
+
+async function upload(req: Request, bucketId: string, name: string, writer: (req: Request) => Writer): Promise<Response> {
   // A malformed form is refused first: it costs nothing and needs no body.
   const type = req.headers.get("content-type") ?? "application/octet-stream";
   const boundary = formBoundary(type);
-  const caller = storageCaller(req);
+  const { caller, owner, upsert } = writer(req);
   checkName(name);
   const bucket = await findBucket(bucketId);
   const limit = Math.min(GLOBAL_FILE_LIMIT, Number(bucket.file_size_limit ?? GLOBAL_FILE_LIMIT));
@@ -350,7 +372,6 @@ async function upload(req: Request, bucketId: string, name: string, update: bool
   if (!mimeAllowed(bucket, mime)) {
     throw new StorageError(415, "invalid_mime_type", `mime type ${mime} is not supported`);
   }
-  const upsert = update || req.headers.get("x-upsert") === "true";
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const metadata = {
     eTag: `"${[...digest.slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("")}"`,
@@ -361,7 +382,6 @@ async function upload(req: Request, bucketId: string, name: string, update: bool
     contentLength: bytes.length,
     httpStatusCode: 200,
   };
-  const owner = caller.role === "service_role" ? null : (caller.claims.sub as string | undefined) ?? null;
   const version = crypto.randomUUID();
   try {
     const id = await asCaller(caller, async (tx) => {
@@ -376,23 +396,32 @@ async function upload(req: Request, bucketId: string, name: string, update: bool
             values (${bucketId}, ${name}, ${owner}, ${owner}, ${tx.json(metadata)}, ${version})
             returning id`;
       // The bytes land inside the transaction: a failed write rolls the row back.
-      const path = filePath(bucketId, name);
-      await Deno.mkdir(path.substring(0, path.lastIndexOf("/")), { recursive: true });
-      const tmp = `${path}.${version}.tmp`;
-      await Deno.writeFile(tmp, bytes, { mode: 0o600 });
-      await Deno.rename(tmp, path);
+      await writeFile(bucketId, name, bytes, version);
       return rows[0].id as string;
     });
     return Response.json({ Key: `${bucketId}/${name}`, Id: id }, { headers: cors });
   } catch (e) {
-    if (isRlsDenial(e)) {
-      throw new StorageError(403, "Unauthorized", "new row violates row-level security policy");
-    }
-    if ((e as { code?: string })?.code === "23505") {
-      throw new StorageError(409, "Duplicate", "The resource already exists");
-    }
-    throw e;
+    throw writeRefusal(e);
   }
+}
+
+async function writeFile(bucketId: string, name: string, bytes: Uint8Array, version: string): Promise<void> {
+  const path = filePath(bucketId, name);
+  await Deno.mkdir(path.substring(0, path.lastIndexOf("/")), { recursive: true });
+  const tmp = `${path}.${version}.tmp`;
+  await Deno.writeFile(tmp, bytes, { mode: 0o600 });
+  await Deno.rename(tmp, path);
+}
+
+/** A write's database error as Storage answers it: RLS → 403, an existing name → 409. */
+function writeRefusal(e: unknown): unknown {
+  if (isRlsDenial(e)) {
+    return new StorageError(403, "Unauthorized", "new row violates row-level security policy");
+  }
+  if ((e as { code?: string })?.code === "23505") {
+    return new StorageError(409, "Duplicate", "The resource already exists");
+  }
+  return e;
 }
 
 type ObjectRow = { metadata: { mimetype?: string; cacheControl?: string; eTag?: string } | null };
@@ -448,43 +477,59 @@ function signedUrlLifetime(value: unknown, now: number): number {
 }
 const MAX_SIGNED_EXP = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
 
+/** The first `n` segments as a bucket and the rest as an object name. */
+function split(p: string[]): readonly [string, string] {
+  if (p.length < 2) throw new StorageError(400, "InvalidKey", "give a bucket and an object name");
+  return [p[0], p.slice(1).join("/")] as const;
+}
+
+const notFound = () => new StorageError(404, "not_found", "Object not found");
+
+function str(body: unknown, key: string, required: boolean): string | undefined {
+  const v = (body as Record<string, unknown> | null)?.[key];
+  if (v === undefined || v === null) {
+    if (required) throw new StorageError(400, "InvalidRequest", `body must have required property '${key}'`);
+    return undefined;
+  }
+  if (typeof v !== "string") throw new StorageError(400, "InvalidRequest", `body/${key} must be string`);
+  return v;
+}
+
+function int(body: unknown, key: string, min: number): number | undefined {
+  const v = (body as Record<string, unknown> | null)?.[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
+    throw new StorageError(400, "InvalidRequest", `body/${key} must be an integer >= ${min}`);
+  }
+  return v;
+}
+
 async function storage(req: Request, url: URL, path: string[]): Promise<Response> {
   if (req.method === "OPTIONS") return new Response("ok", { headers: cors });
+  if (path[0] === "bucket") return buckets(req, url, path.slice(1));
   if (path[0] !== "object") {
-    throw new StorageError(404, "not_found", "this local gateway serves /storage/v1/object only");
+    throw new StorageError(404, "not_found", "this local gateway serves /storage/v1/object and /bucket only");
   }
   const [kind, ...rest] = path.slice(1);
-  const split = (p: string[]) => {
-    if (p.length < 2) throw new StorageError(400, "InvalidKey", "give a bucket and an object name");
-    return [p[0], p.slice(1).join("/")] as const;
-  };
-  if (kind === "public" && (req.method === "GET" || req.method === "HEAD")) {
+  const m = req.method;
+  if (kind === "public" && (m === "GET" || m === "HEAD")) {
     const [bucketId, name] = split(rest);
     const bucket = await findBucket(bucketId);
     // Public download skips RLS, but only for a bucket marked public, as on Supabase.
-    if (!bucket.public) throw new StorageError(404, "not_found", "Object not found");
+    if (!bucket.public) throw notFound();
     return serveFile(bucketId, name, await objectRow(bucketId, name));
   }
+  if (kind === "info" && m === "GET") {
+    const [scope, ...more] = rest;
+    if (scope === "public") return info(null, split(more), true);
+    if (scope === "authenticated") return info(storageCaller(req), split(more), false);
+    return info(storageCaller(req), split(rest), false);
+  }
+  if (kind === "sign" && m === "POST" && rest.length === 1) return signUrls(req, rest[0]);
   if (kind === "sign") {
     const [bucketId, name] = split(rest);
-    if (req.method === "POST") {
-      const caller = storageCaller(req);
-      const body = await readJson(req);
-      const iat = Math.floor(Date.now() / 1000);
-      const expiresIn = signedUrlLifetime((body as { expiresIn?: unknown } | null)?.expiresIn, iat);
-      await visibleObject(caller, bucketId, name);
-      const token = await signJwt({
-        url: `${bucketId}/${name}`,
-        scope: "download",
-        iat,
-        exp: iat + expiresIn,
-      });
-      const encoded = name.split("/").map(encodeURIComponent).join("/");
-      return Response.json({ signedURL: `/object/sign/${bucketId}/${encoded}?token=${token}` }, {
-        headers: cors,
-      });
-    }
-    if (req.method === "GET") {
+    if (m === "POST") return signUrl(req, bucketId, name);
+    if (m === "GET") {
       // Storage's signed-URL tokens: this object, scope "download", an exp, and no audience.
       const token = url.searchParams.get("token") ?? "";
       if (!config.signedUrl(token, `${bucketId}/${name}`)) {
@@ -493,40 +538,357 @@ async function storage(req: Request, url: URL, path: string[]): Promise<Response
       return serveFile(bucketId, name, await objectRow(bucketId, name));
     }
   }
+  if (kind === "upload" && rest[0] === "sign") {
+    const [bucketId, name] = split(rest.slice(1));
+    if (m === "POST") return signUpload(req, bucketId, name);
+    if (m === "PUT") {
+      const token = url.searchParams.get("token") ?? "";
+      return upload(req, bucketId, name, () => {
+        const claims = JSON.parse(config.signedUpload(token, `${bucketId}/${name}`)) as
+          | { owner?: string | null; upsert?: boolean }
+          | null;
+        if (claims === null) {
+          throw new StorageError(400, "InvalidSignature", "the signature is invalid or has expired");
+        }
+        // As Storage's uploadSignedObject: the gateway writes, with the signer's owner.
+        return {
+          caller: { role: "service_role", claims: {} },
+          owner: claims.owner ?? null,
+          upsert: claims.upsert === true,
+        };
+      });
+    }
+  }
+  if (kind === "list" && m === "POST" && rest.length === 1) return list(req, rest[0]);
+  if (kind === "move" && m === "POST" && rest.length === 0) return move(req);
+  if (kind === "copy" && m === "POST" && rest.length === 0) return copy(req);
   // Storage's bulk delete, `DELETE /object/<bucket>` with {"prefixes": [names]} (issue 17:
   // `cargo xtask restore --force` empties Storage this way, as on hosted, never by SQL).
-  if (req.method === "DELETE" && kind !== undefined && rest.length === 0) {
+  if (m === "DELETE" && kind !== undefined && rest.length === 0) {
     return removeObjects(req, kind);
   }
   const objectPath = kind === "authenticated" ? rest : [kind, ...rest];
   const [bucketId, name] = split(objectPath);
-  switch (req.method) {
+  switch (m) {
     case "GET":
     case "HEAD": {
       const caller = storageCaller(req);
       return serveFile(bucketId, name, await visibleObject(caller, bucketId, name));
     }
     case "POST":
-      return upload(req, bucketId, name, false);
+      return upload(req, bucketId, name, (r) => {
+        const caller = storageCaller(r);
+        return { caller, owner: ownerOf(caller), upsert: r.headers.get("x-upsert") === "true" };
+      });
     case "PUT":
-      return upload(req, bucketId, name, true);
+      return upload(req, bucketId, name, (r) => {
+        const caller = storageCaller(r);
+        return { caller, owner: ownerOf(caller), upsert: true };
+      });
+    case "DELETE":
+      return removeObject(req, bucketId, name);
   }
-  throw new StorageError(405, "MethodNotAllowed", `method ${req.method} is not served here`);
+  throw new StorageError(405, "MethodNotAllowed", `method ${m} is not served here`);
 }
 
-/** Deletes the named objects of a bucket the caller may delete (RLS decides), rows then bytes;
- * answers with the deleted objects, as Storage does. */
-async function removeObjects(req: Request, bucketId: string): Promise<Response> {
+async function signUrl(req: Request, bucketId: string, name: string): Promise<Response> {
   const caller = storageCaller(req);
   const body = await readJson(req);
-  const prefixes = (body as { prefixes?: unknown } | null)?.prefixes;
-  if (!Array.isArray(prefixes) || prefixes.some((p) => typeof p !== "string") || prefixes.length > 1000) {
-    throw new StorageError(400, "InvalidRequest", "give prefixes: a list of at most 1000 object names");
+  const iat = Math.floor(Date.now() / 1000);
+  const expiresIn = signedUrlLifetime((body as { expiresIn?: unknown } | null)?.expiresIn, iat);
+  await visibleObject(caller, bucketId, name);
+  const token = await signJwt({ url: `${bucketId}/${name}`, scope: "download", iat, exp: iat + expiresIn });
+  const encoded = name.split("/").map(encodeURIComponent).join("/");
+  return Response.json({ signedURL: `/object/sign/${bucketId}/${encoded}?token=${token}` }, {
+    headers: cors,
+  });
+}
+
+/** Storage's MAX_OBJECTS_PER_REQUEST: the most names one bulk call takes. */
+const MAX_OBJECTS = 1000;
+
+function names(body: unknown, key: string): string[] {
+  const v = (body as Record<string, unknown> | null)?.[key];
+  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_OBJECTS || v.some((p) => typeof p !== "string")) {
+    throw new StorageError(400, "InvalidRequest", `give ${key}: a list of 1 to ${MAX_OBJECTS} object names`);
   }
+  return v as string[];
+}
+
+/** Signed URLs for several objects: one for each name the caller may select, an error for the
+ * rest (Storage's `signObjectUrls`). */
+async function signUrls(req: Request, bucketId: string): Promise<Response> {
+  const caller = storageCaller(req);
+  const body = await readJson(req);
+  const iat = Math.floor(Date.now() / 1000);
+  const expiresIn = signedUrlLifetime((body as { expiresIn?: unknown } | null)?.expiresIn, iat);
+  const paths = names(body, "paths");
+  const visible = new Set(
+    (await asCaller(caller, (tx) =>
+      tx<{ name: string }[]>`select name from storage.objects
+        where bucket_id = ${bucketId} and name = any(${paths}::text[])`
+    )).map((r) => r.name),
+  );
+  const out = [];
+  for (const path of paths) {
+    if (!visible.has(path)) {
+      out.push({ error: "Either the object does not exist or you do not have access to it", path, signedURL: null });
+      continue;
+    }
+    const token = await signJwt({ url: `${bucketId}/${path}`, scope: "download", iat, exp: iat + expiresIn });
+    out.push({ error: null, path, signedURL: `/object/sign/${bucketId}/${path}?token=${token}` });
+  }
+  return Response.json(out, { headers: cors });
+}
+
+/** Storage's `uploadSignedUrlExpirationTime` default: two hours. */
+const SIGNED_UPLOAD_SECONDS = 7200;
+
+/**
+ * A signed upload URL (Storage's `signUploadObjectUrl`): the caller's insert is tried now, as
+ * them, and rolled back; the URL then uploads to this one name, once unless it was signed with
+ * `x-upsert: true` (a second upload meets the object and gets 409).
+ */
+async function signUpload(req: Request, bucketId: string, name: string): Promise<Response> {
+  const caller = storageCaller(req);
+  checkName(name);
+  await findBucket(bucketId);
+  const owner = ownerOf(caller);
+  const upsert = req.headers.get("x-upsert") === "true";
+  await canWrite(caller, bucketId, name, owner, upsert);
+  const iat = Math.floor(Date.now() / 1000);
+  const url = `${bucketId}/${name}`;
+  const token = await signJwt({ owner, url, upsert, scope: "upload", iat, exp: iat + SIGNED_UPLOAD_SECONDS });
+  return Response.json({ url: `/object/upload/sign/${url}?token=${token}`, token }, { headers: cors });
+}
+
+class Rollback extends Error {}
+
+/** Whether the caller may write `name` (Storage's `canUpload`): the insert is tried as them
+ * and rolled back; refusals as a write's. */
+async function canWrite(caller: Caller, bucketId: string, name: string, owner: string | null, upsert: boolean) {
+  try {
+    await asCaller(caller, async (tx) => {
+      if (upsert) {
+        await tx`insert into storage.objects (bucket_id, name, owner, owner_id, version)
+          values (${bucketId}, ${name}, ${owner}, ${owner}, ${crypto.randomUUID()})
+          on conflict (bucket_id, name) do update set version = excluded.version,
+            owner = excluded.owner, owner_id = excluded.owner_id`;
+      } else {
+        await tx`insert into storage.objects (bucket_id, name, owner, owner_id, version)
+          values (${bucketId}, ${name}, ${owner}, ${owner}, ${crypto.randomUUID()})`;
+      }
+      throw new Rollback();
+    });
+  } catch (e) {
+    if (e instanceof Rollback) return;
+    throw writeRefusal(e);
+  }
+}
+
+type Listed = {
+  name: string;
+  id: string | null;
+  updated_at: string | null;
+  created_at: string | null;
+  last_accessed_at: string | null;
+  metadata: unknown;
+};
+
+const SORT_COLUMNS = ["name", "updated_at", "created_at", "last_accessed_at"];
+
+/** `POST /object/list/<bucket>` (Storage's `searchObjects`): one folder level through
+ * `storage.search`, as the caller, so RLS decides which objects (and folders) show. */
+async function list(req: Request, bucketId: string): Promise<Response> {
+  const caller = storageCaller(req);
+  const body = await readJson(req);
+  let prefix = str(body, "prefix", true)!;
+  const search = str(body, "search", false) ?? "";
+  const limit = int(body, "limit", 1) ?? 100;
+  const offset = int(body, "offset", 0) ?? 0;
+  const sortBy = (body as { sortBy?: { column?: unknown; order?: unknown } } | null)?.sortBy;
+  const column = sortBy?.column ?? "name";
+  const order = sortBy?.order ?? "asc";
+  if (typeof column !== "string" || !SORT_COLUMNS.includes(column) || (order !== "asc" && order !== "desc")) {
+    throw new StorageError(400, "InvalidRequest", "sortBy: column name, updated_at, created_at or last_accessed_at; order asc or desc");
+  }
+  if (prefix.length > 0 && !prefix.endsWith("/")) prefix = `${prefix}/`;
+  // As Storage: the pattern is escaped only when sorting by a time column.
+  const escape = (s: string) => column === "name" ? s : s.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const p = escape(prefix);
+  const q = escape(search);
+  const rows = await asCaller(caller, (tx) =>
+    tx<Listed[]>`select * from storage.search(${p}, ${bucketId}, ${limit}::int,
+      ${(p + q).split("/").length}::int, ${offset}::int, ${q}, ${column}, ${order})`
+  );
+  return Response.json(rows, { headers: cors });
+}
+
+type Moved = { bucketId: string; sourceKey: string; destBucket: string; destKey: string };
+
+function transfer(body: unknown): Moved {
+  const bucketId = str(body, "bucketId", true)!;
+  const sourceKey = str(body, "sourceKey", true)!;
+  const destKey = str(body, "destinationKey", true)!;
+  const destBucket = str(body, "destinationBucket", false) ?? bucketId;
+  checkName(sourceKey);
+  checkName(destKey);
+  return { bucketId, sourceKey, destBucket, destKey };
+}
+
+/**
+ * `POST /object/move` (Storage's `moveObject`): the caller must select the source and update it
+ * to its new bucket and name, so the update's `using` (source) and `with check` (destination)
+ * policies both decide. The bytes move inside the same transaction.
+ */
+async function move(req: Request): Promise<Response> {
+  const caller = storageCaller(req);
+  const { bucketId, sourceKey, destBucket, destKey } = transfer(await readJson(req));
+  await findBucket(bucketId);
+  await findBucket(destBucket);
+  const owner = ownerOf(caller);
+  const version = crypto.randomUUID();
+  try {
+    const id = await asCaller(caller, async (tx) => {
+      const seen = await tx`select id from storage.objects where bucket_id = ${bucketId} and name = ${sourceKey}`;
+      if (seen.length === 0) throw notFound();
+      const rows = await tx<{ id: string }[]>`update storage.objects
+        set bucket_id = ${destBucket}, name = ${destKey}, version = ${version},
+            owner = coalesce(${owner}::uuid, owner), owner_id = coalesce(${owner}, owner_id)
+        where bucket_id = ${bucketId} and name = ${sourceKey}
+        returning id`;
+      if (rows.length === 0) throw new StorageError(403, "Unauthorized", "Access denied");
+      if (bucketId !== destBucket || sourceKey !== destKey) {
+        const to = filePath(destBucket, destKey);
+        await Deno.mkdir(to.substring(0, to.lastIndexOf("/")), { recursive: true });
+        await Deno.rename(filePath(bucketId, sourceKey), to);
+      }
+      return rows[0].id;
+    });
+    return Response.json({ message: "Successfully moved", Id: id, Key: destKey }, { headers: cors });
+  } catch (e) {
+    throw writeRefusal(e);
+  }
+}
+
+/**
+ * `POST /object/copy` (Storage's `copyObject`): the caller must select the source and insert
+ * the destination (upsert with `x-upsert: true`), as themselves; the destination bucket's
+ * size and type limits apply.
+ */
+async function copy(req: Request): Promise<Response> {
+  const caller = storageCaller(req);
+  const body = await readJson(req);
+  const { bucketId, sourceKey, destBucket, destKey } = transfer(body);
+  await findBucket(bucketId);
+  const dest = await findBucket(destBucket);
+  const upsert = req.headers.get("x-upsert") === "true";
+  const owner = ownerOf(caller);
+  const version = crypto.randomUUID();
+  try {
+    const row = await asCaller(caller, async (tx) => {
+      const src = await tx<{ metadata: Record<string, unknown> | null; user_metadata: unknown }[]>`
+        select metadata, user_metadata from storage.objects
+        where bucket_id = ${bucketId} and name = ${sourceKey}`;
+      if (src.length === 0) throw notFound();
+      const metadata = { ...(src[0].metadata ?? {}) };
+      const given = (body as { copyMetadata?: unknown; metadata?: Record<string, unknown> }) ?? {};
+      if (given.copyMetadata === false && given.metadata) {
+        if (typeof given.metadata.cacheControl === "string") metadata.cacheControl = given.metadata.cacheControl;
+        if (typeof given.metadata.mimetype === "string") metadata.mimetype = given.metadata.mimetype;
+      }
+      const size = Number(metadata.size ?? 0);
+      const limit = Math.min(GLOBAL_FILE_LIMIT, Number(dest.file_size_limit ?? GLOBAL_FILE_LIMIT));
+      if (size > limit) throw tooLarge();
+      const mime = String(metadata.mimetype ?? "application/octet-stream");
+      if (!mimeAllowed(dest, mime)) {
+        throw new StorageError(415, "invalid_mime_type", `mime type ${mime} is not supported`);
+      }
+      const rows = upsert
+        ? await tx`insert into storage.objects (bucket_id, name, owner, owner_id, metadata, user_metadata, version)
+            values (${destBucket}, ${destKey}, ${owner}, ${owner}, ${tx.json(metadata as postgres.JSONValue)},
+              ${tx.json(src[0].user_metadata as postgres.JSONValue)}, ${version})
+            on conflict (bucket_id, name) do update set metadata = excluded.metadata,
+              user_metadata = excluded.user_metadata, version = excluded.version,
+              owner = excluded.owner, owner_id = excluded.owner_id, updated_at = now()
+            returning id, bucket_id, name, owner, version, metadata, created_at, updated_at`
+        : await tx`insert into storage.objects (bucket_id, name, owner, owner_id, metadata, user_metadata, version)
+            values (${destBucket}, ${destKey}, ${owner}, ${owner}, ${tx.json(metadata as postgres.JSONValue)},
+              ${tx.json(src[0].user_metadata as postgres.JSONValue)}, ${version})
+            returning id, bucket_id, name, owner, version, metadata, created_at, updated_at`;
+      await writeFile(destBucket, destKey, await Deno.readFile(filePath(bucketId, sourceKey)), version);
+      return rows[0];
+    });
+    return Response.json({ Id: row.id, Key: `${destBucket}/${destKey}`, ...row }, { headers: cors });
+  } catch (e) {
+    throw writeRefusal(e);
+  }
+}
+
+type InfoRow = {
+  id: string;
+  name: string;
+  version: string | null;
+  bucket_id: string;
+  metadata: Record<string, unknown> | null;
+  user_metadata: unknown;
+  created_at: string;
+  updated_at: string;
+};
+
+/** `GET /object/info/...` (Storage's info renderer). A public bucket's objects are read as the
+ * gateway, as Storage reads them as its superuser; others as the caller. */
+async function info(caller: Caller | null, [bucketId, name]: readonly [string, string], publicRoute: boolean) {
+  checkName(name);
+  const bucket = await findBucket(bucketId);
+  if (caller === null && !bucket.public) throw new StorageError(404, "Bucket not found", "Bucket not found");
+  const query = (tx: postgres.Sql | postgres.TransactionSql) =>
+    tx<InfoRow[]>`select id, name, version, bucket_id, metadata, user_metadata, created_at, updated_at
+      from storage.objects where bucket_id = ${bucketId} and name = ${name}`;
+  const rows = bucket.public || publicRoute || caller === null
+    ? await query(sql)
+    : await asCaller(caller, (tx) => query(tx));
+  if (rows.length === 0) throw notFound();
+  const o = rows[0];
+  const m = o.metadata ?? {};
+  return Response.json({
+    id: o.id,
+    name: o.name,
+    version: o.version,
+    bucket_id: o.bucket_id,
+    size: m.size ?? null,
+    content_type: m.mimetype ?? null,
+    cache_control: m.cacheControl ?? null,
+    etag: m.eTag ?? null,
+    metadata: o.user_metadata,
+    last_modified: o.updated_at,
+    created_at: o.created_at,
+  }, { headers: cors });
+}
+
+/** `DELETE /object/<bucket>/<name>` (Storage's `deleteObject`): 404 when there is no such
+ * object, 403 when the caller's policies do not delete it. */
+async function removeObject(req: Request, bucketId: string, name: string): Promise<Response> {
+  const caller = storageCaller(req);
+  await objectRow(bucketId, name);
+  const deleted = await asCaller(caller, async (tx) => {
+    const rows = await tx`delete from storage.objects where bucket_id = ${bucketId} and name = ${name} returning id`;
+    if (rows.length > 0) await Deno.remove(filePath(bucketId, name)).catch(() => {});
+    return rows.length;
+  });
+  if (deleted === 0) throw new StorageError(403, "Unauthorized", "Access denied");
+  return Response.json({ message: "Successfully deleted" }, { headers: cors });
+}
+
+/** Deletes the named objects of a bucket the caller may delete (RLS decides; the others stay,
+ * without an error), rows then bytes; answers with the deleted objects, as Storage does. */
+async function removeObjects(req: Request, bucketId: string): Promise<Response> {
+  const caller = storageCaller(req);
+  const prefixes = names(await readJson(req), "prefixes");
   await findBucket(bucketId);
   const deleted = await asCaller(caller, async (tx) => {
     const rows = await tx`delete from storage.objects
-      where bucket_id = ${bucketId} and name = any(${prefixes as string[]}::text[])
+      where bucket_id = ${bucketId} and name = any(${prefixes}::text[])
       returning name, id, metadata, created_at, updated_at`;
     for (const r of rows) {
       await Deno.remove(filePath(bucketId, r.name as string)).catch(() => {});
@@ -536,6 +898,143 @@ async function removeObjects(req: Request, bucketId: string): Promise<Response> 
   return Response.json(deleted.map((r) => ({ ...r, bucket_id: bucketId })), { headers: cors });
 }
 
+// ---------------------------------------------------------------------------------- buckets
+
+/** Storage's bucket-name rule (`isValidBucketName`). */
+function checkBucketName(name: unknown): asserts name is string {
+  if (
+    typeof name !== "string" || name.length === 0 || name.length > 100 || name.trim() !== name ||
+    !/^[A-Za-z0-9_!.*'() &$=@;:+,?-]*$/.test(name) || name.endsWith("--table-s3")
+  ) {
+    throw new StorageError(400, "Invalid Input", "Bucket name invalid");
+  }
+}
+
+/** A bucket's `file_size_limit` and `allowed_mime_types` from a create or update body. */
+function bucketLimits(body: Record<string, unknown>): { limit?: number | null; mimes?: string[] | null } {
+  const out: { limit?: number | null; mimes?: string[] | null } = {};
+  const l = body.file_size_limit;
+  if (l === null) out.limit = null;
+  else if (typeof l === "number" || typeof l === "string") {
+    const m = String(l).match(/^([0-9]+(?:\.[0-9]+)?)(gb|mb|kb|b)?$/i);
+    if (!m) throw new StorageError(400, "InvalidRequest", "file_size_limit: bytes or a size like 20MB");
+    const unit = { gb: 1 << 30, mb: 1 << 20, kb: 1 << 10, b: 1 }[(m[2] ?? "b").toLowerCase()]!;
+    out.limit = Math.floor(Number(m[1]) * unit);
+    if (out.limit > GLOBAL_FILE_LIMIT) throw tooLarge();
+  }
+  const t = body.allowed_mime_types;
+  if (t === null) out.mimes = null;
+  else if (t !== undefined) {
+    if (!Array.isArray(t) || t.some((x) => typeof x !== "string" || x.length > 1000)) {
+      throw new StorageError(400, "InvalidRequest", "allowed_mime_types: a list of MIME types");
+    }
+    out.mimes = (t as string[]).filter((x) => x);
+  }
+  return out;
+}
+
+const BUCKET_COLUMNS = "id, name, owner, public, created_at, updated_at, file_size_limit, allowed_mime_types";
+
+/**
+ * The bucket API. Every call runs as the caller against the real `storage.buckets` policies
+ * (the model grants no role any bucket policy, so only the service key manages buckets and
+ * only it sees them); `empty` deletes through the caller's `storage.objects` policies.
+ */
+async function buckets(req: Request, url: URL, path: string[]): Promise<Response> {
+  const caller = storageCaller(req);
+  const m = req.method;
+  if (path.length === 0 && m === "GET") {
+    const q = url.searchParams;
+    const limit = q.has("limit") ? Number(q.get("limit")) : null;
+    const offset = q.has("offset") ? Number(q.get("offset")) : null;
+    const search = q.get("search") ?? "";
+    const column = q.get("sortColumn") ?? "name";
+    const order = q.get("sortOrder") === "desc" ? "desc" : "asc";
+    if (!["id", "name", "created_at", "updated_at"].includes(column)) {
+      throw new StorageError(400, "InvalidRequest", "sortColumn: id, name, created_at or updated_at");
+    }
+    const rows = await asCaller(caller, (tx) =>
+      tx.unsafe(
+        `select ${BUCKET_COLUMNS} from storage.buckets where name ilike $1
+         order by ${column} ${order} limit $2 offset $3`,
+        [`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, limit, offset ?? 0],
+      )
+    );
+    return Response.json(rows, { headers: cors });
+  }
+  if (path.length === 0 && m === "POST") {
+    const body = ((await readJson(req)) ?? {}) as Record<string, unknown>;
+    checkBucketName(body.name);
+    const id = body.id ?? body.name;
+    checkBucketName(id);
+    const { limit, mimes } = bucketLimits(body);
+    const owner = ownerOf(caller);
+    try {
+      await asCaller(caller, (tx) =>
+        tx`insert into storage.buckets (id, name, owner, owner_id, public, file_size_limit, allowed_mime_types)
+          values (${id}, ${body.name as string}, ${owner}, ${owner}, ${body.public === true},
+            ${limit ?? null}, ${mimes ?? null})`
+      );
+    } catch (e) {
+      const refused = writeRefusal(e);
+      if (refused instanceof StorageError && refused.status === 409) {
+        throw new StorageError(409, "Duplicate", "The resource already exists", "BucketAlreadyExists");
+      }
+      throw refused;
+    }
+    return Response.json({ name: body.name }, { headers: cors });
+  }
+  const [id, action] = path;
+  checkBucketName(id);
+  if (path.length === 1 && m === "GET") {
+    const rows = await asCaller(caller, (tx) =>
+      tx.unsafe(`select ${BUCKET_COLUMNS} from storage.buckets where id = $1`, [id])
+    );
+    if (rows.length === 0) throw new StorageError(404, "Bucket not found", "Bucket not found");
+    return Response.json(rows[0], { headers: cors });
+  }
+  if (path.length === 1 && m === "PUT") {
+    const body = ((await readJson(req)) ?? {}) as Record<string, unknown>;
+    const { limit, mimes } = bucketLimits(body);
+    const pub = typeof body.public === "boolean" ? body.public : null;
+    if (pub === null && limit === undefined && mimes === undefined) {
+      throw new StorageError(400, "InvalidRequest", "No content provided");
+    }
+    const rows = await asCaller(caller, (tx) =>
+      tx`update storage.buckets set
+          public = coalesce(${pub}, public),
+          file_size_limit = case when ${limit !== undefined} then ${limit ?? null}::bigint else file_size_limit end,
+          allowed_mime_types = case when ${mimes !== undefined} then ${mimes ?? null}::text[] else allowed_mime_types end,
+          updated_at = now()
+        where id = ${id} returning id`
+    ).catch((e) => {
+      throw writeRefusal(e);
+    });
+    if (rows.length === 0) throw new StorageError(404, "Bucket not found", "Bucket not found");
+    return Response.json({ message: "Successfully updated" }, { headers: cors });
+  }
+  if (path.length === 2 && action === "empty" && m === "POST") {
+    const seen = await asCaller(caller, (tx) => tx`select id from storage.buckets where id = ${id}`);
+    if (seen.length === 0) throw new StorageError(404, "Bucket not found", "Bucket not found");
+    await asCaller(caller, async (tx) => {
+      const rows = await tx`delete from storage.objects where bucket_id = ${id} returning name`;
+      for (const r of rows) await Deno.remove(filePath(id, r.name as string)).catch(() => {});
+    });
+    return Response.json({ message: "Successfully emptied" }, { headers: cors });
+  }
+  if (path.length === 1 && m === "DELETE") {
+    // Unlike Storage, which counts the objects as its superuser first, a caller who cannot see
+    // the bucket learns nothing about it, not even whether it is empty.
+    const seen = await asCaller(caller, (tx) => tx`select id from storage.buckets where id = ${id}`);
+    if (seen.length === 0) throw new StorageError(404, "Bucket not found", "Bucket not found");
+    const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from storage.objects where bucket_id = ${id}`;
+    if (n > 0) throw new StorageError(409, "ResourceNotEmpty", "The bucket you tried to delete is not empty");
+    const rows = await asCaller(caller, (tx) => tx`delete from storage.buckets where id = ${id} returning id`);
+    if (rows.length === 0) throw new StorageError(404, "Bucket not found", "Bucket not found");
+    return Response.json({ message: "Successfully deleted" }, { headers: cors });
+  }
+  throw new StorageError(405, "MethodNotAllowed", `method ${m} is not served here`);
+}
 
 /** Answers `/storage/v1/<segments...>` (`segments`: the path after `v1`, still encoded). */
 export async function handleStorage(req: Request, url: URL, segments: string[]): Promise<Response> {

@@ -152,16 +152,27 @@ impl Gateway {
     /// signed with the gateway's own secret, an `exp` in the future, `scope: "download"`, no
     /// audience and this object's `url`, as current Storage issues them.
     pub fn signed_url(&self, token: &str, object: &str, now_s: i64) -> bool {
+        self.signed(token, object, "download", now_s).is_some()
+    }
+
+    /// The claims of a signed upload URL this gateway issued for `object` (`scope: "upload"`,
+    /// as [`Gateway::signed_url`] otherwise): the `owner` and `upsert` it was issued with.
+    /// `None` for any other token, so a token for one path never uploads to another.
+    pub fn signed_upload(&self, token: &str, object: &str, now_s: i64) -> Option<Value> {
+        self.signed(token, object, "upload", now_s)
+    }
+
+    fn signed(&self, token: &str, object: &str, scope: &str, now_s: i64) -> Option<Value> {
         let own = KeySet {
             hs256_secret: self.secret.as_ref(),
             jwks: &[],
             verified: None,
         };
-        verify_token(token, own, now_s).is_ok_and(|c| {
-            c.get("aud").is_none()
-                && c.get("scope").and_then(Value::as_str) == Some("download")
-                && c.get("url").and_then(Value::as_str) == Some(object)
-        })
+        let c = verify_token(token, own, now_s).ok()?;
+        let ok = c.get("aud").is_none()
+            && c.get("scope").and_then(Value::as_str) == Some(scope)
+            && c.get("url").and_then(Value::as_str) == Some(object);
+        ok.then_some(c)
     }
 
     /// [`Gateway::relay`] over the request's headers as JSON (`[[name, value], ...]`, names in
@@ -329,5 +340,27 @@ mod tests {
         assert!(!g.signed_url(&hs256(&with_aud, SECRET), "renders/a/b.png", NOW));
         // A user's token is not a signed URL.
         assert!(!g.signed_url(&hs256(&user_claims(), SECRET), "renders/a/b.png", NOW));
+    }
+
+    #[test]
+    fn signed_uploads_are_for_one_object_and_never_downloads() {
+        let g = gateway();
+        let up = json!({"url": "renders/a/b.png", "scope": "upload", "owner": "a", "upsert": false, "exp": NOW + 60});
+        let token = hs256(&up, SECRET);
+        let claims = g.signed_upload(&token, "renders/a/b.png", NOW).unwrap();
+        assert_eq!(
+            (claims["owner"].clone(), claims["upsert"].clone()),
+            (json!("a"), json!(false))
+        );
+        assert!(g.signed_upload(&token, "renders/a/c.png", NOW).is_none());
+        assert!(g
+            .signed_upload(&token, "renders/a/b.png", NOW + 60)
+            .is_none());
+        // One scope is never the other.
+        assert!(!g.signed_url(&token, "renders/a/b.png", NOW));
+        let down = json!({"url": "renders/a/b.png", "scope": "download", "exp": NOW + 60});
+        assert!(g
+            .signed_upload(&hs256(&down, SECRET), "renders/a/b.png", NOW)
+            .is_none());
     }
 }

@@ -48,4 +48,14 @@ mod exports {
     pub fn signed_url(token: &str, object: &str, now_s: f64) -> Result<bool, String> {
         with(|g| g.signed_url(token, object, now_s as i64))
     }
+
+    /// The claims (`owner`, `upsert`) of this gateway's signed upload URL for `object`, as
+    /// JSON, or `null`.
+    #[wasm_bindgen(js_name = signedUpload)]
+    pub fn signed_upload(token: &str, object: &str, now_s: f64) -> Result<String, String> {
+        with(|g| {
+            g.signed_upload(token, object, now_s as i64)
+                .map_or_else(|| "null".to_string(), |c| c.to_string())
+        })
+    }
 }
