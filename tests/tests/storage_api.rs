@@ -174,7 +174,12 @@ fn supabase_js_storage_objects_buckets_and_public_media() {
     expect_data(&mut wrong, &got, "sign_many_download", json!(true));
     expect_data(&mut wrong, &got, "list_other_prefix", json!([]));
     expect_data(&mut wrong, &got, "list_other_by_search", json!([]));
-    expect_data(&mut wrong, &got, "remove_mixed", json!([format!("{me}/api/c.png")]));
+    expect_data(
+        &mut wrong,
+        &got,
+        "remove_mixed",
+        json!([format!("{me}/api/c.png")]),
+    );
     expect_data(&mut wrong, &got, "other_survives", json!(true));
     expect_data(
         &mut wrong,

@@ -88,7 +88,12 @@ fn buckets_have_their_visibility_and_limits() {
                 &[&b.bucket.id],
             )
             .unwrap_or_else(|e| panic!("bucket {}: {e}", b.bucket.id));
-        assert_eq!(row.get::<_, bool>(0), b.bucket.public, "{} public", b.bucket.id);
+        assert_eq!(
+            row.get::<_, bool>(0),
+            b.bucket.public,
+            "{} public",
+            b.bucket.id
+        );
         assert_eq!(row.get::<_, Option<i64>>(1), b.bucket.file_size_limit);
         assert_eq!(
             row.get::<_, Option<Vec<String>>>(2),

@@ -77,8 +77,16 @@ pub fn storage() -> Vec<BucketAccess> {
         path: "<published project id>/<file>",
         entries: vec![
             entry(ANON, &[Select], Access::Rule(OBJECT_OF_PUBLISHED_PROJECT)),
-            entry(SIGNED_IN, &[Select], Access::Rule(OBJECT_OF_PUBLISHED_PROJECT)),
-            entry(DESIGNER, &[Insert], Access::Rule(OBJECT_OF_PUBLISHED_PROJECT)),
+            entry(
+                SIGNED_IN,
+                &[Select],
+                Access::Rule(OBJECT_OF_PUBLISHED_PROJECT),
+            ),
+            entry(
+                DESIGNER,
+                &[Insert],
+                Access::Rule(OBJECT_OF_PUBLISHED_PROJECT),
+            ),
             entry(DESIGNER, &[Select, Delete], Access::All),
             entry(ADMIN, &[Insert], Access::Rule(OBJECT_OF_PUBLISHED_PROJECT)),
             entry(ADMIN, &[Select, Delete], Access::All),
@@ -91,7 +99,11 @@ pub fn storage() -> Vec<BucketAccess> {
         entries: vec![
             entry(ANON, &[Select], Access::Rule(OBJECT_OF_PUBLISHED_POST)),
             entry(SIGNED_IN, &[Select], Access::Rule(OBJECT_OF_PUBLISHED_POST)),
-            entry(SIGNED_IN, &[Insert], Access::Rule(OBJECT_OF_OWN_PUBLISHED_POST)),
+            entry(
+                SIGNED_IN,
+                &[Insert],
+                Access::Rule(OBJECT_OF_OWN_PUBLISHED_POST),
+            ),
             entry(SIGNED_IN, &[Delete], Access::Rule(OBJECT_OF_OWN_POST)),
             entry(ADMIN, &[Insert], Access::Rule(OBJECT_OF_PUBLISHED_POST)),
             entry(ADMIN, &[Select, Delete], Access::All),
