@@ -508,6 +508,7 @@ fn trigger_text(tr: &Trigger) -> String {
         String::new()
     } else {
         format!("('{}')", tr.args.join("', '"))
+        Level::RowAtCommit => "each row, at commit",
     };
     format!(
         "{timing} {} for {level} → `{}{}`",

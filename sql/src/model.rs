@@ -589,6 +589,9 @@ pub enum Level {
     /// delete) and `new_rows` (insert, update). PostgreSQL allows them only on single-event
     /// triggers without a column list.
     StatementWithRows,
+    /// For each row, at commit: a constraint trigger, `deferrable initially deferred` (after
+    /// triggers only), so it sees everything the transaction wrote.
+    RowAtCommit,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

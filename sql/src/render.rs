@@ -296,8 +296,30 @@ fn create_trigger(t: &Trigger) -> Result<String, Error> {
         Timing::Before => "before",
         Timing::After => "after",
     };
+    if t.level == Level::RowAtCommit {
+        if t.timing != Timing::After {
+            return Err(Error::Invalid {
+                what: format!("trigger {} on {}", t.name, t.table),
+                reason: "a trigger deferred to commit runs after the row's change",
+            });
+        }
+        return Ok(format!(
+            "create constraint trigger {} after {events} on {}
+  deferrable initially deferred
+  for each row execute function {}({});
+",
+            ident(&t.name)?,
+            name(&t.table)?,
+            name(&t.function)?,
+            t.args
+                .iter()
+                .map(|a| literal(a))
+                .collect::<Result<Vec<_>, _>>()?
+                .join(", ")
+        ));
+    }
     let (level, referencing) = match t.level {
-        Level::Row => ("row", String::new()),
+        Level::Row | Level::RowAtCommit => ("row", String::new()),
         Level::Statement => ("statement", String::new()),
         Level::StatementWithRows => {
             let tables = match t.events.as_slice() {

@@ -186,13 +186,21 @@ create trigger realtime_render after insert or update of status on public.render
 create trigger realtime_lead after insert or update of assigned_to, status on public.leads
   for each row execute function private.realtime_lead();
 
-create constraint trigger realtime_dashboard after insert or update or delete on public.leads deferrable initially deferred for each row execute function private.realtime_dashboard();
+create constraint trigger realtime_dashboard after insert or update or delete on public.leads
+  deferrable initially deferred
+  for each row execute function private.realtime_dashboard();
 
-create constraint trigger realtime_dashboard after insert or update or delete on public.render_requests deferrable initially deferred for each row execute function private.realtime_dashboard();
+create constraint trigger realtime_dashboard after insert or update or delete on public.render_requests
+  deferrable initially deferred
+  for each row execute function private.realtime_dashboard();
 
-create constraint trigger realtime_dashboard after insert or update or delete on public.error_logs deferrable initially deferred for each row execute function private.realtime_dashboard();
+create constraint trigger realtime_dashboard after insert or update or delete on public.error_logs
+  deferrable initially deferred
+  for each row execute function private.realtime_dashboard();
 
-create constraint trigger realtime_dashboard after insert or update or delete on public.agent_usage deferrable initially deferred for each row execute function private.realtime_dashboard();
+create constraint trigger realtime_dashboard after insert or update or delete on public.agent_usage
+  deferrable initially deferred
+  for each row execute function private.realtime_dashboard();
 
 create policy topics_select_moha_sales on realtime.messages
   as permissive

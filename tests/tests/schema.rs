@@ -45,6 +45,16 @@ fn trigger_def(t: &Trigger) -> String {
         (Level::StatementWithRows, _) => "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows ",
         _ => "",
     };
+    if t.level == Level::RowAtCommit {
+        return format!(
+            "CREATE CONSTRAINT TRIGGER {} AFTER {} ON {} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {}({})",
+            t.name,
+            events.join(" OR "),
+            render::name(&t.table).unwrap(),
+            render::name(&t.function).unwrap(),
+            args.join(", ")
+        );
+    }
     format!(
         "CREATE TRIGGER {} {} {} ON {} {referencing}FOR EACH {} EXECUTE FUNCTION {}({})",
         t.name,
@@ -358,7 +368,7 @@ fn database_facts(db: &mut Client, m: &Catalog) -> BTreeSet<String> {
                || case when pol.polpermissive then 'permissive' else 'restrictive' end || ' ' \
                || case pol.polcmd when '*' then 'all' when 'r' then 'select' when 'a' then 'insert' when 'w' then 'update' else 'delete' end \
                || ' to ' || (select string_agg(case when r = 0 then 'public' else r::regrole::text end, ', ') from unnest(pol.polroles) r) \
-             from pg_policy pol where pol.polrelid in ({tables}) or pol.polrelid = 'storage.objects'::regclass"
+             from pg_policy pol where pol.polrelid in ({tables}) or pol.polrelid in ('storage.objects'::regclass, 'realtime.messages'::regclass)"
         ),
     ));
     add(strings(

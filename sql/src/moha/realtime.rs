@@ -98,14 +98,16 @@ pub fn release() -> Release {
             "realtime_lead",
         ),
     ];
-    // Deferred to commit (a constraint trigger), which the model's triggers do not express.
+    // At commit, once per transaction (the function skips the transaction's other rows).
     for t in DASHBOARD_TABLES {
-        changes.push(Change::Statement(match *t {
-            "leads" => "create constraint trigger realtime_dashboard after insert or update or delete on public.leads deferrable initially deferred for each row execute function private.realtime_dashboard()",
-            "render_requests" => "create constraint trigger realtime_dashboard after insert or update or delete on public.render_requests deferrable initially deferred for each row execute function private.realtime_dashboard()",
-            "error_logs" => "create constraint trigger realtime_dashboard after insert or update or delete on public.error_logs deferrable initially deferred for each row execute function private.realtime_dashboard()",
-            "agent_usage" => "create constraint trigger realtime_dashboard after insert or update or delete on public.agent_usage deferrable initially deferred for each row execute function private.realtime_dashboard()",
-            other => unreachable!("{other}"),
+        changes.push(Change::CreateTrigger(Trigger {
+            name: "realtime_dashboard".into(),
+            table: public(t),
+            timing: Timing::After,
+            events: vec![Event::Insert, Event::Update, Event::Delete],
+            level: Level::RowAtCommit,
+            function: private("realtime_dashboard"),
+            args: vec![],
         }));
     }
     changes.extend(crate::access::topic_changes(&security::topics()));
