@@ -228,6 +228,12 @@ pub const TABLES: &[TableDoc] = &[
         purpose: PlanProse("update_lead_score(lead_id) → Compute AI lead score."),
     },
     TableDoc {
+        schema: "private",
+        table: "social_tokens",
+        module: Social,
+        purpose: PlanProse("Secrets Management – Secure API key storage (AI APIs, social media APIs, etc.)."),
+    },
+    TableDoc {
         schema: "archive",
         table: "social_sentiment",
         module: Operations,
@@ -502,13 +508,13 @@ fn trigger_text(tr: &Trigger) -> String {
         .collect();
     let level = match tr.level {
         Level::Row => "each row",
+        Level::RowAtCommit => "each row, at commit",
         Level::Statement | Level::StatementWithRows => "each statement",
     };
     let args = if tr.args.is_empty() {
         String::new()
     } else {
         format!("('{}')", tr.args.join("', '"))
-        Level::RowAtCommit => "each row, at commit",
     };
     format!(
         "{timing} {} for {level} → `{}{}`",

@@ -40,6 +40,9 @@ pub enum Fault {
     /// well-formed on the wire but that a later step may refuse (a NUL character no PostgreSQL
     /// text takes, a JSON object without the field asked for). Other APIs answer as usual.
     Answer(String),
+    /// A token refresh refused as the platform refuses it: Instagram's 400 OAuthException code
+    /// 190 (session expired), TikTok's 400 `invalid_grant`. Other requests answer as usual.
+    TokenRefused,
 }
 
 /// One request as the stub saw it.
@@ -120,6 +123,8 @@ impl ProviderStub {
             ("GEMINI_API_KEY", "gemini-stub-key".into()),
             ("INSTAGRAM_GRAPH_URL", format!("{}/ig/v21.0", self.url)),
             ("TIKTOK_API_URL", format!("{}/tiktok", self.url)),
+            ("TIKTOK_CLIENT_KEY", "tt-stub-client-key".into()),
+            ("TIKTOK_CLIENT_SECRET", "tt-stub-client-secret".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -281,7 +286,25 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) -> std::io::Result
             respond(&stream, code, &headers, body.to_string().as_bytes());
             return Ok(());
         }
-        Some(Fault::TextOnly | Fault::Answer(_)) | None => {}
+        Some(Fault::TokenRefused) if is_token_refresh(&path) => {
+            let body = if api == Api::Instagram {
+                json!({"error": {
+                    "message": "Error validating access token: Session has expired on Monday, 30-Nov-26 10:00:00 PST.",
+                    "type": "OAuthException", "code": 190, "error_subcode": 463, "fbtrace_id": "AstubTrace"}})
+            } else {
+                json!({"error": "invalid_grant",
+                       "error_description": "Refresh token is invalid or expired.",
+                       "log_id": "202611301000000000STUB"})
+            };
+            respond(&stream, 400, &json_ct, body.to_string().as_bytes());
+            return Ok(());
+        }
+        Some(Fault::TextOnly | Fault::Answer(_) | Fault::TokenRefused) | None => {}
+    }
+    if is_token_refresh(&path) {
+        let body = token_refresh(&call, &path);
+        respond(&stream, 200, &json_ct, body.to_string().as_bytes());
+        return Ok(());
     }
     let body = match api {
         Api::Anthropic => anthropic(&call.json()),
@@ -291,6 +314,33 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) -> std::io::Result
     };
     respond(&stream, 200, &json_ct, body.to_string().as_bytes());
     Ok(())
+}
+
+fn is_token_refresh(path: &str) -> bool {
+    path == "/ig/refresh_access_token" || path == "/tiktok/v2/oauth/token/"
+}
+
+/// A refresh as the platforms answer it: Instagram's new long-lived token (60 days), TikTok's
+/// new access token with a rotated refresh token. Each new token names the old one's length and
+/// a counter, so tests can tell which one was stored.
+fn token_refresh(call: &Call, path: &str) -> Value {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    if path.starts_with("/ig/") {
+        json!({"access_token": format!("IGQ-renewed-{n}"), "token_type": "bearer", "expires_in": 5_183_944})
+    } else {
+        let form = String::from_utf8_lossy(&call.body).into_owned();
+        let ok = form.contains("grant_type=refresh_token")
+            && form.contains("client_key=tt-stub-client-key")
+            && form.contains("client_secret=tt-stub-client-secret");
+        if !ok {
+            return json!({"error": "invalid_request", "error_description": "missing or wrong parameters", "log_id": "stub"});
+        }
+        json!({"access_token": format!("act.renewed-{n}"), "expires_in": 86_400, "open_id": "stub-open-id",
+               "refresh_expires_in": 31_536_000, "refresh_token": format!("rft.rotated-{n}"),
+               "scope": "user.info.basic,user.info.stats,video.list", "token_type": "Bearer"})
+    }
 }
 
 /// The user turn's text of a Messages request.

@@ -79,7 +79,25 @@ pub fn store_vault_secret(client: &mut Client, name: &str, value: &str) -> Resul
 pub fn store_local_secrets(db_url: &str, api_url: &str, secret: &str) -> Result<()> {
     let mut client = crate::db::connect(db_url)?;
     store_vault_secret(&mut client, VAULT_PROJECT_URL, api_url)?;
-    store_vault_secret(&mut client, VAULT_SCHEDULED_CALL_SECRET, secret)
+    store_vault_secret(&mut client, VAULT_SCHEDULED_CALL_SECRET, secret)?;
+    ensure_social_token_key(&mut client)
+}
+
+/// The key social accounts' tokens are encrypted with (`social_token_key`, issue 20): made once,
+/// at random, and never replaced here, since a new key cannot read tokens stored under the old
+/// one (rotating it re-encrypts them: docs/operations.md).
+pub fn ensure_social_token_key(client: &mut Client) -> Result<()> {
+    let name = sql::moha::social_tokens::VAULT_SOCIAL_TOKEN_KEY;
+    let exists: bool = client
+        .query_one(
+            "select exists (select 1 from vault.secrets where name = $1)",
+            &[&name],
+        )?
+        .get(0);
+    if !exists {
+        store_vault_secret(client, name, &random_secret()?)?;
+    }
+    Ok(())
 }
 
 /// One job as `status` shows it.

@@ -946,6 +946,8 @@ pub struct SocialAccountsRow {
     pub connected_by: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    pub token_expires_at: Option<String>,
+    pub needs_reconnect: bool,
 }
 
 impl SocialAccountsRow {
@@ -959,6 +961,8 @@ impl SocialAccountsRow {
         "connected_by",
         "created_at",
         "updated_at",
+        "token_expires_at",
+        "needs_reconnect",
     ];
 }
 

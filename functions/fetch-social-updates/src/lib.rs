@@ -19,6 +19,7 @@
 
 pub mod platforms;
 pub mod sql;
+pub mod tokens;
 
 use moha_edge::ai::{cache_key, Anthropic, MessagesRequest, Pricing, Usage};
 use moha_edge::auth::{self, Caller};
@@ -50,7 +51,12 @@ of objects {\"id\": <id>, \"score\": <number>} and nothing else.";
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Input {
-    account_id: String,
+    #[serde(default)]
+    account_id: Option<String>,
+    /// Renew the tokens that expire soon (the `moha-refresh-social-tokens` job, or the service
+    /// key).
+    #[serde(default)]
+    refresh_tokens: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,7 +148,24 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
         auth::caller(&req, env, host).await?
     };
     let input: Input = validate::json_body(&req)?;
-    let id = validate::uuid("account_id", &input.account_id)?.to_string();
+    let id = match (input.account_id, input.refresh_tokens) {
+        (Some(id), false) => validate::uuid("account_id", &id)?.to_string(),
+        (None, true) => {
+            // Renewal spends the platforms' grants of every account: the schedule's or the
+            // service key's call only.
+            if !matches!(caller, Caller::Service { .. }) {
+                return Err(Error::Forbidden(
+                    "token renewal runs on a schedule with the service key".into(),
+                ));
+            }
+            return refresh_tokens(&caller, env, host).await;
+        }
+        _ => {
+            return Err(Error::BadRequest(
+                "send either account_id or refresh_tokens: true".into(),
+            ))
+        }
+    };
 
     let role = match caller {
         Caller::User { .. } => DbRole::Authenticated,
@@ -649,4 +672,118 @@ async fn log(tx: &impl Tx, account: &Account, failures: &[String], refused: usiz
     )
     .await?;
     Ok(())
+}
+
+// ------------------------------------------------------------ token renewal (issue 20)
+
+/// Accounts renewed per call at most.
+const REFRESH_BATCH: i64 = 20;
+
+#[derive(Debug, Deserialize)]
+struct Due {
+    account_id: String,
+    platform: String,
+}
+
+/// `{"refresh_tokens": true}`: renews the tokens `social_tokens_due` lists, one platform call
+/// each (the job runs again in 15 minutes, well before the tokens it leaves expire).
+async fn refresh_tokens(caller: &Caller, env: &Env, host: &impl Host) -> Result<Response> {
+    let tx = host.begin(DbRole::ServiceRole, caller.claims()).await?;
+    let due: Vec<Due> = query_as(&tx, sql::TOKENS_DUE, &[json!(REFRESH_BATCH)]).await?;
+    tx.commit().await?;
+    let mut out = Vec::new();
+    for d in due {
+        let outcome = match refresh_one(caller, env, host, &d).await {
+            Ok(v) => v,
+            Err(e) => json!({ "account_id": d.account_id, "outcome": "error", "code": e.code() }),
+        };
+        out.push(outcome);
+    }
+    Ok(Response::json(200, &json!({ "refreshed": out })))
+}
+
+async fn refresh_one(caller: &Caller, env: &Env, host: &impl Host, d: &Due) -> Result<Value> {
+    let id = json!(d.account_id);
+    // Instagram renews the access token itself; TikTok needs the refresh token.
+    let statement = if d.platform == "instagram" {
+        sql::TOKEN
+    } else {
+        sql::REFRESH_TOKEN
+    };
+    let tx = host.begin(DbRole::ServiceRole, caller.claims()).await?;
+    let row: Option<Value> = query_opt(&tx, statement, std::slice::from_ref(&id)).await?;
+    tx.commit().await?;
+    let grant = row.and_then(|r| r.get("token").and_then(Value::as_str).map(Secret::new));
+    let result = match (d.platform.as_str(), grant) {
+        (_, None) => Err(tokens::Failure::Refused(
+            "no token to renew is stored".into(),
+        )),
+        ("instagram", Some(token)) => {
+            let base = env.var_or("INSTAGRAM_GRAPH_URL", "https://graph.instagram.com/v21.0");
+            let resp = host.fetch(tokens::ig_refresh(base, &token)).await;
+            match resp {
+                Ok(r) => tokens::ig_parse(r.status, &r.body),
+                Err(e) => Err(tokens::Failure::Transient(format!("instagram: {e}"))),
+            }
+        }
+        ("tiktok", Some(refresh)) => {
+            let (Ok(key), Some(secret)) = (
+                env.var("TIKTOK_CLIENT_KEY"),
+                env.optional_secret("TIKTOK_CLIENT_SECRET"),
+            ) else {
+                return Err(Error::Internal(
+                    "TIKTOK_CLIENT_KEY and TIKTOK_CLIENT_SECRET are needed to renew TikTok tokens"
+                        .into(),
+                ));
+            };
+            let base = env.var_or("TIKTOK_API_URL", "https://open.tiktokapis.com");
+            let resp = host
+                .fetch(tokens::tt_refresh(base, key, &secret, &refresh))
+                .await;
+            match resp {
+                Ok(r) => tokens::tt_parse(r.status, &r.body),
+                Err(e) => Err(tokens::Failure::Transient(format!("tiktok: {e}"))),
+            }
+        }
+        (other, _) => return Err(Error::Internal(format!("unknown platform {other}"))),
+    };
+    let tx = host.begin(DbRole::ServiceRole, caller.claims()).await?;
+    let settled = async {
+        let context = json!({ "account_id": d.account_id, "platform": d.platform }).to_string();
+        Ok::<Value, Error>(match result {
+            Ok(r) => {
+                let params = [
+                    id.clone(),
+                    json!(r.access_token),
+                    json!(r.expires_in),
+                    json!(r.refresh_token),
+                    json!(r.refresh_expires_in),
+                ];
+                tx.query(sql::STORE_TOKENS, &params).await?;
+                json!({ "account_id": d.account_id, "outcome": "renewed", "expires_in": r.expires_in })
+            }
+            Err(tokens::Failure::Refused(why)) => {
+                let message = format!("token renewal refused; the account needs reconnecting: {why}");
+                tx.query(sql::LOG_ERROR, &[json!(message), json!(context)]).await?;
+                tx.query(sql::MARK_RECONNECT, &[id.clone(), json!(why)]).await?;
+                json!({ "account_id": d.account_id, "outcome": "needs_reconnect" })
+            }
+            Err(tokens::Failure::Transient(why)) => {
+                let message = format!("token renewal failed; it runs again: {why}");
+                tx.query(sql::LOG_ERROR, &[json!(message), json!(context)]).await?;
+                json!({ "account_id": d.account_id, "outcome": "retry" })
+            }
+        })
+    }
+    .await;
+    match settled {
+        Ok(v) => {
+            tx.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
 }

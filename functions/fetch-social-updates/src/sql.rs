@@ -95,3 +95,20 @@ pub const LOG_USAGE: &str =
 
 pub const LOG_ERROR: &str = "insert into public.error_logs (service, error_message, context) \
      values ('fetch-social-updates', $1, $2::text::jsonb)";
+
+// ------------------------------------------------------------ token renewal (issue 20)
+
+/// Accounts whose access token expires soon (`service_role`).
+pub const TOKENS_DUE: &str = "select account_id::text as account_id, platform::text as platform \
+     from public.social_tokens_due($1::integer)";
+
+/// Decrypts the refresh token; `service_role` only, in a transaction of its own.
+pub const REFRESH_TOKEN: &str = "select public.social_account_refresh_token($1::uuid) as token";
+
+/// Stores the renewed tokens, encrypted, with their lifetimes; clears `needs_reconnect`.
+pub const STORE_TOKENS: &str = "select public.store_social_tokens($1::uuid, $2::text, \
+     $3::integer, $4::text, $5::integer)";
+
+/// The platform refused: `needs_reconnect`, and the Admins notified once.
+pub const MARK_RECONNECT: &str =
+    "select public.mark_social_reconnect($1::uuid, $2::text) as notified";

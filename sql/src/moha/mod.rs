@@ -19,6 +19,7 @@ pub mod realtime;
 mod render_queue;
 pub mod security;
 mod social;
+pub mod social_tokens;
 
 use crate::model::*;
 
@@ -39,6 +40,7 @@ pub fn releases() -> Vec<Release> {
     all.push(agents::admit_release());
     all.push(realtime::release());
     all.push(lead_ai::release());
+    all.push(social_tokens::release());
     all.push(public_media::release());
     all
 }
@@ -48,6 +50,7 @@ pub fn releases() -> Vec<Release> {
 pub fn scheduled_jobs() -> Vec<Job> {
     let mut all = operations::jobs();
     all.extend(lead_ai::jobs());
+    all.extend(social_tokens::jobs());
     all
 }
 
@@ -239,6 +242,8 @@ mod tests {
             "scheduler_watch",
             // Leads waiting for a model score (issue 20).
             "lead_score_queue",
+            // Refresh tokens (issue 20): secrets, kept out of the trail like the access token.
+            "social_tokens",
         ];
         for t in &catalog.tables {
             let audit: Vec<&Trigger> = catalog

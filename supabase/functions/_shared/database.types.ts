@@ -1126,7 +1126,9 @@ export type Database = {
           connected_by: string | null
           created_at: string
           id: string
+          needs_reconnect: boolean
           platform: Database["public"]["Enums"]["social_platform"]
+          token_expires_at: string | null
           token_updated_at: string | null
           updated_at: string
           username: string
@@ -1136,7 +1138,9 @@ export type Database = {
           connected_by?: string | null
           created_at?: string
           id?: string
+          needs_reconnect?: boolean
           platform: Database["public"]["Enums"]["social_platform"]
+          token_expires_at?: string | null
           token_updated_at?: string | null
           updated_at?: string
           username: string
@@ -1146,7 +1150,9 @@ export type Database = {
           connected_by?: string | null
           created_at?: string
           id?: string
+          needs_reconnect?: boolean
           platform?: Database["public"]["Enums"]["social_platform"]
+          token_expires_at?: string | null
           token_updated_at?: string | null
           updated_at?: string
           username?: string
@@ -1406,6 +1412,10 @@ export type Database = {
         }
         Returns: number
       }
+      mark_social_reconnect: {
+        Args: { account_id: string; reason: string }
+        Returns: number
+      }
       queue_lead_scoring: { Args: { lead_id: string }; Returns: boolean }
       record_agent_usage: {
         Args: {
@@ -1421,7 +1431,28 @@ export type Database = {
         Args: { account_id: string; token: string }
         Returns: undefined
       }
+      social_account_refresh_token: {
+        Args: { account_id: string }
+        Returns: string
+      }
       social_account_token: { Args: { account_id: string }; Returns: string }
+      social_tokens_due: {
+        Args: { batch?: number }
+        Returns: {
+          account_id: string
+          platform: Database["public"]["Enums"]["social_platform"]
+        }[]
+      }
+      store_social_tokens: {
+        Args: {
+          access_token: string
+          account_id: string
+          expires_in: number
+          refresh_expires_in: number
+          refresh_token: string
+        }
+        Returns: undefined
+      }
       update_lead_score: { Args: { lead_id: string }; Returns: number }
     }
     Enums: {

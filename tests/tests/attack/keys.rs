@@ -14,8 +14,9 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use xtask::keys::SigningKey;
 
-/// verify_jwt = true: the gateway's relay checks the request first.
-const RELAYED: &str = "assign-leads";
+/// verify_jwt = true: the gateway's relay checks the request first (assign-leads, which the
+/// lead-scoring job calls with the scheduled-call secret, checks its callers itself since issue 20).
+const RELAYED: &str = "generate-ai-insights";
 /// verify_jwt = false: the function's own check is all there is.
 const SELF_CHECKED: &str = "fetch-social-updates";
 
@@ -172,11 +173,12 @@ fn forged_expired_and_unsigned_tokens_are_refused_everywhere() {
 #[test]
 fn secret_keys_from_browsers_foreign_keys_and_misplaced_keys_are_refused() {
     let _t = turn();
-    // The control: the secret key from a server passes all three doors.
+    // The control: the secret key from a server passes all three doors (the relayed function,
+    // insights, then refuses the service role itself: its 403, not the relay's 401).
     let [relayed, checked, stored] = knock(&[("apikey", secret_key())]);
     assert_eq!(
         (relayed.status, checked.status, stored.status),
-        (400, 400, 404),
+        (403, 400, 404),
         "{} {} {}",
         relayed.text(),
         checked.text(),
