@@ -298,3 +298,26 @@ fn unpublishing_waits_for_the_public_copies() {
     assert_eq!(unpublish(&mut c), None);
     assert_eq!(http("GET", &public, &[], b"").status, 404);
 }
+
+/// As on hosted (Storage's tenant migration 0055), objects and buckets leave through the Storage
+/// API only: a direct SQL delete is refused, even for `postgres`, unless the session says it is
+/// the Storage server (`storage.allow_delete_query`), as the gateway does.
+#[test]
+fn direct_sql_deletes_on_storage_tables_are_refused() {
+    let db = moha_tests::cluster().migrated_db();
+    let mut c = db.connect();
+    for sql in [
+        "delete from storage.objects where bucket_id = 'renders'",
+        "delete from storage.buckets where id = 'renders'",
+    ] {
+        let e = c.execute(sql, &[]).expect_err(sql);
+        assert_eq!(e.code().map(|s| s.code()), Some("42501"), "{sql}: {e}");
+    }
+    let mut tx = c.transaction().unwrap();
+    tx.batch_execute(
+        "select set_config('storage.allow_delete_query', 'true', true); \
+         delete from storage.objects where bucket_id = 'renders'",
+    )
+    .expect("the Storage server's own deletes pass");
+    tx.rollback().unwrap();
+}

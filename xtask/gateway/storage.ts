@@ -123,9 +123,12 @@ function asCaller<T>(caller: Caller, fn: (tx: postgres.TransactionSql) => Promis
   return sql.begin(async (tx) => {
     // The role is one of STORAGE_ROLES, never free text.
     await tx.unsafe(`set local role ${caller.role}`);
+    // storage.allow_delete_query: the Storage server's mark, which storage.protect_delete()
+    // asks of every delete on the Storage tables (the API deletes rows and bytes together).
     await tx`select pg_catalog.set_config('request.jwt.claims', ${JSON.stringify(caller.claims)}, true),
                     pg_catalog.set_config('request.jwt.claim.role', ${caller.role}, true),
-                    pg_catalog.set_config('request.jwt.claim.sub', ${String(caller.claims.sub ?? "")}, true)`;
+                    pg_catalog.set_config('request.jwt.claim.sub', ${String(caller.claims.sub ?? "")}, true),
+                    pg_catalog.set_config('storage.allow_delete_query', 'true', true)`;
     return await fn(tx);
   }) as Promise<T>;
 }

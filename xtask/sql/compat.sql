@@ -598,6 +598,32 @@ create or replace trigger update_objects_updated_at
   before update on storage.objects
   for each row execute function storage.update_updated_at_column();
 
+-- Hosted refuses direct SQL deletes on the Storage tables (supabase/storage tenant migration
+-- 0055-prevent-direct-deletes): rows and their bytes leave together through the Storage API,
+-- whose transactions set `storage.allow_delete_query` (src/internal/database/postgres/scope.ts),
+-- as the local gateway's do. Same function and statement triggers; the search path is pinned.
+create or replace function storage.protect_delete()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if coalesce(pg_catalog.current_setting('storage.allow_delete_query', true), 'false') != 'true' then
+    raise exception 'Direct deletion from storage tables is not allowed. Use the Storage API instead.'
+      using hint = 'This prevents accidental data loss from orphaned objects.',
+            errcode = '42501';
+  end if;
+  return null;
+end;
+$$;
+alter function storage.protect_delete() owner to supabase_storage_admin;
+create or replace trigger protect_buckets_delete
+  before delete on storage.buckets
+  for each statement execute function storage.protect_delete();
+create or replace trigger protect_objects_delete
+  before delete on storage.objects
+  for each statement execute function storage.protect_delete();
+
 -- Policies and triggers on auth and storage tables ---------------------------------------------
 
 -- On hosted, `postgres` owns none of these tables, yet migrations create policies on
