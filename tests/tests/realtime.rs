@@ -493,3 +493,71 @@ fn hostile_clients_are_refused_and_the_endpoint_survives_them() {
         "{out}"
     );
 }
+
+/// The compat layer's Realtime objects are the service's (supabase/realtime v2.129.8): the
+/// functions with hosted's signatures, `realtime.messages` partitioned by day with RLS and owned
+/// by supabase_realtime_admin; `postgres` may add policies on it but not drop or alter it.
+#[test]
+fn the_compat_layer_mirrors_the_realtime_services_objects() {
+    let db = moha_tests::cluster().migrated_db();
+    let mut c = db.connect();
+    let sigs: Vec<String> = c
+        .query(
+            "select p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' \
+               from pg_proc p where p.pronamespace = 'realtime'::regnamespace \
+                and p.proname in ('topic', 'send', 'send_binary', 'broadcast_changes') order by 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        sigs,
+        [
+            "broadcast_changes(topic_name text, event_name text, operation text, table_name text, table_schema text, new record, old record, level text)",
+            "send(payload jsonb, event text, topic text, private boolean)",
+            "send_binary(payload bytea, event text, topic text, private boolean)",
+            "topic()",
+        ]
+    );
+    let row = c
+        .query_one(
+            "select pg_get_partkeydef(c.oid), c.relrowsecurity, pg_get_userbyid(c.relowner)::text, \
+                    (select count(*) from pg_inherits i where i.inhparent = c.oid)::int \
+               from pg_class c where c.oid = 'realtime.messages'::regclass",
+            &[],
+        )
+        .unwrap();
+    let (key, rls, owner, parts): (String, bool, String, i32) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!(key, "RANGE (inserted_at)");
+    assert!(rls);
+    assert_eq!(owner, "supabase_realtime_admin");
+    assert!(parts >= 5, "yesterday through three days ahead: {parts}");
+    let refused = c.batch_execute("drop table realtime.messages").unwrap_err();
+    assert_eq!(refused.code().unwrap().code(), "42501", "{refused}");
+    c.batch_execute(
+        "create policy probe on realtime.messages for select to authenticated using (false); \
+         drop policy probe on realtime.messages",
+    )
+    .unwrap();
+    // send() as a caller whom no policy lets insert: a warning, no message (hosted's behaviour,
+    // which is why the project sends from definer functions).
+    let mut tx = c.transaction().unwrap();
+    tx.batch_execute("set local role anon").unwrap();
+    tx.execute(
+        "select realtime.send('{}'::jsonb, 'x', 'dashboard:admin', true)",
+        &[],
+    )
+    .unwrap();
+    tx.batch_execute("reset role").unwrap();
+    let n: i64 = tx
+        .query_one(
+            "select count(*) from realtime.messages where topic = 'dashboard:admin' and event = 'x'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+}

@@ -68,16 +68,9 @@ export async function configureRealtime(o: Options): Promise<void> {
   });
 }
 
-/** Realtime's Tenants.create_messages_partitions/1: yesterday through three days ahead. */
+/** Realtime's Tenants.create_messages_partitions/1, through the compat layer's definer function. */
 async function createPartitions(): Promise<void> {
-  await sql.unsafe(`do $$
-declare d date;
-begin
-  for d in select g::date from pg_catalog.generate_series(current_date - 1, current_date + 3, interval '1 day') g loop
-    execute pg_catalog.format('create table if not exists realtime.%I partition of realtime.messages for values from (%L) to (%L)',
-      'messages_' || pg_catalog.to_char(d, 'YYYY_MM_DD'), d, d + 1);
-  end loop;
-end $$`);
+  await sql`select extensions.compat_realtime_partitions()`;
 }
 
 export function isRealtime(url: URL): boolean {

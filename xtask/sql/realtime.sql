@@ -12,7 +12,10 @@ begin
   end if;
 end
 $$;
-grant all privileges on schema realtime to supabase_realtime_admin;
+-- Hosted grants the role all on the schema (20240401105812); here usage only, because `postgres`
+-- is its member (below) and hosted's `postgres` may not create in `realtime` (20260707120000).
+grant usage on schema realtime to supabase_realtime_admin;
+revoke create on schema realtime from supabase_realtime_admin;
 -- Hosted lets `postgres` manage policies on realtime.messages through supautils'
 -- policy_grants (20260707120000); without supautils, membership in the owner role does it here
 -- (as hosted had it from 20240401105812), narrowed by compat_guard_realtime below.
@@ -162,21 +165,30 @@ drop trigger if exists compat_notify_message on realtime.messages;
 create trigger compat_notify_message after insert on realtime.messages
   for each row when (new.extension = 'broadcast') execute function realtime.compat_notify_message();
 
--- Realtime's Tenants.create_messages_partitions/1: yesterday through three days ahead (the
--- local gateway repeats it at start and hourly).
-do $$
+-- Realtime's Tenants.create_messages_partitions/1: yesterday through three days ahead. Hosted's
+-- service runs it as its own admin; here the local endpoint (as `postgres`) calls this, at
+-- start and hourly, and the install once.
+create or replace function extensions.compat_realtime_partitions() returns void
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
 declare
   d date;
+  part text;
 begin
   for d in select g::date from pg_catalog.generate_series(current_date - 1, current_date + 3, interval '1 day') g loop
+    part := 'messages_' || pg_catalog.to_char(d, 'YYYY_MM_DD');
     execute pg_catalog.format(
       'create table if not exists realtime.%I partition of realtime.messages for values from (%L) to (%L)',
-      'messages_' || pg_catalog.to_char(d, 'YYYY_MM_DD'), d, d + 1);
-    execute pg_catalog.format('alter table realtime.%I owner to supabase_realtime_admin',
-      'messages_' || pg_catalog.to_char(d, 'YYYY_MM_DD'));
+      part, d, d + 1);
+    execute pg_catalog.format('alter table realtime.%I owner to supabase_realtime_admin', part);
   end loop;
 end
 $$;
+revoke all on function extensions.compat_realtime_partitions() from public;
+grant execute on function extensions.compat_realtime_partitions() to postgres;
+select extensions.compat_realtime_partitions();
 
 -- Hosted's supautils lets `postgres` manage policies on realtime.messages and nothing else of
 -- Realtime's; the membership granted above would allow more, so this refuses the rest.
@@ -188,7 +200,7 @@ as $$
 declare
   cmd record;
 begin
-  if (select r.rolsuper from pg_catalog.pg_roles r where r.rolname = session_user) then
+  if (select r.rolsuper from pg_catalog.pg_roles r where r.rolname = current_user) then
     return;
   end if;
   if tg_event = 'sql_drop' then
@@ -202,11 +214,8 @@ begin
     return;
   end if;
   for cmd in select * from pg_catalog.pg_event_trigger_ddl_commands() loop
-    -- The local Realtime endpoint (as postgres) creates the daily partitions, as hosted's does.
     if cmd.schema_name = 'realtime'
        and cmd.command_tag not in ('CREATE POLICY', 'ALTER POLICY', 'CREATE TRIGGER', 'GRANT', 'REVOKE')
-       and not (cmd.command_tag in ('CREATE TABLE', 'ALTER TABLE', 'CREATE INDEX')
-                and cmd.object_identity ~ '^realtime\.messages_[0-9]{4}_[0-9]{2}_[0-9]{2}')
     then
       raise exception 'must be owner of % %', cmd.object_type, cmd.object_identity
         using errcode = '42501',
