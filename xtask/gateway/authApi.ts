@@ -461,17 +461,22 @@ export async function authApi(deps: AuthDeps) {
   }
 
   async function signup(req: Request): Promise<Response> {
-    if (!s.enable_signup) throw new AuthError(422, "signup_disabled", "Signups not allowed for this instance");
     const body = await readJson(req);
     const emailIn = field<string>(body, "email", "string") ?? "";
     const phone = field<string>(body, "phone", "string") ?? "";
+    // Neither an email nor a phone is an anonymous sign-in (Auth's /signup route decides this
+    // before sign-ups are checked); the local stack serves none.
+    if (emailIn === "" && phone === "") {
+      if (!s.anonymous_sign_ins) throw new AuthError(422, "anonymous_provider_disabled", "Anonymous sign-ins are disabled");
+      throw new AuthError(422, "feature_disabled", "anonymous sign-ins are not served by the local stack (docs/local-stack.md)");
+    }
+    if (!s.enable_signup) throw new AuthError(422, "signup_disabled", "Signups not allowed for this instance");
     const password = field<string>(body, "password", "string");
     const data = field<Record<string, unknown>>(body, "data", "object") ?? {};
     if (emailIn !== "" && phone !== "") {
       throw new AuthError(400, "validation_failed", "Only an email address or phone number should be provided on signup.");
     }
     if (phone !== "") throw new AuthError(400, "phone_provider_disabled", "Phone signups are disabled");
-    if (emailIn === "") throw new AuthError(400, "validation_failed", "Sign up only available with email or phone provider");
     if (!s.email_signup) throw new AuthError(400, "email_provider_disabled", "Email signups are disabled");
     if (password === undefined || password === "") {
       throw new AuthError(400, "validation_failed", "Signup requires a valid password");
