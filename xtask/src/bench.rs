@@ -16,6 +16,7 @@ mod auth;
 mod mcp;
 mod metrics;
 mod ops;
+mod realtime;
 mod rls;
 
 /// One reported figure.
@@ -29,13 +30,13 @@ struct Figure {
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// Run only these benchmarks (comma-separated ids: P1 runs P1, P2 and the audit page; P3,
-    /// P4, P5, P6, P7, P8, P9, P10, P11, P12, P15). Default: all.
+    /// P4, P5, P6, P7, P8, P9, P10, P11, P12, P13, P14, P15). Default: all.
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     only: Vec<String>,
 }
 
 const IDS: &[&str] = &[
-    "P1", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11", "P12", "P15",
+    "P1", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11", "P12", "P13", "P14", "P15",
 ];
 
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -90,6 +91,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     if wanted("P12") {
         figures.extend(ops::p12_partition_upkeep()?);
+    }
+    if wanted("P13") || wanted("P14") {
+        figures.extend(realtime::p13_p14()?);
     }
     if wanted("P15") {
         figures.extend(p15_auth()?);
