@@ -1,5 +1,6 @@
-//! `fetch-social-updates {account_id}`: pulls one Instagram or TikTok account's messages,
-//! comments and insights, stores the new ones, and scores their sentiment.
+//! `fetch-social-updates {account_id}`: pulls one Instagram account's messages, comments and
+//! insights, or one TikTok account's video and profile counters, stores the new ones, and scores
+//! the messages' sentiment. `{refresh_tokens: true}` renews the tokens that expire soon.
 //!
 //! Callers: Sales or Admin users (RLS on `social_accounts` decides who sees the account), or a
 //! schedule with the service key or the scheduled-call secret (the `moha-fetch-social` job's
@@ -292,27 +293,11 @@ async fn tiktok(env: &Env, host: &impl Host, token: &Secret) -> Result<(Vec<Item
             break;
         }
     }
-    let (ids, mut metrics) = platforms::tt_videos(&videos);
-    let mut items = Vec::new();
-    for video in ids.iter().take(MAX_PAGES) {
-        let mut cursor = None;
-        for _ in 0..MAX_PAGES {
-            let data = platforms::tt_data(
-                &fetch(
-                    host,
-                    &platforms::tt_comment_list(&base, token, video, cursor),
-                )
-                .await?,
-            )
-            .map_err(api)?;
-            let (page, next) = platforms::tt_page(&data, "comments");
-            items.extend(platforms::tt_comment_items(&page));
-            cursor = next;
-            if cursor.is_none() {
-                break;
-            }
-        }
-    }
+    // Comments are not read: TikTok serves them to a studio only through the Research API
+    // (non-profit academic research) or the API for Business, neither of which Login Kit's
+    // user token may call (docs/functions.md, "TikTok: what a studio may call").
+    let (_, mut metrics) = platforms::tt_videos(&videos);
+    let items = Vec::new();
     let user = platforms::tt_data(&fetch(host, &platforms::tt_user_info(&base, token)).await?)
         .map_err(api)?;
     metrics.extend(platforms::tt_user_metrics(&user));

@@ -1,5 +1,6 @@
-//! The Instagram Graph API and TikTok API v2 as this function reads them: which requests to
-//! make and how to read each page. Plain functions over bodies, tested without a network.
+//! The Instagram Graph API and TikTok API v2 (Login Kit user-token endpoints only) as this
+//! function reads them: which requests to make and how to read each page. Plain functions over
+//! bodies, tested without a network.
 
 use moha_edge::{HttpRequest, Secret};
 use serde::Deserialize;
@@ -194,25 +195,6 @@ pub fn tt_video_list(base: &str, token: &Secret, cursor: Option<u64>) -> HttpReq
     )
 }
 
-pub fn tt_comment_list(
-    base: &str,
-    token: &Secret,
-    video_id: &str,
-    cursor: Option<u64>,
-) -> HttpRequest {
-    let mut body = json!({"video_id": video_id, "max_count": 50});
-    if let Some(c) = cursor {
-        body["cursor"] = json!(c);
-    }
-    bearer(
-        HttpRequest::post_json(
-            format!("{base}/v2/research/video/comment/list/?fields=id,video_id,text,like_count,create_time"),
-            &body,
-        ),
-        token,
-    )
-}
-
 pub fn tt_user_info(base: &str, token: &Secret) -> HttpRequest {
     bearer(
         HttpRequest::get(format!(
@@ -243,24 +225,6 @@ pub fn tt_page(data: &Value, key: &str) -> (Vec<Value>, Option<u64>) {
     let more = data.get("has_more").and_then(Value::as_bool) == Some(true);
     let cursor = data.get("cursor").and_then(Value::as_u64);
     (items, if more { cursor } else { None })
-}
-
-pub fn tt_comment_items(comments: &[Value]) -> Vec<Item> {
-    comments
-        .iter()
-        .filter_map(|c| {
-            Some(Item {
-                external_id: c.get("id").map(|v| match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })?,
-                kind: "comment",
-                content: s(c, "text").unwrap_or_default(),
-                sender_id: None,
-                received_at: c.get("create_time").and_then(Value::as_u64)?.to_string(),
-            })
-        })
-        .collect()
 }
 
 /// Video ids (digits) and the totals of their counters, as today's metrics.
@@ -339,15 +303,10 @@ mod tests {
 
     #[test]
     fn tiktok_errors_cursors_and_counters() {
-        let ok = json!({"data": {"comments": [{"id": 7, "text": "great", "create_time": 1748768400}], "cursor": 2, "has_more": true}, "error": {"code": "ok"}});
+        let ok = json!({"data": {"videos": [{"id": "7", "view_count": 3}], "cursor": 2, "has_more": true}, "error": {"code": "ok"}});
         let data = tt_data(ok.to_string().as_bytes()).unwrap();
-        let (items, next) = tt_page(&data, "comments");
-        assert_eq!(next, Some(2));
-        let c = tt_comment_items(&items);
-        assert_eq!(
-            (c[0].external_id.as_str(), c[0].received_at.as_str()),
-            ("7", "1748768400")
-        );
+        let (items, next) = tt_page(&data, "videos");
+        assert_eq!((items.len(), next), (1, Some(2)));
         let err = json!({"data": {}, "error": {"code": "access_token_invalid"}});
         assert!(tt_data(err.to_string().as_bytes()).is_err());
         let (ids, metrics) = tt_videos(&[
