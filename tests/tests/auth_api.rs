@@ -572,3 +572,56 @@ fn a_failing_hook_gives_auths_error_and_no_session() {
     // With the grant back, the same sign-in works: the failure was the hook's.
     assert_eq!(sign_in(email, DEMO_PASSWORD).status, 200);
 }
+
+/// A user who changes their password ends every other session (a thief's among them), keeps the
+/// one they changed it from, and signs in with the new password only.
+#[test]
+fn a_new_password_ends_the_other_sessions() {
+    let _turn = turn();
+    let email = unique("rotator");
+    let up = sign_up(&json!({"email": email, "password": "first password"}));
+    assert_eq!(up.status, 200, "{}", up.text());
+    let mine = sign_in(&email, "first password").json();
+    let thief = sign_in(&email, "first password").json();
+    let token = mine["access_token"].as_str().unwrap();
+    let same = auth(
+        "PUT",
+        "user",
+        Some(token),
+        r#"{"password": "first password"}"#,
+    );
+    assert_eq!(
+        error(&same),
+        (
+            422,
+            "same_password".into(),
+            "New password should be different from the old password.".into()
+        )
+    );
+    let changed = auth(
+        "PUT",
+        "user",
+        Some(token),
+        r#"{"password": "second password"}"#,
+    );
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    let refresh = |t: &Value| {
+        auth(
+            "POST",
+            "token?grant_type=refresh_token",
+            None,
+            &json!({"refresh_token": t["refresh_token"]}).to_string(),
+        )
+    };
+    assert_eq!(error(&refresh(&thief)).1, "refresh_token_not_found");
+    assert_eq!(
+        error(&auth("GET", "user", thief["access_token"].as_str(), "")).1,
+        "session_not_found"
+    );
+    assert_eq!(refresh(&mine).status, 200);
+    assert_eq!(
+        error(&sign_in(&email, "first password")).1,
+        "invalid_credentials"
+    );
+    assert_eq!(sign_in(&email, "second password").status, 200);
+}
