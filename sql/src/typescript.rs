@@ -18,6 +18,9 @@ pub const POSTGREST_VERSION: &str = "12";
 
 const WIDTH: usize = 80;
 
+/// The arguments of a function that takes none.
+const NO_ARGS: &str = "Record<PropertyKey, never>";
+
 /// The whole `database.types.ts`.
 pub fn database_types(catalog: &Catalog) -> Result<String, Error> {
     let ts = Ts { catalog };
@@ -66,12 +69,12 @@ export type Tables<
   DefaultSchemaTableNameOrOptions extends
     | keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
     | { schema: keyof DatabaseWithoutInternals },
-  TableName extends DefaultSchemaTableNameOrOptions extends {
+  TableName extends (DefaultSchemaTableNameOrOptions extends {
     schema: keyof DatabaseWithoutInternals
   }
     ? keyof (DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"] &
         DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"])
-    : never = never,
+    : never) = never,
 > = DefaultSchemaTableNameOrOptions extends {
   schema: keyof DatabaseWithoutInternals
 }
@@ -95,11 +98,11 @@ export type TablesInsert<
   DefaultSchemaTableNameOrOptions extends
     | keyof DefaultSchema["Tables"]
     | { schema: keyof DatabaseWithoutInternals },
-  TableName extends DefaultSchemaTableNameOrOptions extends {
+  TableName extends (DefaultSchemaTableNameOrOptions extends {
     schema: keyof DatabaseWithoutInternals
   }
     ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
-    : never = never,
+    : never) = never,
 > = DefaultSchemaTableNameOrOptions extends {
   schema: keyof DatabaseWithoutInternals
 }
@@ -120,11 +123,11 @@ export type TablesUpdate<
   DefaultSchemaTableNameOrOptions extends
     | keyof DefaultSchema["Tables"]
     | { schema: keyof DatabaseWithoutInternals },
-  TableName extends DefaultSchemaTableNameOrOptions extends {
+  TableName extends (DefaultSchemaTableNameOrOptions extends {
     schema: keyof DatabaseWithoutInternals
   }
     ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
-    : never = never,
+    : never) = never,
 > = DefaultSchemaTableNameOrOptions extends {
   schema: keyof DatabaseWithoutInternals
 }
@@ -145,11 +148,11 @@ export type Enums<
   DefaultSchemaEnumNameOrOptions extends
     | keyof DefaultSchema["Enums"]
     | { schema: keyof DatabaseWithoutInternals },
-  EnumName extends DefaultSchemaEnumNameOrOptions extends {
+  EnumName extends (DefaultSchemaEnumNameOrOptions extends {
     schema: keyof DatabaseWithoutInternals
   }
     ? keyof DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"]
-    : never = never,
+    : never) = never,
 > = DefaultSchemaEnumNameOrOptions extends {
   schema: keyof DatabaseWithoutInternals
 }
@@ -162,11 +165,11 @@ export type CompositeTypes<
   PublicCompositeTypeNameOrOptions extends
     | keyof DefaultSchema["CompositeTypes"]
     | { schema: keyof DatabaseWithoutInternals },
-  CompositeTypeName extends PublicCompositeTypeNameOrOptions extends {
+  CompositeTypeName extends (PublicCompositeTypeNameOrOptions extends {
     schema: keyof DatabaseWithoutInternals
   }
     ? keyof DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"]
-    : never = never,
+    : never) = never,
 > = PublicCompositeTypeNameOrOptions extends {
   schema: keyof DatabaseWithoutInternals
 }
@@ -245,8 +248,20 @@ struct Ts<'a> {
     catalog: &'a Catalog,
 }
 
+/// A column's type with its nullability, as postgres-meta's `generateNullableUnionTsType`
+/// writes it: `Json` includes `null`, so a not-null json column is `NonNullable<Json>`, and
+/// `unknown` already includes `null`, so it gets no `| null`.
+fn nullable(ty: String, not_null: bool) -> String {
+    match (ty.as_str(), not_null) {
+        ("Json", true) => "NonNullable<Json>".into(),
+        ("unknown", _) | (_, true) => ty,
+        (_, false) => format!("{ty} | null"),
+    }
+}
+
 impl Ts<'_> {
-    /// postgres-meta's `pgTypeToTsType`: geometry, network and interval types are `unknown`.
+    /// postgres-meta's `pgTypeToTsType`: interval is `string`; geometry and network types are
+    /// `unknown`.
     fn ty(&self, ty: &SqlType) -> Result<String, Error> {
         Ok(match ty {
             SqlType::Boolean => "boolean".into(),
@@ -259,9 +274,10 @@ impl Ts<'_> {
             | SqlType::Text
             | SqlType::Timestamptz
             | SqlType::Date
-            | SqlType::Bytea => "string".into(),
+            | SqlType::Bytea
+            | SqlType::Interval => "string".into(),
             SqlType::Jsonb => "Json".into(),
-            SqlType::Interval | SqlType::Inet | SqlType::Geography { .. } => "unknown".into(),
+            SqlType::Inet | SqlType::Geography { .. } => "unknown".into(),
             SqlType::Enum(n) if n.schema == SCHEMA => {
                 format!(
                     "Database[\"{SCHEMA}\"][\"Enums\"][{}]",
@@ -310,11 +326,10 @@ impl Ts<'_> {
             out.push_str(&format!("      {}: {{\n", prop(&t.name.name)));
             out.push_str("        Row: {\n");
             for c in &columns {
-                let null = if c.not_null { "" } else { " | null" };
                 out.push_str(&format!(
-                    "          {}: {}{null}\n",
+                    "          {}: {}\n",
                     prop(&c.name),
-                    self.ty(&c.ty)?
+                    nullable(self.ty(&c.ty)?, c.not_null)
                 ));
             }
             out.push_str("        }\n        Insert: {\n");
@@ -325,11 +340,10 @@ impl Ts<'_> {
                     continue;
                 }
                 let optional = !c.not_null || c.default.is_some();
-                let null = if c.not_null { "" } else { " | null" };
                 out.push_str(&format!(
-                    "          {name}{}: {}{null}\n",
+                    "          {name}{}: {}\n",
                     if optional { "?" } else { "" },
-                    self.ty(&c.ty)?
+                    nullable(self.ty(&c.ty)?, c.not_null)
                 ));
             }
             out.push_str("        }\n        Update: {\n");
@@ -339,8 +353,10 @@ impl Ts<'_> {
                     out.push_str(&format!("          {name}?: never\n"));
                     continue;
                 }
-                let null = if c.not_null { "" } else { " | null" };
-                out.push_str(&format!("          {name}?: {}{null}\n", self.ty(&c.ty)?));
+                out.push_str(&format!(
+                    "          {name}?: {}\n",
+                    nullable(self.ty(&c.ty)?, c.not_null)
+                ));
             }
             out.push_str("        }\n");
             self.relationships(t, out);
@@ -445,9 +461,8 @@ impl Ts<'_> {
                 .filter(|f| f.name.schema == SCHEMA && f.name.name == name)
                 .collect();
             let key = prop(name);
-            let returns = self.returns(&overloads[0].returns, 8)?;
-            // The entry on one line when it fits, as prettier prints it.
-            // The CLI lists arguments by name, not in declaration order.
+            // The CLI lists arguments by name, not in declaration order; a function without
+            // arguments takes `Record<PropertyKey, never>`, as postgres-meta 0.99 writes it.
             let arg_members = |f: &Function| -> Result<Vec<String>, Error> {
                 let mut args: Vec<&Arg> = f.args.iter().collect();
                 args.sort_by(|a, b| locale_cmp(&a.name, &b.name));
@@ -462,41 +477,56 @@ impl Ts<'_> {
                     })
                     .collect()
             };
-            let args_inline: Vec<String> = overloads
-                .iter()
-                .map(|f| {
-                    let m = arg_members(f)?;
-                    Ok(if m.is_empty() {
-                        "never".to_string()
-                    } else {
-                        format!("{{ {} }}", m.join("; "))
-                    })
+            let args = |f: &Function, indent: usize, room: usize| -> Result<String, Error> {
+                let m = arg_members(f)?;
+                Ok(if m.is_empty() {
+                    NO_ARGS.to_string()
+                } else {
+                    object(&m, indent, room)
                 })
-                .collect::<Result<_, Error>>()?;
-            let one_line = format!(
-                "      {key}: {{ Args: {}; Returns: {returns} }}",
-                args_inline.join(" | ")
-            );
-            if one_line.len() <= WIDTH && !returns.contains('\n') {
-                out.push_str(&one_line);
-                out.push('\n');
+            };
+            if let [f] = overloads.as_slice() {
+                // One signature: the entry on one line when it fits, as prettier prints it.
+                let returns = self.returns(&f.returns, 8)?;
+                let one_line = format!(
+                    "      {key}: {{ Args: {}; Returns: {returns} }}",
+                    args(f, 0, usize::MAX)?
+                );
+                if one_line.len() <= WIDTH && !returns.contains('\n') {
+                    out.push_str(&one_line);
+                    out.push('\n');
+                    continue;
+                }
+                out.push_str(&format!("      {key}: {{\n"));
+                out.push_str(&format!(
+                    "        Args: {}\n",
+                    args(f, 8, WIDTH - "        Args: ".len())?
+                ));
+                out.push_str(&format!("        Returns: {returns}\n"));
+                out.push_str("      }\n");
                 continue;
             }
-            out.push_str(&format!("      {key}: {{\n"));
-            let args: Vec<String> = overloads
-                .iter()
-                .map(|f| {
-                    let m = arg_members(f)?;
-                    Ok(if m.is_empty() {
-                        "never".to_string()
-                    } else {
-                        object(&m, 8, WIDTH - "        Args: ".len())
-                    })
-                })
-                .collect::<Result<_, Error>>()?;
-            out.push_str(&format!("        Args: {}\n", args.join(" | ")));
-            out.push_str(&format!("        Returns: {returns}\n"));
-            out.push_str("      }\n");
+            // Overloads: a union of `{ Args; Returns }` objects, one `| ` member per line.
+            out.push_str(&format!("      {key}:\n"));
+            for f in overloads {
+                let returns = self.returns(&f.returns, 12)?;
+                let one_line = format!(
+                    "        | {{ Args: {}; Returns: {returns} }}",
+                    args(f, 0, usize::MAX)?
+                );
+                if one_line.len() <= WIDTH && !returns.contains('\n') {
+                    out.push_str(&one_line);
+                    out.push('\n');
+                    continue;
+                }
+                out.push_str("        | {\n");
+                out.push_str(&format!(
+                    "            Args: {}\n",
+                    args(f, 12, WIDTH - "            Args: ".len())?
+                ));
+                out.push_str(&format!("            Returns: {returns}\n"));
+                out.push_str("          }\n");
+            }
         }
         out.push_str("    }\n");
         Ok(())
@@ -510,6 +540,9 @@ impl Ts<'_> {
             Returns::Table(cols) => {
                 let pad = " ".repeat(indent + 2);
                 let mut s = String::from("{\n");
+                // Columns by name, as postgres-meta lists them.
+                let mut cols: Vec<_> = cols.iter().collect();
+                cols.sort_by(|a, b| locale_cmp(&a.0, &b.0));
                 for (n, t) in cols {
                     s.push_str(&format!("{pad}{}: {}\n", prop(n), self.ty(t)?));
                 }
@@ -617,7 +650,9 @@ mod tests {
         assert!(
             ts.contains("          status: Database[\"public\"][\"Enums\"][\"project_status\"]\n")
         );
-        assert!(ts.contains("          location: unknown | null\n"));
+        // `unknown` includes null already; a not-null json column is `NonNullable<Json>`.
+        assert!(ts.contains("          location: unknown\n"));
+        assert!(ts.contains("          payload: NonNullable<Json>\n"));
     }
 
     #[test]

@@ -81,7 +81,7 @@ export type Database = {
           decided_by: string | null
           expires_at: string
           id: string
-          payload: Json
+          payload: NonNullable<Json>
           reason: string | null
           status: Database["public"]["Enums"]["proposal_status"]
           target_id: string
@@ -94,7 +94,7 @@ export type Database = {
           decided_by?: string | null
           expires_at?: string
           id?: string
-          payload?: Json
+          payload?: NonNullable<Json>
           reason?: string | null
           status?: Database["public"]["Enums"]["proposal_status"]
           target_id: string
@@ -107,7 +107,7 @@ export type Database = {
           decided_by?: string | null
           expires_at?: string
           id?: string
-          payload?: Json
+          payload?: NonNullable<Json>
           reason?: string | null
           status?: Database["public"]["Enums"]["proposal_status"]
           target_id?: string
@@ -242,7 +242,7 @@ export type Database = {
           id: string
           model: string
           prompt_hash: string
-          response: Json
+          response: NonNullable<Json>
         }
         Insert: {
           created_at?: string
@@ -251,7 +251,7 @@ export type Database = {
           id?: string
           model: string
           prompt_hash: string
-          response: Json
+          response: NonNullable<Json>
         }
         Update: {
           created_at?: string
@@ -260,7 +260,7 @@ export type Database = {
           id?: string
           model?: string
           prompt_hash?: string
-          response?: Json
+          response?: NonNullable<Json>
         }
         Relationships: []
       }
@@ -545,7 +545,7 @@ export type Database = {
       }
       error_logs: {
         Row: {
-          context: Json
+          context: NonNullable<Json>
           created_at: string
           error_message: string
           id: number
@@ -553,7 +553,7 @@ export type Database = {
           stack_trace: string | null
         }
         Insert: {
-          context?: Json
+          context?: NonNullable<Json>
           created_at?: string
           error_message: string
           id?: never
@@ -561,7 +561,7 @@ export type Database = {
           stack_trace?: string | null
         }
         Update: {
-          context?: Json
+          context?: NonNullable<Json>
           created_at?: string
           error_message?: string
           id?: never
@@ -695,7 +695,7 @@ export type Database = {
         Row: {
           body: string | null
           created_at: string
-          data: Json
+          data: NonNullable<Json>
           id: string
           kind: string
           read_at: string | null
@@ -705,7 +705,7 @@ export type Database = {
         Insert: {
           body?: string | null
           created_at?: string
-          data?: Json
+          data?: NonNullable<Json>
           id?: string
           kind: string
           read_at?: string | null
@@ -715,7 +715,7 @@ export type Database = {
         Update: {
           body?: string | null
           created_at?: string
-          data?: Json
+          data?: NonNullable<Json>
           id?: string
           kind?: string
           read_at?: string | null
@@ -734,29 +734,29 @@ export type Database = {
       }
       operations_settings: {
         Row: {
-          agent_usage_kept: unknown
-          archive_completed_after: unknown
+          agent_usage_kept: string
+          archive_completed_after: string
           id: boolean
-          read_notifications_kept: unknown
-          scheduler_history_kept: unknown
+          read_notifications_kept: string
+          scheduler_history_kept: string
           social_messages_kept_months: number
           updated_at: string
         }
         Insert: {
-          agent_usage_kept?: unknown
-          archive_completed_after?: unknown
+          agent_usage_kept?: string
+          archive_completed_after?: string
           id?: boolean
-          read_notifications_kept?: unknown
-          scheduler_history_kept?: unknown
+          read_notifications_kept?: string
+          scheduler_history_kept?: string
           social_messages_kept_months?: number
           updated_at?: string
         }
         Update: {
-          agent_usage_kept?: unknown
-          archive_completed_after?: unknown
+          agent_usage_kept?: string
+          archive_completed_after?: string
           id?: boolean
-          read_notifications_kept?: unknown
-          scheduler_history_kept?: unknown
+          read_notifications_kept?: string
+          scheduler_history_kept?: string
           social_messages_kept_months?: number
           updated_at?: string
         }
@@ -863,9 +863,9 @@ export type Database = {
           description: string | null
           id: string
           is_published: boolean
-          location: unknown | null
+          location: unknown
           published_at: string | null
-          site: unknown | null
+          site: unknown
           status: Database["public"]["Enums"]["project_status"]
           title: string
           updated_at: string
@@ -880,9 +880,9 @@ export type Database = {
           description?: string | null
           id?: string
           is_published?: boolean
-          location?: unknown | null
+          location?: unknown
           published_at?: string | null
-          site?: unknown | null
+          site?: unknown
           status?: Database["public"]["Enums"]["project_status"]
           title: string
           updated_at?: string
@@ -897,9 +897,9 @@ export type Database = {
           description?: string | null
           id?: string
           is_published?: boolean
-          location?: unknown | null
+          location?: unknown
           published_at?: string | null
-          site?: unknown | null
+          site?: unknown
           status?: Database["public"]["Enums"]["project_status"]
           title?: string
           updated_at?: string
@@ -957,7 +957,7 @@ export type Database = {
       render_parameters: {
         Row: {
           exterior: string | null
-          extra: Json
+          extra: NonNullable<Json>
           flooring: string | null
           furnishings: string | null
           id: string
@@ -968,7 +968,7 @@ export type Database = {
         }
         Insert: {
           exterior?: string | null
-          extra?: Json
+          extra?: NonNullable<Json>
           flooring?: string | null
           furnishings?: string | null
           id?: string
@@ -979,7 +979,7 @@ export type Database = {
         }
         Update: {
           exterior?: string | null
-          extra?: Json
+          extra?: NonNullable<Json>
           flooring?: string | null
           furnishings?: string | null
           id?: string
@@ -1355,10 +1355,10 @@ export type Database = {
     Functions: {
       archive_old_projects: { Args: { cutoff?: string }; Returns: number }
       backend_metrics: {
-        Args: never
+        Args: Record<PropertyKey, never>
         Returns: {
-          metric: string
           labels: Json
+          metric: string
           value: number
         }[]
       }
@@ -1379,28 +1379,35 @@ export type Database = {
       inbox: {
         Args: { account_ids: string[]; max_rows?: number; since?: string }
         Returns: {
-          id: string
           account_id: string
-          message_type: Database["public"]["Enums"]["message_type"]
           content: string
-          sender_id: string
+          id: string
+          message_type: Database["public"]["Enums"]["message_type"]
           received_at: string
+          sender_id: string
           status: Database["public"]["Enums"]["message_status"]
         }[]
       }
-      increment_agent_counter: {
-        Args: { agent: string; project_id?: string; user_id: string } | {
-          agent: string
-          project_id: string
-          reserve_cost: number
-          user_id: string
-        }
-        Returns: number
-      }
-      increment_render_counter: {
-        Args: { project_id?: string; user_id: string } | { project_id: string; reserve_cost: number; user_id: string }
-        Returns: number
-      }
+      increment_agent_counter:
+        | {
+            Args: { agent: string; project_id?: string; user_id: string }
+            Returns: number
+          }
+        | {
+            Args: {
+              agent: string
+              project_id: string
+              reserve_cost: number
+              user_id: string
+            }
+            Returns: number
+          }
+      increment_render_counter:
+        | { Args: { project_id?: string; user_id: string }; Returns: number }
+        | {
+            Args: { project_id: string; reserve_cost: number; user_id: string }
+            Returns: number
+          }
       log_audit_action: {
         Args: {
           action: string
@@ -1508,12 +1515,12 @@ export type Tables<
   DefaultSchemaTableNameOrOptions extends
     | keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
     | { schema: keyof DatabaseWithoutInternals },
-  TableName extends DefaultSchemaTableNameOrOptions extends {
+  TableName extends (DefaultSchemaTableNameOrOptions extends {
     schema: keyof DatabaseWithoutInternals
   }
     ? keyof (DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"] &
         DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"])
-    : never = never,
+    : never) = never,
 > = DefaultSchemaTableNameOrOptions extends {
   schema: keyof DatabaseWithoutInternals
 }
@@ -1537,11 +1544,11 @@ export type TablesInsert<
   DefaultSchemaTableNameOrOptions extends
     | keyof DefaultSchema["Tables"]
     | { schema: keyof DatabaseWithoutInternals },
-  TableName extends DefaultSchemaTableNameOrOptions extends {
+  TableName extends (DefaultSchemaTableNameOrOptions extends {
     schema: keyof DatabaseWithoutInternals
   }
     ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
-    : never = never,
+    : never) = never,
 > = DefaultSchemaTableNameOrOptions extends {
   schema: keyof DatabaseWithoutInternals
 }
@@ -1562,11 +1569,11 @@ export type TablesUpdate<
   DefaultSchemaTableNameOrOptions extends
     | keyof DefaultSchema["Tables"]
     | { schema: keyof DatabaseWithoutInternals },
-  TableName extends DefaultSchemaTableNameOrOptions extends {
+  TableName extends (DefaultSchemaTableNameOrOptions extends {
     schema: keyof DatabaseWithoutInternals
   }
     ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
-    : never = never,
+    : never) = never,
 > = DefaultSchemaTableNameOrOptions extends {
   schema: keyof DatabaseWithoutInternals
 }
@@ -1587,11 +1594,11 @@ export type Enums<
   DefaultSchemaEnumNameOrOptions extends
     | keyof DefaultSchema["Enums"]
     | { schema: keyof DatabaseWithoutInternals },
-  EnumName extends DefaultSchemaEnumNameOrOptions extends {
+  EnumName extends (DefaultSchemaEnumNameOrOptions extends {
     schema: keyof DatabaseWithoutInternals
   }
     ? keyof DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"]
-    : never = never,
+    : never) = never,
 > = DefaultSchemaEnumNameOrOptions extends {
   schema: keyof DatabaseWithoutInternals
 }
@@ -1604,11 +1611,11 @@ export type CompositeTypes<
   PublicCompositeTypeNameOrOptions extends
     | keyof DefaultSchema["CompositeTypes"]
     | { schema: keyof DatabaseWithoutInternals },
-  CompositeTypeName extends PublicCompositeTypeNameOrOptions extends {
+  CompositeTypeName extends (PublicCompositeTypeNameOrOptions extends {
     schema: keyof DatabaseWithoutInternals
   }
     ? keyof DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"]
-    : never = never,
+    : never) = never,
 > = PublicCompositeTypeNameOrOptions extends {
   schema: keyof DatabaseWithoutInternals
 }
