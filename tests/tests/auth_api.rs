@@ -625,3 +625,42 @@ fn a_new_password_ends_the_other_sessions() {
     );
     assert_eq!(sign_in(&email, "second password").status, 200);
 }
+
+/// A session past its time box (`auth.sessions.not_after`) no longer refreshes
+/// (session_expired), and the daily purge removes it with its refresh tokens.
+#[test]
+fn a_session_past_its_time_box_ends_and_is_purged() {
+    let _turn = turn();
+    let email = unique("timeboxed");
+    let up = sign_up(&json!({"email": email, "password": "time boxed pw"})).json();
+    let sid = claims(up["access_token"].as_str().unwrap())["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    execute(&format!(
+        "update auth.sessions set not_after = now() - interval '1 minute' where id = '{sid}'"
+    ));
+    let r = auth(
+        "POST",
+        "token?grant_type=refresh_token",
+        None,
+        &json!({"refresh_token": up["refresh_token"]}).to_string(),
+    );
+    assert_eq!(
+        error(&r),
+        (
+            400,
+            "session_expired".into(),
+            "Invalid Refresh Token: Session Expired".into()
+        )
+    );
+    let purged: Value = query_one("select private.purge()", &[]).get(0);
+    assert!(purged["auth_sessions"].as_i64().unwrap() >= 1, "{purged}");
+    let left: i64 = query_one(
+        "select (select count(*) from auth.sessions where id = $1::text::uuid) \
+              + (select count(*) from auth.refresh_tokens where session_id = $1::text::uuid)",
+        &[&sid],
+    )
+    .get(0);
+    assert_eq!(left, 0);
+}

@@ -436,6 +436,7 @@ pub fn down() -> Result<()> {
 pub fn print_urls() {
     let api = format!("http://127.0.0.1:{DEFAULT_PORT}");
     println!("         API URL: {api}");
+    println!("        Auth URL: {api}/auth/v1");
     println!("   Functions URL: {api}/functions/v1");
     println!("     Storage URL: {api}/storage/v1");
 }
