@@ -142,6 +142,33 @@ $body$;
 revoke all on function private.realtime_dashboard_counters() from public, anon, authenticated, service_role;
 comment on function private.realtime_dashboard_counters() is 'The dashboard''s counters (render queue, AI spend today, recent errors, unassigned leads), read from public.backend_metrics().';
 
+create or replace function private.realtime_dashboard_flush()
+returns void
+language plpgsql
+volatile
+security invoker
+set search_path = pg_catalog, pg_temp
+as $body$declare
+  counts jsonb := private.realtime_dashboard_counters();
+  last jsonb;
+begin
+  -- The trailing edge the once-a-second limit leaves when a burst spans many transactions:
+  -- send the counters when they differ from the last ones sent.
+  select m.payload into last
+    from realtime.messages m
+   where m.topic = 'dashboard:admin' and m.extension = 'broadcast' and m.private
+     and m.event = 'counters'
+     and m.inserted_at > pg_catalog.now()::timestamp - interval '1 day'
+   order by m.inserted_at desc
+   limit 1;
+  if last is null or (last - 'at' - 'id') is distinct from (counts - 'at') then
+    perform realtime.send(counts, 'counters', 'dashboard:admin', true);
+  end if;
+end
+$body$;
+revoke all on function private.realtime_dashboard_flush() from public, anon, authenticated, service_role;
+comment on function private.realtime_dashboard_flush() is 'Sends the dashboard''s counters when they differ from the last ones sent; run every minute by moha-realtime-dashboard.';
+
 create or replace function private.realtime_dashboard()
 returns trigger
 language plpgsql
@@ -239,3 +266,11 @@ alter publication supabase_realtime drop table public.notifications;
 alter publication supabase_realtime drop table public.render_requests;
 
 alter publication supabase_realtime drop table public.leads;
+
+do $body1$
+begin
+  if exists (select from pg_catalog.pg_extension where extname = 'pg_cron') then
+    perform cron.schedule('moha-realtime-dashboard', '* * * * *', $body$select private.realtime_dashboard_flush()$body$);
+  end if;
+end
+$body1$;

@@ -405,6 +405,21 @@ fn a_burst_of_a_thousand_lead_updates_makes_at_most_two_dashboard_messages() {
     for key in ["render_queue", "ai_cost_usd_today", "errors_recent", "at"] {
         assert!(last.get(key).is_some(), "{key}: {out}");
     }
+    // Spread over 50 transactions: at most two messages during the burst, and the flush job's
+    // command sends the final counts once (and nothing when they have not changed).
+    let spread = &out["spread"];
+    let during = spread["messages"].as_u64().unwrap();
+    assert!(
+        during <= 2,
+        "{during} messages during the spread burst: {out}"
+    );
+    assert_eq!(spread["after_flush"].as_u64().unwrap(), during + 1, "{out}");
+    assert_eq!(
+        spread["last"]["leads_unassigned"].to_string(),
+        spread["final_unassigned"].as_str().unwrap(),
+        "{out}"
+    );
+    assert_eq!(spread["second_flush_sent"], 0, "{out}");
 }
 
 #[test]

@@ -255,6 +255,26 @@ const scenarios: Record<string, () => Promise<unknown>> = {
     await sleep(2500);
     const [{ unassigned }] = await sql`select private.realtime_dashboard_counters() ->> 'leads_unassigned' as unassigned`;
     const counters = admin.got.filter((g) => g.event === "counters");
+    // The leads assigned in 50 transactions of 20 updates: the first commit in a second sends,
+    // the others do not (the counts move all along); the minute's flush job (run here at once)
+    // sends the final counts.
+    await sleep(1200);
+    const before = admin.got.length;
+    const started2 = now();
+    for (let t = 0; t < 50; t++) {
+      await sql.begin((tx) =>
+        leads.slice(t * 20, t * 20 + 20).map((id) => tx`update public.leads set assigned_to = ${env("SALES_A_ID")} where id = ${id}`)
+      );
+    }
+    const took2 = now() - started2;
+    await sleep(1500);
+    const during = admin.got.slice(before).filter((g) => g.event === "counters").length;
+    const [{ unassigned: unassigned2 }] = await sql`select private.realtime_dashboard_counters() ->> 'leads_unassigned' as unassigned`;
+    await sql`select private.realtime_dashboard_flush()`;
+    await sleep(500);
+    const after = admin.got.slice(before).filter((g) => g.event === "counters");
+    await sql`select private.realtime_dashboard_flush()`;
+    await sleep(300);
     const out = {
       status: admin.status,
       updates: leads.length,
@@ -262,6 +282,14 @@ const scenarios: Record<string, () => Promise<unknown>> = {
       messages: counters.length,
       last: counters.at(-1)?.payload ?? null,
       final_unassigned: unassigned,
+      spread: {
+        burst_ms: took2,
+        messages: during,
+        after_flush: after.length,
+        last: after.at(-1)?.payload ?? null,
+        final_unassigned: unassigned2,
+        second_flush_sent: admin.got.slice(before).filter((g) => g.event === "counters").length - after.length,
+      },
     };
     await close(admin);
     return out;

@@ -49,6 +49,7 @@ pub fn releases() -> Vec<Release> {
 /// releases.
 pub fn scheduled_jobs() -> Vec<Job> {
     let mut all = operations::jobs();
+    all.extend(realtime::jobs());
     all.extend(lead_ai::jobs());
     all.extend(social_tokens::jobs());
     all

@@ -28,6 +28,19 @@ fn after(name: &str, table: &str, events: Vec<Event>, function: &str) -> Change 
     })
 }
 
+/// The job that sends the dashboard's final counters after a burst of many transactions.
+pub const FLUSH_DASHBOARD: &str = "moha-realtime-dashboard";
+
+/// Supabase Cron jobs of this release.
+pub fn jobs() -> Vec<Job> {
+    vec![Job {
+        name: FLUSH_DASHBOARD,
+        schedule: "* * * * *",
+        command: JobCommand::Sql("select private.realtime_dashboard_flush()"),
+        comment: "Sends the dashboard's counters to dashboard:admin when they differ from the last ones sent (the trailing edge of the once-a-second limit).",
+    }]
+}
+
 /// The tables whose changes move the dashboard's counters.
 pub const DASHBOARD_TABLES: &[&str] = &["leads", "render_requests", "error_logs", "agent_usage"];
 
@@ -62,6 +75,14 @@ pub fn release() -> Release {
             .language(Language::Sql)
             .volatility(Volatility::Stable)
             .comment("The dashboard's counters (render queue, AI spend today, recent errors, unassigned leads), read from public.backend_metrics()."),
+        ),
+        Change::CreateFunction(
+            Function::new(
+                private("realtime_dashboard_flush"),
+                Returns::Void,
+                include_str!("sql/realtime_dashboard_flush.sql"),
+            )
+            .comment("Sends the dashboard's counters when they differ from the last ones sent; run every minute by moha-realtime-dashboard."),
         ),
         trigger_fn(
             "realtime_dashboard",
@@ -122,6 +143,7 @@ pub fn release() -> Release {
             table: public(t),
         });
     }
+    changes.extend(jobs().into_iter().map(Change::Schedule));
     Release {
         version: "20250601002200",
         name: "realtime",
