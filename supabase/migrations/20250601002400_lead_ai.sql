@@ -5,9 +5,7 @@ set lock_timeout = '5s';
 set statement_timeout = '5min';
 
 alter table public.agent_limits add column max_cost numeric(12,6);
-comment on column public.agent_limits.max_cost is 'US dollars per window; null: no spend limit. A call is refused once the window''s spend reaches it, or when its known least cost would pass it.';
-
-alter table public.agent_limits add constraint agent_limits_max_cost_check check (max_cost is null or max_cost >= 0);
+comment on column public.agent_limits.max_cost is 'US dollars per window; null: no spend limit. A call is refused once the window''s spend reaches it, or when its known least cost would pass it; zero or less allows nothing.';
 
 create or replace function private.agent_limits_at(
   agent text,
@@ -110,7 +108,7 @@ begin
                                           increment_agent_counter.project_id, v_now)
   loop
     if v_limit.max_requests < 1 or v_limit.max_tokens < 1
-       or v_limit.max_cost < increment_agent_counter.reserve_cost or v_limit.max_cost = 0 then
+       or v_limit.max_cost < increment_agent_counter.reserve_cost or v_limit.max_cost <= 0 then
       raise exception '% limit reached: the % limit allows nothing', increment_agent_counter.agent, v_limit.scope
         using errcode = 'PT429';
     end if;

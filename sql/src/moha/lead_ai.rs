@@ -51,14 +51,7 @@ pub fn release() -> Release {
         Change::AddColumn {
             table: limits.clone(),
             column: Column::new("max_cost", SqlType::Numeric { precision: 12, scale: 6 })
-                .comment("US dollars per window; null: no spend limit. A call is refused once the window's spend reaches it, or when its known least cost would pass it."),
-        },
-        Change::AddConstraint {
-            table: limits.clone(),
-            constraint: Constraint {
-                name: "agent_limits_max_cost_check".into(),
-                kind: ConstraintKind::Check(Expr::Sql("max_cost is null or max_cost >= 0")),
-            },
+                .comment("US dollars per window; null: no spend limit. A call is refused once the window's spend reaches it, or when its known least cost would pass it; zero or less allows nothing."),
         },
         Change::CreateFunction(
             Function::new(

@@ -24,7 +24,7 @@ begin
                                           increment_agent_counter.project_id, v_now)
   loop
     if v_limit.max_requests < 1 or v_limit.max_tokens < 1
-       or v_limit.max_cost < increment_agent_counter.reserve_cost or v_limit.max_cost = 0 then
+       or v_limit.max_cost < increment_agent_counter.reserve_cost or v_limit.max_cost <= 0 then
       raise exception '% limit reached: the % limit allows nothing', increment_agent_counter.agent, v_limit.scope
         using errcode = 'PT429';
     end if;
