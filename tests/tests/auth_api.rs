@@ -664,3 +664,22 @@ fn a_session_past_its_time_box_ends_and_is_purged() {
     .get(0);
     assert_eq!(left, 0);
 }
+
+/// `deno run` does not type-check: the Auth module and the supabase-js script are checked here.
+#[test]
+fn auth_module_and_client_type_check() {
+    let root = xtask::paths::project_root();
+    for file in ["xtask/gateway/authApi.ts", "tests/tests/auth_client.ts"] {
+        let out = std::process::Command::new(xtask::prereq::node_bin("deno"))
+            .args(["check", file])
+            .current_dir(&root)
+            .env("DENO_NO_UPDATE_CHECK", "1")
+            .output()
+            .expect("deno runs (node_modules/.bin/deno, installed by npm ci)");
+        assert!(
+            out.status.success(),
+            "deno check {file}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
