@@ -48,6 +48,8 @@ const MAX_FRAME = 1 << 20;
 let opts: Options;
 let sql: postgres.Sql;
 let allowedRoles: Set<string>;
+/** Why the endpoint is not serving (a database without Realtime's objects), or null. */
+let unavailable: string | null = "not configured";
 
 /** The channels joined on each topic (private only). */
 const subscribers = new Map<string, Set<Channel>>();
@@ -61,11 +63,18 @@ export async function configureRealtime(o: Options): Promise<void> {
   opts = o;
   allowedRoles = new Set(["anon", "authenticated", "service_role", ...o.user_roles]);
   sql = postgres(o.db_url, { max: 10, onnotice: () => {} });
-  await createPartitions();
+  try {
+    await createPartitions();
+    await sql.listen("realtime_messages", (body) => {
+      deliver(body).catch((e) => console.error("realtime delivery:", e));
+    });
+    unavailable = null;
+  } catch (e) {
+    // The rest of the gateway still serves; the websocket answers 503 with the reason.
+    unavailable = `the database lacks Realtime's objects (xtask/sql/realtime.sql): ${(e as Error).message}`;
+    console.error("realtime:", unavailable);
+  }
   setInterval(() => createPartitions().catch((e) => console.error("realtime partitions:", e)), 3600_000);
-  await sql.listen("realtime_messages", (body) => {
-    deliver(body).catch((e) => console.error("realtime delivery:", e));
-  });
 }
 
 /** Realtime's Tenants.create_messages_partitions/1, through the compat layer's definer function. */
@@ -79,6 +88,7 @@ export function isRealtime(url: URL): boolean {
 
 /** The websocket upgrade; refused (401, as hosted's connect) without a valid API key. */
 export function handleRealtime(req: Request, url: URL): Response {
+  if (unavailable) return Response.json({ error: `Realtime is unavailable: ${unavailable}` }, { status: 503 });
   if ((req.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") {
     return Response.json({ error: "Expected a websocket upgrade" }, { status: 400 });
   }
