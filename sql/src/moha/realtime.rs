@@ -151,3 +151,65 @@ pub fn release() -> Release {
         changes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{Access, Entry};
+
+    /// Who an entry list lets do `action`, as docs/realtime.md words it.
+    fn who(entries: &[Entry], action: crate::access::Action) -> String {
+        let names: Vec<String> = entries
+            .iter()
+            .filter(|e| e.actions.contains(&action) && e.audience.db_role != "service_role")
+            .map(|e| match e.access {
+                Access::All => e.audience.name.to_string(),
+                Access::Rule(_) => "that user".to_string(),
+            })
+            .collect();
+        if names.is_empty() {
+            "—".into()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    /// docs/realtime.md lists every topic with who may listen, send and use presence, as
+    /// `security::topics()` declares them.
+    #[test]
+    fn the_docs_list_every_topic_as_declared() {
+        use crate::access::Action::{Insert, Select};
+        let docs = include_str!("../../../docs/realtime.md");
+        let topics = security::topics();
+        for t in &topics {
+            let listen = who(&t.broadcast, Select).replace(
+                "that user",
+                match t.pattern {
+                    p if p.starts_with("leads:") => "that Sales user",
+                    _ => "that user",
+                },
+            );
+            let presence = match (who(&t.presence, Select), who(&t.presence, Insert)) {
+                (s, i) if s == "—" && i == "—" => "—".to_string(),
+                (s, i) if s == i => format!("{s} (see and track)"),
+                (s, i) => format!("see: {s}; track: {i}"),
+            };
+            let row = format!(
+                "| `{}` | {listen} | {} | {presence} |",
+                t.pattern,
+                who(&t.broadcast, Insert)
+            );
+            assert!(docs.contains(&row), "docs/realtime.md lacks:\n{row}");
+        }
+        let rows = docs
+            .lines()
+            .filter(|l| l.starts_with("| `") && l.contains(':'))
+            .filter(|l| {
+                topics
+                    .iter()
+                    .any(|t| l.starts_with(&format!("| `{}`", t.pattern)))
+            })
+            .count();
+        assert_eq!(rows, topics.len());
+    }
+}
