@@ -68,6 +68,9 @@ enum Command {
     Agent(crate::agent::AgentCommand),
     /// Measure the speed targets (ratios in one run) and append them to docs/benchmarks.md.
     Bench(crate::bench::BenchArgs),
+    /// Run the coverage-guided fuzz targets of fuzz/ (cargo-fuzz, libFuzzer) and report
+    /// executions and crashes per target. Not part of `test`.
+    Fuzz(crate::fuzz::FuzzArgs),
     /// Tamper evidence for the audit trail: append a digest of public.audit_logs to a file kept
     /// outside the database, or verify the live log against the stored digests.
     #[command(subcommand)]
@@ -221,6 +224,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Deploy(args) => crate::deploy::run(&args),
         Command::Test => crate::prereq::run_test_suite(),
         Command::Bench(args) => crate::bench::run(args),
+        Command::Fuzz(args) => crate::fuzz::run(args),
         Command::Token(args) => crate::token::run(&args),
         Command::Keys(cmd) => crate::keys::run(cmd),
         Command::Agent(cmd) => crate::agent::run(cmd),

@@ -15,6 +15,7 @@ pub mod db;
 pub mod deploy;
 pub mod diagram;
 pub mod functions;
+pub mod fuzz;
 pub mod gateway;
 pub mod generate;
 pub mod inspect;

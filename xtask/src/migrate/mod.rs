@@ -10,7 +10,7 @@ mod error;
 mod ledger;
 mod session;
 mod source;
-pub(crate) mod split;
+pub mod split;
 
 use std::collections::BTreeMap;
 use std::fs;

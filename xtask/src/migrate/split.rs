@@ -406,6 +406,16 @@ mod tests {
         split(sql).into_iter().map(|s| s.text).collect()
     }
 
+    // Found by the migration_split fuzz target: Go's strings.TrimSpace, which the CLI trims
+    // with, trims Unicode whitespace (vertical tab, NEL, no-break space), and so do we.
+    #[test]
+    fn statements_are_trimmed_of_unicode_whitespace_as_go_trims_them() {
+        assert_eq!(
+            texts("\u{b}select 1\u{b};\u{85}select 2\u{a0};\u{b}"),
+            ["select 1", "select 2"]
+        );
+    }
+
     // Expected arrays are what `supabase db push` (CLI 2.117.0) stored in
     // `schema_migrations.statements` for the same input.
     #[test]
