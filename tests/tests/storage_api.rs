@@ -1,5 +1,6 @@
 //! The Storage API of the local gateway (xtask/gateway/storage.ts) through the real
-//! supabase-js (tests/tests/storage_client.ts, run in Deno): objects in one's own folder, the
+//! supabase-js (tests/tests/storage_client.ts, run in Deno), as personas signed in with their
+//! passwords through the local Auth API: objects in one's own folder, the
 //! attacker's side (other users' folders, traversal in move and copy destinations, buckets one
 //! cannot write, signed upload tokens on other paths, bulk removes mixing own and foreign
 //! names), the bucket API, and public URLs for approved media only. Every decision is the real
@@ -14,6 +15,12 @@ const PUBLISHED_PROJECT: &str = "12000000-0000-4000-a000-000000000003";
 const UNPUBLISHED_PROJECT: &str = "12000000-0000-4000-a000-000000000001";
 const PUBLISHED_POST: &str = "14000000-0000-4000-a000-000000000001";
 const DRAFT_POST: &str = "14000000-0000-4000-a000-000000000002";
+
+fn email(persona: &str) -> &'static str {
+    personas::user(persona)
+        .expect("a persona with a user")
+        .email
+}
 
 /// Runs storage_client.ts against the fixture's gateway, with the demo rows (projects, posts)
 /// in place; returns its steps.
@@ -36,10 +43,11 @@ fn run_client() -> Value {
         .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
         .env("PUBLISHABLE_KEY", publishable_key())
         .env("SECRET_KEY", secret_key())
-        .env("CLIENT_TOKEN", token("client"))
-        .env("CLIENT2_TOKEN", token("client2"))
-        .env("DESIGNER_TOKEN", token("designer"))
-        .env("ADMIN_TOKEN", token("admin"))
+        .env("DEMO_PASSWORD", sql::moha::personas::DEMO_PASSWORD)
+        .env("CLIENT_EMAIL", email("client"))
+        .env("CLIENT2_EMAIL", email("client2"))
+        .env("DESIGNER_EMAIL", email("designer"))
+        .env("ADMIN_EMAIL", email("admin"))
         .env("CLIENT_ID", personas::id("client"))
         .env("CLIENT2_ID", personas::id("client2"))
         .env("PUBLISHED_PROJECT", PUBLISHED_PROJECT)

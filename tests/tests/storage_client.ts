@@ -1,8 +1,9 @@
 // The Storage API of the local gateway through the real @supabase/supabase-js (pinned in
 // package.json): every object and bucket call storage-js makes, by users on their own folders
-// and, from the attacker's side, on other users' objects. Run by tests/tests/storage_api.rs,
-// which seeds the rows, passes keys, tokens and ids in the environment and asserts on the JSON
-// printed on stdout: for each step its HTTP status (200 for success), Storage's error, and data.
+// and, from the attacker's side, on other users' objects; the personas sign in with their
+// passwords through the local Auth API. Run by tests/tests/storage_api.rs, which seeds the rows,
+// passes keys, emails and ids in the environment and asserts on the JSON printed on stdout: for
+// each step its HTTP status (200 for success), Storage's error, and data.
 import { createClient, type SupabaseClient } from "npm:@supabase/supabase-js@2.119.1";
 
 const env = (name: string): string => {
@@ -11,15 +12,20 @@ const env = (name: string): string => {
   return v;
 };
 const url = env("GATEWAY_URL");
-const as = (token: string | null, key = env("PUBLISHABLE_KEY")): SupabaseClient =>
-  createClient(url, key, {
-    global: token ? { headers: { Authorization: `Bearer ${token}` } } : {},
-    auth: { persistSession: false, autoRefreshToken: false },
-  });
-const client = as(env("CLIENT_TOKEN"));
-const client2 = as(env("CLIENT2_TOKEN"));
-const designer = as(env("DESIGNER_TOKEN"));
-const admin = as(env("ADMIN_TOKEN"));
+const as = (_session: null, key = env("PUBLISHABLE_KEY")): SupabaseClient =>
+  createClient(url, key, { auth: { persistSession: false, autoRefreshToken: false } });
+/** A persona signed in with the demo password through the local Auth API: its session's
+ * access token (through the custom access token hook) is what Storage sees. */
+async function signedIn(email: string): Promise<SupabaseClient> {
+  const c = as(null);
+  const { error } = await c.auth.signInWithPassword({ email, password: env("DEMO_PASSWORD") });
+  if (error) throw new Error(`sign-in of ${email}: ${error.message}`);
+  return c;
+}
+const client = await signedIn(env("CLIENT_EMAIL"));
+const client2 = await signedIn(env("CLIENT2_EMAIL"));
+const designer = await signedIn(env("DESIGNER_EMAIL"));
+const admin = await signedIn(env("ADMIN_EMAIL"));
 const anon = as(null);
 const service = as(null, env("SECRET_KEY"));
 
