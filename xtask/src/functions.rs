@@ -377,6 +377,105 @@ pub struct P8 {
     pub warm_p99: std::time::Duration,
     pub requests: usize,
     pub rate: u32,
+    /// The assigning path: each request a new unassigned lead (workload query, the model
+    /// through a loopback Messages API stub, assignment and note).
+    pub assign_p50: std::time::Duration,
+    pub assign_p99: std::time::Duration,
+    pub assign_requests: usize,
+    pub assign_rate: u32,
+}
+
+/// A loopback stand-in for Anthropic's Messages API: every request gets a `message` whose
+/// text is the JSON object assign-leads asks for, with usage, as the real API answers.
+fn messages_stub() -> Result<String> {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 8192];
+                // Keep-alive: answer each request read whole, until the client closes.
+                loop {
+                    let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        match s.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+                    let len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    while got.len() < end + 4 + len {
+                        match s.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    got.drain(..end + 4 + len);
+                    let body = serde_json::json!({
+                        "id": "msg_bench", "type": "message", "role": "assistant",
+                        "model": "claude-haiku-4-5",
+                        "content": [{"type": "text", "text": "{\"rationale\": \"A referral with a recent enquiry; the chosen Sales user has the lightest open workload.\"}"}],
+                        "stop_reason": "end_turn", "stop_sequence": null,
+                        "usage": {"input_tokens": 180, "output_tokens": 32}
+                    })
+                    .to_string();
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if s.write_all(reply.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Ok(url)
+}
+
+/// Open loop: request i starts at i / rate seconds whatever the earlier ones do, so slow
+/// answers cannot lower the offered load. The latencies, sorted.
+fn open_loop(
+    rate: u32,
+    total: usize,
+    call: &(dyn Fn(usize) -> Result<std::time::Duration> + Sync),
+) -> Result<Vec<std::time::Duration>> {
+    use std::time::{Duration, Instant};
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let workers = 32;
+    let begin = Instant::now() + Duration::from_millis(50);
+    let mut latencies: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                s.spawn(move || -> Result<Vec<Duration>> {
+                    let mut out = Vec::new();
+                    for i in (w..total).step_by(workers) {
+                        let at = begin + interval * i as u32;
+                        if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                        out.push(call(i)?);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a load thread panicked"))
+            .collect::<Result<Vec<_>>>()
+            .map(|v| v.into_iter().flatten().collect())
+    })?;
+    latencies.sort();
+    Ok(latencies)
 }
 
 /// Measures P8: wasm sizes, cold start per function, and warm `assign-leads` latency through the
@@ -411,23 +510,36 @@ pub fn bench_p8(rate: u32, seconds: u32) -> Result<P8> {
         },
     )?;
     let admin = "00000000-0000-4000-a000-0000000008a1";
+    // Two Sales users; the repeat path's lead is assigned already, the assigning path's leads
+    // are not (one per request, referrals so the rule score has factors to explain).
+    let assign_rate = 50;
+    let assign_total = (assign_rate * seconds) as usize;
+    let warmup = 50;
     let mut c = crate::db::connect(&url)?;
     c.batch_execute(&format!(
         "insert into auth.users (id, email) values ('{admin}', 'p8-admin@example.com'), \
-           ('00000000-0000-4000-a000-0000000008b1', 'p8-sales@example.com'); \
+           ('00000000-0000-4000-a000-0000000008b1', 'p8-sales@example.com'), \
+           ('00000000-0000-4000-a000-0000000008b2', 'p8-sales-2@example.com'); \
          update public.users u set role_id = r.id from public.roles r \
            where (u.id = '{admin}' and r.name = 'Admin') \
-              or (u.id = '00000000-0000-4000-a000-0000000008b1' and r.name = 'Sales'); \
+              or (u.id in ('00000000-0000-4000-a000-0000000008b1', '00000000-0000-4000-a000-0000000008b2') \
+                  and r.name = 'Sales'); \
          insert into public.leads (id, client_name, source, assigned_to) values \
            ('00000000-0000-4000-a000-0000000008c1', 'P8 Lead', 'website', \
-            '00000000-0000-4000-a000-0000000008b1');"
+            '00000000-0000-4000-a000-0000000008b1'); \
+         insert into public.leads (id, client_name, source) \
+         select ('00000000-0000-4000-b000-' || lpad(g::text, 12, '0'))::uuid, 'P8 new lead ' || g, 'referral' \
+           from generate_series(1, {}) g;",
+        assign_total + warmup
     ))?;
     let state = std::env::temp_dir().join(format!("moha-p8-{}", std::process::id()));
     let mut secrets = crate::gateway::function_secrets()?;
     secrets.insert("JWT_SECRET".into(), jwt::LOCAL_JWT_SECRET.into());
+    secrets.insert("ANTHROPIC_BASE_URL".into(), messages_stub()?);
+    secrets.insert("ANTHROPIC_API_KEY".into(), "sk-ant-bench-stub".into());
     let gw = crate::gateway::start(&crate::gateway::Options {
         port: crate::cluster::free_port()?,
-        db_url: url,
+        db_url: url.clone(),
         state_dir: state.clone(),
         storage_dir: state.join("storage"),
         secrets,
@@ -445,58 +557,55 @@ pub fn bench_p8(rate: u32, seconds: u32) -> Result<P8> {
                             "exp": chrono::Utc::now().timestamp() + 3600}),
         jwt::LOCAL_JWT_SECRET,
     );
-    let body = r#"{"lead_id":"00000000-0000-4000-a000-0000000008c1"}"#;
-    let call = || -> Result<Duration> {
+    let post = |body: &str| -> Result<Duration> {
         let start = Instant::now();
-        let (status, _) = http_post(port, "/functions/v1/assign-leads", &token, body)?;
-        anyhow::ensure!(status == 200, "assign-leads answered {status}");
+        let (status, reply) = http_post(port, "/functions/v1/assign-leads", &token, body)?;
+        anyhow::ensure!(status == 200, "assign-leads answered {status}: {reply}");
         Ok(start.elapsed())
     };
-    // Warm up the function, its JIT and the connection pool.
-    for _ in 0..200 {
-        call()?;
+    let lead = |i: usize| format!("{{\"lead_id\":\"00000000-0000-4000-b000-{:012}\"}}", i + 1);
+
+    // The assigning path first (warm-up leads, then the measured ones).
+    for i in 0..warmup {
+        post(&lead(assign_total + i))?;
     }
-    // Open loop: request i starts at i / rate seconds whatever the earlier ones do, so slow
-    // answers cannot lower the offered load.
+    let assigning = open_loop(assign_rate, assign_total, &|i| post(&lead(i)))?;
+    let (model_notes, assigned): (i64, i64) = {
+        let row = c.query_one(
+            "select (select count(*) from public.lead_notes \
+                      where note like '%Rationale (claude-haiku-4-5)%'), \
+                    (select count(*) from public.leads \
+                      where client_name like 'P8 new lead %' and assigned_to is not null)",
+            &[],
+        )?;
+        (row.get(0), row.get(1))
+    };
+    anyhow::ensure!(
+        assigned == (assign_total + warmup) as i64 && model_notes >= assigned,
+        "the assigning path did not run as measured: {assigned} leads assigned, {model_notes} model rationales"
+    );
+
+    // The repeat path: the same, already assigned lead (the function answers from the row).
+    let body = r#"{"lead_id":"00000000-0000-4000-a000-0000000008c1"}"#;
+    for _ in 0..200 {
+        post(body)?;
+    }
     let total = (rate * seconds) as usize;
-    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
-    let workers = 32;
-    let begin = Instant::now() + Duration::from_millis(50);
-    let latencies: Vec<Duration> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                let call = &call;
-                s.spawn(move || -> Result<Vec<Duration>> {
-                    let mut out = Vec::new();
-                    for i in (w..total).step_by(workers) {
-                        let at = begin + interval * i as u32;
-                        if let Some(wait) = at.checked_duration_since(Instant::now()) {
-                            std::thread::sleep(wait);
-                        }
-                        out.push(call()?);
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a load thread panicked"))
-            .collect::<Result<Vec<_>>>()
-            .map(|v| v.into_iter().flatten().collect())
-    })?;
+    let sorted = open_loop(rate, total, &|_| post(body))?;
     drop(gw);
     let _ = std::fs::remove_dir_all(&state);
-    let mut sorted = latencies;
-    sorted.sort();
-    let pct = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+    let pct = |v: &[Duration], p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
     Ok(P8 {
         wasm_bytes,
         cold_start,
-        warm_p50: pct(0.50),
-        warm_p99: pct(0.99),
+        warm_p50: pct(&sorted, 0.50),
+        warm_p99: pct(&sorted, 0.99),
         requests: sorted.len(),
         rate,
+        assign_p50: pct(&assigning, 0.50),
+        assign_p99: pct(&assigning, 0.99),
+        assign_requests: assigning.len(),
+        assign_rate,
     })
 }
 
