@@ -683,3 +683,83 @@ fn auth_module_and_client_type_check() {
         );
     }
 }
+
+/// Auth's tables in the compat layer have the columns Supabase Auth's migrations leave on them
+/// (supabase/auth at bc32168e: identities, sessions, refresh_tokens, mfa_amr_claims), in order,
+/// so SQL written against hosted's tables (seed files, triggers, purges) runs here unchanged.
+#[test]
+fn auth_tables_have_auths_columns() {
+    let cols = |table: &str| -> Vec<String> {
+        fixture()
+            .db
+            .connect()
+            .query(
+                "select column_name || ' ' || case when data_type = 'USER-DEFINED' then udt_name \
+                   else data_type end from information_schema.columns \
+                  where table_schema = 'auth' and table_name = $1 order by ordinal_position",
+                &[&table],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    assert_eq!(
+        cols("identities"),
+        [
+            "provider_id text",
+            "user_id uuid",
+            "identity_data jsonb",
+            "provider text",
+            "last_sign_in_at timestamp with time zone",
+            "created_at timestamp with time zone",
+            "updated_at timestamp with time zone",
+            "email text",
+            "id uuid"
+        ]
+    );
+    assert_eq!(
+        cols("sessions"),
+        [
+            "id uuid",
+            "user_id uuid",
+            "created_at timestamp with time zone",
+            "updated_at timestamp with time zone",
+            "factor_id uuid",
+            "aal aal_level",
+            "not_after timestamp with time zone",
+            "refreshed_at timestamp without time zone",
+            "user_agent text",
+            "ip inet",
+            "tag text",
+            "oauth_client_id uuid",
+            "refresh_token_hmac_key text",
+            "refresh_token_counter bigint",
+            "scopes text"
+        ]
+    );
+    assert_eq!(
+        cols("refresh_tokens"),
+        [
+            "instance_id uuid",
+            "id bigint",
+            "token character varying",
+            "user_id character varying",
+            "revoked boolean",
+            "created_at timestamp with time zone",
+            "updated_at timestamp with time zone",
+            "parent character varying",
+            "session_id uuid"
+        ]
+    );
+    assert_eq!(
+        cols("mfa_amr_claims"),
+        [
+            "session_id uuid",
+            "created_at timestamp with time zone",
+            "updated_at timestamp with time zone",
+            "authentication_method text",
+            "id uuid"
+        ]
+    );
+}
