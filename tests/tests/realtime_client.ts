@@ -165,7 +165,16 @@ const scenarios: Record<string, () => Promise<unknown>> = {
       ids.push(id + " " + part);
     }
     await waitFor(() => sales.got.length >= months.length, 3000);
+    // A message of a month without a partition lands in the default one; making the month's
+    // partition moves it into a table attached afterwards, which sends nothing again.
+    const [{ id: later }] = await sql`insert into public.social_messages (account_id, message_type, content, received_at)
+      values (${account}, 'direct_message', 'from the future', now() + interval '8 months') returning id::text`;
+    await waitFor(() => sales.got.some((g) => g.payload?.id === later), 3000);
+    const [{ moved }] = await sql`select public.create_social_messages_partitions(9) as moved`;
+    const [{ part }] = await sql`select tableoid::regclass::text as part from public.social_messages where id = ${later}`;
+    await sleep(500);
     const out = {
+      later: { moved, part, deliveries: sales.got.filter((g) => g.payload?.id === later).length },
       status: sales.status,
       inserted: ids,
       got: sales.got.map((g) => [g.event, g.payload?.id, g.payload?.received_at]),
