@@ -1,7 +1,8 @@
 //! The local API gateway on 127.0.0.1:54321, as `supabase start` serves a project's API:
 //! `/functions/v1/<name>` (each function in its own Deno process), the Storage API subset backed
-//! by `.local/storage` with the real `storage.objects` RLS, and the JWKS of the stack's signing
-//! keys. It takes the publishable and secret API keys and the legacy JWT keys, and checks them
+//! by `.local/storage` with the real `storage.objects` RLS, Supabase Auth at `/auth/v1`
+//! (`xtask/gateway/authApi.ts`, configured by [`crate::auth_api`]) and the JWKS of the stack's
+//! signing keys. It takes the publishable and secret API keys and the legacy JWT keys, and checks them
 //! with the functions' own code (`functions/gateway-auth`). The program is
 //! `xtask/gateway/main.ts`; this module configures, starts and stops it.
 //!
