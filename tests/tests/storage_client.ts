@@ -116,6 +116,10 @@ await step(
   "copy_into_unwritable_bucket",
   renders(client).copy(`${me}/api/b.png`, `${published}/from-client.png`, { destinationBucket: "project-media" }),
 );
+// The secret key passes every policy, so the name rule alone keeps its writes inside the bucket.
+await step("service_upload", renders(service).upload(`${other}/api/service.png`, file()));
+await step("service_move_traversal", renders(service).move(`${other}/api/service.png`, `../escaped.png`));
+await step("service_copy_traversal", renders(service).copy(`${other}/api/service.png`, `${other}/../../escaped.png`));
 await step("info_other", renders(client).info(`${other}/api/theirs.png`));
 await listed("remove_mixed", renders(client).remove([`${me}/api/c.png`, `${other}/api/theirs.png`]));
 await step("other_survives", renders(client2).exists(`${other}/api/theirs.png`));
