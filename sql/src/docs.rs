@@ -234,6 +234,12 @@ pub const TABLES: &[TableDoc] = &[
         purpose: PlanProse("Secrets Management – Secure API key storage (AI APIs, social media APIs, etc.)."),
     },
     TableDoc {
+        schema: "private",
+        table: "social_oauth_states",
+        module: Social,
+        purpose: PlanProse("Secrets Management – Secure API key storage (AI APIs, social media APIs, etc.)."),
+    },
+    TableDoc {
         schema: "archive",
         table: "social_sentiment",
         module: Operations,

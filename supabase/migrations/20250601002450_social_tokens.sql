@@ -16,6 +16,7 @@ create table private.social_tokens (
   account_id uuid not null,
   refresh_token bytea,
   refresh_expires_at timestamp with time zone,
+  platform_user_id text,
   reconnect_reason text,
   updated_at timestamp with time zone not null default now(),
   constraint social_tokens_pkey primary key (account_id),
@@ -24,6 +25,7 @@ create table private.social_tokens (
 alter table private.social_tokens enable row level security;
 comment on table private.social_tokens is 'Refresh tokens (encrypted with social_token_key) and why an account needs reconnecting; out of the API''s reach.';
 comment on column private.social_tokens.refresh_token is 'pgp_sym_encrypt ciphertext; read it with social_account_refresh_token() as service_role.';
+comment on column private.social_tokens.platform_user_id is 'The platform''s id of the authorised account (Instagram user_id, TikTok open_id): a reconnect must authorise the same one.';
 comment on column private.social_tokens.reconnect_reason is 'The platform''s refusal, when needs_reconnect was set.';
 
 create or replace function private.secret(
@@ -244,6 +246,154 @@ end
 $body$;
 revoke all on function private.queue_social_fetches(text, integer) from public, anon, authenticated, service_role;
 comment on function private.queue_social_fetches(text, integer) is 'Calls fetch-social-updates for the batch of connected accounts fetched longest ago, leaving out those that need reconnecting; returns how many it queued.';
+
+create table private.social_oauth_states (
+  state_hash text not null,
+  platform public.social_platform not null,
+  account_id uuid,
+  created_by uuid not null,
+  expires_at timestamp with time zone not null,
+  constraint social_oauth_states_pkey primary key (state_hash),
+  constraint social_oauth_states_account_id_fkey foreign key (account_id) references public.social_accounts (id) on delete cascade,
+  constraint social_oauth_states_created_by_fkey foreign key (created_by) references public.users (id) on delete cascade
+);
+alter table private.social_oauth_states enable row level security;
+comment on table private.social_oauth_states is 'OAuth authorisation-code flows an Admin started (social-connect): the state''s SHA-256, single use, 10 minutes.';
+comment on column private.social_oauth_states.account_id is 'The account being reconnected; null: a new one.';
+
+create index social_oauth_states_account_id_idx on private.social_oauth_states (account_id);
+
+create index social_oauth_states_created_by_idx on private.social_oauth_states (created_by);
+
+create or replace function public.begin_social_connect(
+  platform public.social_platform,
+  account_id uuid,
+  created_by uuid
+)
+returns text
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $body$
+declare
+  v_state text;
+begin
+  -- Only an Admin connects the studio's accounts (the function checked the caller's token; the
+  -- rule is kept here too, where the state is made).
+  if not exists (select 1 from public.users u join public.roles r on r.id = u.role_id
+                  where u.id = begin_social_connect.created_by and r.name = 'Admin') then
+    raise exception 'begin_social_connect: only an Admin connects social accounts' using errcode = 'PT403';
+  end if;
+  if begin_social_connect.account_id is not null
+     and not exists (select 1 from public.social_accounts a
+                      where a.id = begin_social_connect.account_id
+                        and a.platform = begin_social_connect.platform) then
+    raise exception 'begin_social_connect: no % account %', begin_social_connect.platform, begin_social_connect.account_id
+      using errcode = 'P0002';
+  end if;
+  -- 256 random bits from pgcrypto's CSPRNG; only its hash is kept, so a read of the table
+  -- gives nothing to replay.
+  v_state := pg_catalog.encode(extensions.gen_random_bytes(32), 'hex');
+  insert into private.social_oauth_states (state_hash, platform, account_id, created_by, expires_at)
+  values (pg_catalog.encode(extensions.digest(v_state, 'sha256'), 'hex'), begin_social_connect.platform,
+          begin_social_connect.account_id, begin_social_connect.created_by,
+          pg_catalog.now() + interval '10 minutes');
+  return v_state;
+end
+$body$;
+revoke all on function public.begin_social_connect(public.social_platform, uuid, uuid) from public, anon, authenticated, service_role;
+grant execute on function public.begin_social_connect(public.social_platform, uuid, uuid) to service_role;
+comment on function public.begin_social_connect(public.social_platform, uuid, uuid) is 'Starts a connect flow for an Admin: returns a random state (256 bits) valid once for 10 minutes, keeping only its hash; PT403 for anyone else.';
+
+create or replace function public.consume_social_connect(
+  state text
+)
+returns table (platform public.social_platform, account_id uuid, created_by uuid)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $body$
+declare
+  v_row private.social_oauth_states;
+begin
+  -- Single use: the row goes whatever happens next, so a replayed callback finds nothing.
+  delete from private.social_oauth_states s
+   where s.state_hash = pg_catalog.encode(extensions.digest(coalesce(consume_social_connect.state, ''), 'sha256'), 'hex')
+  returning s.* into v_row;
+  if not found or v_row.expires_at <= pg_catalog.now() then
+    raise exception 'consume_social_connect: unknown, used or expired state' using errcode = 'PT403';
+  end if;
+  platform := v_row.platform;
+  account_id := v_row.account_id;
+  created_by := v_row.created_by;
+  return next;
+end
+$body$;
+revoke all on function public.consume_social_connect(text) from public, anon, authenticated, service_role;
+grant execute on function public.consume_social_connect(text) to service_role;
+comment on function public.consume_social_connect(text) is 'Takes a connect flow''s state: the flow it started, once; PT403 when the state is unknown, used or expired.';
+
+create or replace function public.connect_social_account(
+  platform public.social_platform,
+  username text,
+  platform_user_id text,
+  account_id uuid,
+  created_by uuid,
+  access_token text,
+  expires_in integer,
+  refresh_token text,
+  refresh_expires_in integer
+)
+returns uuid
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $body$
+declare
+  v_id uuid;
+  v_known text;
+begin
+  if connect_social_account.platform_user_id is null or connect_social_account.platform_user_id = '' then
+    raise exception 'connect_social_account: the platform named no account' using errcode = '22004';
+  end if;
+  if connect_social_account.account_id is not null then
+    -- A reconnect: the authorised platform account must be the one the studio connected.
+    v_id := connect_social_account.account_id;
+    select t.platform_user_id into v_known from private.social_tokens t where t.account_id = v_id;
+  else
+    select a.id, t.platform_user_id into v_id, v_known
+      from public.social_accounts a left join private.social_tokens t on t.account_id = a.id
+     where a.platform = connect_social_account.platform and a.username = connect_social_account.username;
+  end if;
+  if v_known is not null and v_known <> connect_social_account.platform_user_id then
+    raise exception 'connect_social_account: the authorised % account is not the one connected here', connect_social_account.platform
+      using errcode = 'PT409';
+  end if;
+  if v_id is null then
+    insert into public.social_accounts (platform, username, connected_by)
+    values (connect_social_account.platform, connect_social_account.username, connect_social_account.created_by)
+    returning id into v_id;
+  else
+    update public.social_accounts a
+       set username = connect_social_account.username, connected_by = connect_social_account.created_by
+     where a.id = v_id and a.platform = connect_social_account.platform;
+    if not found then
+      raise exception 'connect_social_account: no % account %', connect_social_account.platform, v_id using errcode = 'P0002';
+    end if;
+  end if;
+  perform public.store_social_tokens(v_id, connect_social_account.access_token, connect_social_account.expires_in,
+                                     connect_social_account.refresh_token, connect_social_account.refresh_expires_in);
+  update private.social_tokens t set platform_user_id = connect_social_account.platform_user_id
+   where t.account_id = v_id;
+  return v_id;
+end
+$body$;
+revoke all on function public.connect_social_account(public.social_platform, text, text, uuid, uuid, text, integer, text, integer) from public, anon, authenticated, service_role;
+grant execute on function public.connect_social_account(public.social_platform, text, text, uuid, uuid, text, integer, text, integer) to service_role;
+comment on function public.connect_social_account(public.social_platform, text, text, uuid, uuid, text, integer, text, integer) is 'Stores a finished connect flow: creates or updates the account and its encrypted tokens; PT409 when the authorised platform account is not the one already connected under that account or username.';
 
 do $body1$
 begin

@@ -43,6 +43,9 @@ pub enum Fault {
     /// A token refresh refused as the platform refuses it: Instagram's 400 OAuthException code
     /// 190 (session expired), TikTok's 400 `invalid_grant`. Other requests answer as usual.
     TokenRefused,
+    /// The platform's "who is this" (`/me`, TikTok's user info) names another account than the
+    /// stub's usual one, as when someone authorises the studio's app with their own account.
+    OtherAccount,
 }
 
 /// One request as the stub saw it.
@@ -123,6 +126,11 @@ impl ProviderStub {
             ("GEMINI_API_KEY", "gemini-stub-key".into()),
             ("INSTAGRAM_GRAPH_URL", format!("{}/ig/v21.0", self.url)),
             ("TIKTOK_API_URL", format!("{}/tiktok", self.url)),
+            ("INSTAGRAM_OAUTH_URL", format!("{}/ig", self.url)),
+            ("INSTAGRAM_AUTH_URL", format!("{}/ig-web", self.url)),
+            ("INSTAGRAM_CLIENT_ID", "ig-stub-client-id".into()),
+            ("INSTAGRAM_CLIENT_SECRET", "ig-stub-client-secret".into()),
+            ("TIKTOK_AUTH_URL", format!("{}/tiktok-web", self.url)),
             ("TIKTOK_CLIENT_KEY", "tt-stub-client-key".into()),
             ("TIKTOK_CLIENT_SECRET", "tt-stub-client-secret".into()),
         ]
@@ -299,7 +307,32 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) -> std::io::Result
             respond(&stream, 400, &json_ct, body.to_string().as_bytes());
             return Ok(());
         }
-        Some(Fault::TextOnly | Fault::Answer(_) | Fault::TokenRefused) | None => {}
+        Some(Fault::OtherAccount) if path == "/tiktok/v2/oauth/token/" => {
+            // TikTok names the authorised account in the token answer itself.
+            let body = json!({"access_token": "act.other", "expires_in": 86_400, "open_id": "other-open-id",
+                              "refresh_expires_in": 31_536_000, "refresh_token": "rft.other",
+                              "scope": "user.info.basic", "token_type": "Bearer"});
+            respond(&stream, 200, &json_ct, body.to_string().as_bytes());
+            return Ok(());
+        }
+        Some(Fault::OtherAccount) if path == "/ig/v21.0/me" || path == "/tiktok/v2/user/info/" => {
+            let body = if api == Api::Instagram {
+                json!({"id": "17841499999999999", "user_id": "17841499999999999", "username": "someone.else"})
+            } else {
+                json!({"data": {"user": {"open_id": "other-open-id", "username": "someone.else",
+                                         "display_name": "Someone Else", "follower_count": 1,
+                                         "likes_count": 1, "video_count": 1}}, "error": {"code": "ok", "message": "", "log_id": "stub"}})
+            };
+            respond(&stream, 200, &json_ct, body.to_string().as_bytes());
+            return Ok(());
+        }
+        Some(Fault::TextOnly | Fault::Answer(_) | Fault::TokenRefused | Fault::OtherAccount)
+        | None => {}
+    }
+    if path == "/ig/oauth/access_token" || path == "/ig/access_token" {
+        let (status, body) = instagram_code_exchange(&call, &path);
+        respond(&stream, status, &json_ct, body.to_string().as_bytes());
+        return Ok(());
     }
     if is_token_refresh(&path) {
         let body = token_refresh(&call, &path);
@@ -314,6 +347,47 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) -> std::io::Result
     };
     respond(&stream, 200, &json_ct, body.to_string().as_bytes());
     Ok(())
+}
+
+/// Instagram's two steps from an authorisation code: `POST api.instagram.com/oauth/access_token`
+/// (a short-lived token for the code `stub-code`) and `GET graph.instagram.com/access_token`
+/// (`ig_exchange_token`: a long-lived one), with Instagram's error body for a wrong code.
+fn instagram_code_exchange(call: &Call, path: &str) -> (u16, Value) {
+    if path == "/ig/oauth/access_token" {
+        let form = String::from_utf8_lossy(&call.body).into_owned();
+        let ok = form.contains("code=stub-code")
+            && form.contains("grant_type=authorization_code")
+            && form.contains("client_id=ig-stub-client-id")
+            && form.contains("client_secret=ig-stub-client-secret");
+        if !ok {
+            return (
+                400,
+                json!({"error_type": "OAuthException", "code": 400,
+                                "error_message": "Invalid authorization code"}),
+            );
+        }
+        (
+            200,
+            json!({"data": [{"access_token": "IGQ-short-lived", "user_id": "17841400000000001",
+                               "permissions": "instagram_business_basic"}]}),
+        )
+    } else {
+        let ok = call.target.contains("grant_type=ig_exchange_token")
+            && call.target.contains("client_secret=ig-stub-client-secret")
+            && call.headers.get("authorization").map(String::as_str)
+                == Some("Bearer IGQ-short-lived");
+        if !ok {
+            return (
+                400,
+                json!({"error": {"message": "Invalid OAuth access token.",
+                                          "type": "OAuthException", "code": 190, "fbtrace_id": "stub"}}),
+            );
+        }
+        (
+            200,
+            json!({"access_token": "IGQ-long-lived", "token_type": "bearer", "expires_in": 5_183_944}),
+        )
+    }
 }
 
 fn is_token_refresh(path: &str) -> bool {
@@ -331,6 +405,14 @@ fn token_refresh(call: &Call, path: &str) -> Value {
         json!({"access_token": format!("IGQ-renewed-{n}"), "token_type": "bearer", "expires_in": 5_183_944})
     } else {
         let form = String::from_utf8_lossy(&call.body).into_owned();
+        if form.contains("grant_type=authorization_code") {
+            if !form.contains("code=stub-code") {
+                return json!({"error": "invalid_grant", "error_description": "Authorization code is expired.", "log_id": "stub"});
+            }
+            return json!({"access_token": "act.connected", "expires_in": 86_400, "open_id": "stub-open-id",
+                          "refresh_expires_in": 31_536_000, "refresh_token": "rft.connected",
+                          "scope": "user.info.basic,user.info.profile,user.info.stats,video.list", "token_type": "Bearer"});
+        }
         let ok = form.contains("grant_type=refresh_token")
             && form.contains("client_key=tt-stub-client-key")
             && form.contains("client_secret=tt-stub-client-secret");
@@ -513,7 +595,8 @@ fn tiktok(call: &Call, path: &str, social: &SocialFixture) -> Value {
                 .find(|(m, _, _)| m == "follower_count")
                 .map(|(_, v, _)| *v)
                 .unwrap_or(0.0);
-            json!({"data": {"user": {"follower_count": followers as u64, "likes_count": 10, "video_count": 1}}, "error": ok})
+            json!({"data": {"user": {"open_id": "stub-open-id", "username": "moha.tiktok", "display_name": "Moha Interiors",
+                                     "follower_count": followers as u64, "likes_count": 10, "video_count": 1}}, "error": ok})
         }
         "/tiktok/v2/video/list/" => json!({"data": {
             "videos": [{"id": "7300000000000000001", "title": "Studio tour", "create_time": 1748768400,

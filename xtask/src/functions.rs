@@ -24,6 +24,7 @@ pub const FUNCTIONS: &[&str] = &[
     "assign-leads",
     "mcp",
     "metrics",
+    "social-connect",
 ];
 
 /// The gateway's token and API-key checks (moha-edge's, compiled to wasm for

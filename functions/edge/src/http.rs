@@ -278,3 +278,79 @@ mod tests {
         assert!(!format!("{req:?}").contains("t0ken"));
     }
 }
+
+/// `application/x-www-form-urlencoded` (and query strings): unreserved bytes as they are, the
+/// rest percent-encoded.
+pub fn form_encode(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A query parameter of `url`, percent-decoded (`+` is a space); None when absent or not UTF-8.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1.split('#').next()?;
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (percent_decode(k)? == name)
+            .then(|| percent_decode(v))
+            .flatten()
+    })
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod form_tests {
+    use super::*;
+
+    #[test]
+    fn forms_encode_and_queries_decode() {
+        assert_eq!(
+            form_encode(&[("a b", "x&y=z"), ("k", "ü")]),
+            "a%20b=x%26y%3Dz&k=%C3%BC"
+        );
+        let url = "https://h/p?code=AQ%2Fx+y&state=abc&empty=&code2#frag";
+        assert_eq!(query_param(url, "code").as_deref(), Some("AQ/x y"));
+        assert_eq!(query_param(url, "state").as_deref(), Some("abc"));
+        assert_eq!(query_param(url, "empty").as_deref(), Some(""));
+        assert_eq!(query_param(url, "missing"), None);
+        assert_eq!(query_param("https://h/p?x=%zz", "x"), None);
+        assert_eq!(query_param("https://h/p", "x"), None);
+    }
+}

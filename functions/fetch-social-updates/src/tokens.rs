@@ -83,23 +83,9 @@ pub fn tt_refresh(
     }
 }
 
-/// `application/x-www-form-urlencoded`: unreserved bytes as they are, the rest percent-encoded.
+/// `application/x-www-form-urlencoded`, as `moha_edge::http::form_encode` writes it.
 pub fn form(pairs: &[(&str, &str)]) -> String {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    moha_edge::http::form_encode(pairs)
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {

@@ -245,6 +245,7 @@ mod tests {
             "lead_score_queue",
             // Refresh tokens (issue 20): secrets, kept out of the trail like the access token.
             "social_tokens",
+            "social_oauth_states",
         ];
         for t in &catalog.tables {
             let audit: Vec<&Trigger> = catalog

@@ -75,6 +75,7 @@ pub fn release() -> Release {
                         .comment("pgp_sym_encrypt ciphertext; read it with social_account_refresh_token() as service_role."),
                 )
                 .column(ts("refresh_expires_at"))
+                .column(text("platform_user_id").comment("The platform's id of the authorised account (Instagram user_id, TikTok open_id): a reconnect must authorise the same one."))
                 .column(text("reconnect_reason").comment("The platform's refusal, when needs_reconnect was set."))
                 .column(updated_at())
                 .primary_key(&["account_id"])
@@ -139,6 +140,60 @@ pub fn release() -> Release {
             .comment("Calls fetch-social-updates for the batch of connected accounts fetched longest ago, leaving out those that need reconnecting; returns how many it queued."),
         ),
     ];
+    // The connect flow (social-connect): single-use OAuth states, kept by their hash.
+    changes.push(Change::CreateTable(
+        Table::new(private("social_oauth_states"))
+            .comment("OAuth authorisation-code flows an Admin started (social-connect): the state's SHA-256, single use, 10 minutes.")
+            .column(text("state_hash").not_null())
+            .column(Column::new("platform", enum_type("social_platform")).not_null())
+            .column(uuid("account_id").comment("The account being reconnected; null: a new one."))
+            .column(uuid("created_by").not_null())
+            .column(ts("expires_at").not_null())
+            .primary_key(&["state_hash"])
+            .foreign_key(&["account_id"], accounts.clone(), &["id"], OnDelete::Cascade)
+            .foreign_key(&["created_by"], rbac::users(), &["id"], OnDelete::Cascade),
+    ));
+    changes.push(index(&private("social_oauth_states"), &["account_id"]));
+    changes.push(index(&private("social_oauth_states"), &["created_by"]));
+    changes.push(Change::CreateFunction(
+        Function::new(public("begin_social_connect"), Returns::Type(SqlType::Text), include_str!("sql/begin_social_connect.sql"))
+            .arg(Arg::new("platform", enum_type("social_platform")))
+            .arg(Arg::new("account_id", SqlType::Uuid))
+            .arg(Arg::new("created_by", SqlType::Uuid))
+            .security_definer()
+            .execute(&["service_role"])
+            .comment("Starts a connect flow for an Admin: returns a random state (256 bits) valid once for 10 minutes, keeping only its hash; PT403 for anyone else."),
+    ));
+    changes.push(Change::CreateFunction(
+        Function::new(
+            public("consume_social_connect"),
+            Returns::Table(vec![
+                ("platform".into(), enum_type("social_platform")),
+                ("account_id".into(), SqlType::Uuid),
+                ("created_by".into(), SqlType::Uuid),
+            ]),
+            include_str!("sql/consume_social_connect.sql"),
+        )
+        .arg(Arg::new("state", SqlType::Text))
+        .security_definer()
+        .execute(&["service_role"])
+        .comment("Takes a connect flow's state: the flow it started, once; PT403 when the state is unknown, used or expired."),
+    ));
+    changes.push(Change::CreateFunction(
+        Function::new(public("connect_social_account"), Returns::Type(SqlType::Uuid), include_str!("sql/connect_social_account.sql"))
+            .arg(Arg::new("platform", enum_type("social_platform")))
+            .arg(Arg::new("username", SqlType::Text))
+            .arg(Arg::new("platform_user_id", SqlType::Text))
+            .arg(Arg::new("account_id", SqlType::Uuid))
+            .arg(Arg::new("created_by", SqlType::Uuid))
+            .arg(Arg::new("access_token", SqlType::Text))
+            .arg(Arg::new("expires_in", SqlType::Integer))
+            .arg(Arg::new("refresh_token", SqlType::Text))
+            .arg(Arg::new("refresh_expires_in", SqlType::Integer))
+            .security_definer()
+            .execute(&["service_role"])
+            .comment("Stores a finished connect flow: creates or updates the account and its encrypted tokens; PT409 when the authorised platform account is not the one already connected under that account or username."),
+    ));
     changes.extend(jobs().into_iter().map(Change::Schedule));
     Release {
         version: "20250601002450",

@@ -1362,10 +1362,40 @@ export type Database = {
           value: number
         }[]
       }
+      begin_social_connect: {
+        Args: {
+          account_id: string
+          created_by: string
+          platform: Database["public"]["Enums"]["social_platform"]
+        }
+        Returns: string
+      }
       claim_lead_scoring: {
         Args: { batch: number }
         Returns: {
           lead_id: string
+        }[]
+      }
+      connect_social_account: {
+        Args: {
+          access_token: string
+          account_id: string
+          created_by: string
+          expires_in: number
+          platform: Database["public"]["Enums"]["social_platform"]
+          platform_user_id: string
+          refresh_expires_in: number
+          refresh_token: string
+          username: string
+        }
+        Returns: string
+      }
+      consume_social_connect: {
+        Args: { state: string }
+        Returns: {
+          account_id: string
+          created_by: string
+          platform: Database["public"]["Enums"]["social_platform"]
         }[]
       }
       create_social_messages_partitions: {
