@@ -1144,6 +1144,24 @@ pub(crate) mod tests {
         assert!(cache.map.borrow().len() <= MAX_VERIFIED);
     }
 
+    // Found by the jwt_verify fuzz target: without serde_json's exact float parsing, a claim
+    // read from 11 followed by 123 fours came back one ulp away from what was signed.
+    #[test]
+    fn verified_claims_are_exactly_the_signed_ones_floats_included() {
+        let secret = Secret::new(SECRET);
+        let keys = KeySet {
+            hs256_secret: Some(&secret),
+            jwks: &[],
+            verified: None,
+        };
+        let mut c = user_claims();
+        // The fuzzer's number: 11 followed by 123 fours.
+        let long = format!("11{}", "4".repeat(123));
+        c["f"] = serde_json::from_str::<Value>(&long).unwrap();
+        c["g"] = json!(0.1 + 0.2);
+        assert_eq!(verify_token(&hs256(&c, SECRET), keys, NOW).unwrap(), c);
+    }
+
     fn creds<'a>(bearer: Option<&'a str>, apikey: Option<&'a str>) -> Credentials<'a> {
         Credentials {
             bearer,
