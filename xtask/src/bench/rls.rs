@@ -3,7 +3,9 @@
 //! One throwaway cluster, a migrated database, 50 Sales users, 1M leads spread evenly over them
 //! (statuses uniform, so two thirds are open) and 1M audit rows. Every query is timed as the
 //! median of 200 runs of a prepared statement (after 20 to warm up) on a session that has
-//! already switched role and claims, as PostgREST's pooled connections do.
+//! already switched role and claims, as PostgREST's pooled connections do. The Sales page's
+//! variants (the guard options of issue 20, no guard, the explicit WHERE) take turns in 10
+//! rounds of 100 runs each, so load on the shared machine falls on all of them alike.
 
 use std::time::{Duration, Instant};
 
@@ -33,6 +35,57 @@ const NAIVE_POLICY: &str = "create policy leads_naive_select on public.leads_nai
 /// the guard's share of P1's constant, not used anywhere.
 const UNGUARDED_POLICY: &str = "create policy leads_unguarded_select on public.leads_unguarded \
      for select to moha_sales using (assigned_to = (select auth.uid()))";
+
+/// The ways to keep the stale-token protection (issue 20), each as the Sales page's policy for a
+/// role of its own on the same `public.leads`, so every option reads the same rows and index.
+/// Option 1 is the project's policy (`leads_select_moha_sales`), measured as `moha_sales`.
+/// Each role is NOLOGIN, a member of `authenticated`, with only `select` on leads.
+const GUARD_OPTIONS_SQL: &str = "\
+     create function authz.p1_has_role_sql(role_name text) returns boolean \
+       language sql stable security definer set search_path = pg_catalog, pg_temp as $f$ \
+       select coalesce((select r.name = role_name from public.users u \
+                          join public.roles r on r.id = u.role_id \
+                         where u.id = (select private.uid())), false) $f$; \
+     alter table public.users add column role_version integer not null default 1; \
+     create function private.p1_bump_role_version() returns trigger language plpgsql \
+       set search_path = pg_catalog, pg_temp as $f$ \
+       begin new.role_version := old.role_version + 1; return new; end $f$; \
+     create trigger p1_role_version before update of role_id on public.users for each row \
+       when (old.role_id is distinct from new.role_id) execute function private.p1_bump_role_version(); \
+     create function authz.p1_role_version_current() returns boolean \
+       language sql stable security definer set search_path = pg_catalog, pg_temp as $f$ \
+       select exists (select 1 from public.users u where u.id = (select private.uid()) \
+          and u.role_version = (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb \
+                                ->> 'role_version')::integer) $f$; \
+     create function authz.p1_role_version_current_plpgsql() returns boolean \
+       language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $f$ \
+       begin return exists (select 1 from public.users u where u.id = (select private.uid()) \
+          and u.role_version = (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb \
+                                ->> 'role_version')::integer); end $f$; \
+     revoke all on function authz.p1_role_version_current_plpgsql() from public; \
+     grant execute on function authz.p1_role_version_current_plpgsql() to authenticated; \
+     create role p1_role_version_plpgsql nologin in role authenticated; \
+     grant p1_role_version_plpgsql to postgres; \
+     grant select on public.leads to p1_role_version_plpgsql; \
+     create policy leads_p1_role_version_plpgsql on public.leads for select to p1_role_version_plpgsql \
+       using ((select authz.p1_role_version_current_plpgsql()) and assigned_to = (select auth.uid())); \
+     revoke all on function authz.p1_has_role_sql(text) from public; \
+     revoke all on function authz.p1_role_version_current() from public; \
+     grant execute on function authz.p1_has_role_sql(text) to authenticated; \
+     grant execute on function authz.p1_role_version_current() to authenticated; \
+     create role p1_sql_definer nologin in role authenticated; \
+     create role p1_inline nologin in role authenticated; \
+     create role p1_role_version nologin in role authenticated; \
+     grant p1_sql_definer, p1_inline, p1_role_version to postgres; \
+     grant select on public.leads to p1_sql_definer, p1_inline, p1_role_version; \
+     create policy leads_p1_sql_definer on public.leads for select to p1_sql_definer \
+       using ((select authz.p1_has_role_sql('Sales')) and assigned_to = (select auth.uid())); \
+     create policy leads_p1_inline on public.leads for select to p1_inline \
+       using ((select exists (select 1 from public.users u join public.roles r on r.id = u.role_id \
+                               where u.id = (select auth.uid()) and r.name = 'Sales')) \
+              and assigned_to = (select auth.uid())); \
+     create policy leads_p1_role_version on public.leads for select to p1_role_version \
+       using ((select authz.p1_role_version_current()) and assigned_to = (select auth.uid()));";
 
 const AUDIT_PAGE: &str = "select id, table_name, record_id, action, performed_by, \"timestamp\" \
      from public.audit_logs order by \"timestamp\" desc limit 50";
@@ -71,12 +124,44 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
     let mut as_sales = session(&url, &signed_in(&url, &sales, "moha_sales")?)?;
     let mut as_service = session(&url, &serde_json::json!({ "role": "service_role" }))?;
     let mut as_admin = session(&url, &signed_in(&url, &admin, "moha_admin")?)?;
+    let sales_claims = signed_in(&url, &sales, "moha_sales")?;
+    let as_role = |role: &str, extra: Option<(&str, serde_json::Value)>| -> Result<Client> {
+        let mut c = sales_claims.clone();
+        c["role"] = role.into();
+        if let Some((k, v)) = extra {
+            c[k] = v;
+        }
+        session(&url, &c)
+    };
+    // What the access token hook would add for option 4: the user's role version at issue.
+    let version: i32 = owner
+        .query_one(
+            "select role_version from public.users where id = $1::text::uuid",
+            &[&sales],
+        )?
+        .get(0);
+    // The explicit WHERE reading the user from the claims, as `postgres` (which bypasses RLS):
+    // what `auth.uid()` costs apart from the policy.
+    let mut as_bypass = as_role("postgres", None)?;
+    let mut as_sql_definer = as_role("p1_sql_definer", None)?;
+    let mut as_inline = as_role("p1_inline", None)?;
+    let mut as_versioned = as_role("p1_role_version", Some(("role_version", version.into())))?;
+    let mut as_versioned_plpgsql = as_role(
+        "p1_role_version_plpgsql",
+        Some(("role_version", version.into())),
+    )?;
+    // A token issued before a role change carries the old version: option 4 must show it nothing.
+    let mut as_stale_version = as_role(
+        "p1_role_version",
+        Some(("role_version", (version - 1).into())),
+    )?;
 
     let rls_sql = page("public.leads", "");
     let explicit_sql = page(
         "public.leads",
         &format!(" and assigned_to = '{sales}'::uuid"),
     );
+    let claims_sql = page("public.leads", " and assigned_to = (select auth.uid())");
     let naive_sql = page("public.leads_naive", "");
     let unguarded_sql = page("public.leads_unguarded", "");
 
@@ -105,10 +190,46 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
         ids(&mut as_sales, &unguarded_sql)? == expected,
         "the unguarded policy returned other rows"
     );
+    ensure!(
+        ids(&mut as_bypass, &claims_sql)? == expected,
+        "the explicit WHERE on the claims' user returned other rows"
+    );
+    for (name, c) in [
+        ("SQL definer", &mut as_sql_definer),
+        ("inline subquery", &mut as_inline),
+        ("role version", &mut as_versioned),
+        ("role version (PL/pgSQL)", &mut as_versioned_plpgsql),
+    ] {
+        ensure!(
+            ids(c, &rls_sql)? == expected,
+            "the {name} guard returned other rows"
+        );
+    }
+    ensure!(
+        ids(&mut as_stale_version, &rls_sql)?.is_empty(),
+        "the role version guard let a stale token's version through"
+    );
 
-    let rls = runs(&mut as_sales, &rls_sql, 200)?;
-    let explicit = runs(&mut as_service, &explicit_sql, 200)?;
-    let unguarded = runs(&mut as_sales, &unguarded_sql, 200)?;
+    // The options side by side: interleaved rounds, so the machine's load (2 shared cores) falls
+    // on every option alike.
+    let [rls, explicit, claims, unguarded, sql_definer, inline, versioned, versioned_plpgsql] =
+        interleaved(
+            [
+                (&mut as_sales, rls_sql.as_str()),
+                (&mut as_service, explicit_sql.as_str()),
+                (&mut as_bypass, claims_sql.as_str()),
+                (
+                    &mut as_sales_unguarded(&url, &sales_claims)?,
+                    unguarded_sql.as_str(),
+                ),
+                (&mut as_sql_definer, rls_sql.as_str()),
+                (&mut as_inline, rls_sql.as_str()),
+                (&mut as_versioned, rls_sql.as_str()),
+                (&mut as_versioned_plpgsql, rls_sql.as_str()),
+            ],
+            10,
+            100,
+        )?;
     // Tens of seconds a run: three are enough to show the order of magnitude.
     let naive = runs(&mut as_sales, &naive_sql, 3)?;
     let audit_rls = runs(&mut as_admin, AUDIT_PAGE, 200)?;
@@ -119,14 +240,44 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
         ("P1 ours, as sales (RLS)", 0, rls_sql.as_str()),
         ("P1 service_role, explicit WHERE", 1, explicit_sql.as_str()),
         ("P2 plan's policy style, as sales", 0, naive_sql.as_str()),
+        ("P1 option 2, SQL definer guard", 3, rls_sql.as_str()),
+        ("P1 option 3, inline subquery guard", 4, rls_sql.as_str()),
+        ("P1 option 4, role version guard", 5, rls_sql.as_str()),
         ("audit page as admin (RLS)", 2, AUDIT_PAGE),
         ("audit page as service_role", 1, AUDIT_PAGE),
     ] {
-        let c = [&mut as_sales, &mut as_service, &mut as_admin]
-            .into_iter()
-            .nth(who)
-            .expect("three sessions");
+        let c = [
+            &mut as_sales,
+            &mut as_service,
+            &mut as_admin,
+            &mut as_sql_definer,
+            &mut as_inline,
+            &mut as_versioned,
+        ]
+        .into_iter()
+        .nth(who)
+        .expect("six sessions");
         plans.push_str(&format!("-- {title}\n{}\n", explain(c, sql)?));
+    }
+
+    // Every option keeps the stale-token protection: once an Admin demotes the user, the same
+    // sessions (claims of a token issued before) see none of the leads.
+    owner.execute(
+        "update public.users set role_id = (select id from public.roles where name = 'Client') \
+          where id = $1::text::uuid",
+        &[&sales],
+    )?;
+    for (name, c) in [
+        ("today's guard", &mut as_sales),
+        ("SQL definer", &mut as_sql_definer),
+        ("inline subquery", &mut as_inline),
+        ("role version", &mut as_versioned),
+        ("role version (PL/pgSQL)", &mut as_versioned_plpgsql),
+    ] {
+        ensure!(
+            ids(c, &rls_sql)?.is_empty(),
+            "after the demotion, the {name} guard still showed the stale token leads"
+        );
     }
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
@@ -136,7 +287,7 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
             Figure {
                 id: "P1",
                 what: format!(
-                    "Sales user's 50 newest open leads ({LEADS} leads, {SALES_USERS} users): RLS / service_role with explicit WHERE, median of 200"
+                    "Sales user's 50 newest open leads ({LEADS} leads, {SALES_USERS} users): RLS / service_role with explicit WHERE, median of 1000 (interleaved)"
                 ),
                 value: format!(
                     "{:.2} ({:.3} ms / {:.3} ms)",
@@ -148,7 +299,7 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
             },
             Figure {
                 id: "P1",
-                what: "same page without the role guard (the token's role alone; a demotion would wait for the token to expire): RLS / explicit, median of 200".into(),
+                what: "same page without the role guard (the token's role alone; a demotion would wait for the token to expire): RLS / explicit, median of 1000 (interleaved)".into(),
                 value: format!(
                     "{:.2} ({:.3} ms / {:.3} ms)",
                     ratio(unguarded, explicit),
@@ -157,6 +308,37 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
                 ),
                 target: "— (not our policy)",
             },
+            Figure {
+                id: "P1",
+                what: "same page, no RLS (as postgres) but the explicit WHERE's user read from the claims, `assigned_to = (select auth.uid())`: / explicit with the id written out, median of 1000 (interleaved)".into(),
+                value: format!(
+                    "{:.2} ({:.3} ms / {:.3} ms)",
+                    ratio(claims, explicit),
+                    ms(claims),
+                    ms(explicit)
+                ),
+                target: "— (a breakdown)",
+            },
+            guard_figure(
+                "option 2: the same check as a `language sql stable security definer` function",
+                sql_definer,
+                explicit,
+            ),
+            guard_figure(
+                "option 3: the check inlined in the policy (subquery on users/roles, as the caller under their RLS)",
+                inline,
+                explicit,
+            ),
+            guard_figure(
+                "option 4: per-user role_version in the token (hook), compared by a SQL definer function",
+                versioned,
+                explicit,
+            ),
+            guard_figure(
+                "option 4 with the comparison in a PL/pgSQL definer function",
+                versioned_plpgsql,
+                explicit,
+            ),
             Figure {
                 id: "P2",
                 what: "same page: plan's policy style (bare auth.uid(), role per row, no index) / ours, median of 3 / 200".into(),
@@ -191,6 +373,59 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
         ],
         format!("P1/P2 plans (EXPLAIN ANALYZE):\n{plans}"),
     ))
+}
+
+/// A P1 figure for one guard option: the Sales page under it against the explicit WHERE.
+fn guard_figure(what: &str, d: Duration, explicit: Duration) -> Figure {
+    Figure {
+        id: "P1",
+        what: format!("same page, guard {what}: RLS / explicit, median of 1000 (interleaved)"),
+        value: format!(
+            "{:.2} ({:.3} ms / {:.3} ms)",
+            d.as_secs_f64() / explicit.as_secs_f64(),
+            d.as_secs_f64() * 1e3,
+            explicit.as_secs_f64() * 1e3
+        ),
+        target: "— (an option)",
+    }
+}
+
+/// A second Sales session for the unguarded copy: one session per timed query keeps each
+/// prepared statement's plan cache its own.
+fn as_sales_unguarded(url: &str, claims: &serde_json::Value) -> Result<Client> {
+    session(url, claims)
+}
+
+/// The median of each query over `rounds` rounds of `per_round` runs, the queries taking turns
+/// round by round (after 20 runs each to warm up); each run checked to return 50 rows.
+fn interleaved<const N: usize>(
+    queries: [(&mut Client, &str); N],
+    rounds: usize,
+    per_round: usize,
+) -> Result<[Duration; N]> {
+    let mut prepared = Vec::with_capacity(N);
+    for (c, sql) in queries {
+        let stmt = c.prepare(sql)?;
+        for _ in 0..20 {
+            c.query(&stmt, &[])?;
+        }
+        prepared.push((c, stmt, sql, Vec::with_capacity(rounds * per_round)));
+    }
+    for _ in 0..rounds {
+        for (c, stmt, sql, times) in prepared.iter_mut() {
+            for _ in 0..per_round {
+                let start = Instant::now();
+                let got = c.query(&*stmt, &[])?;
+                times.push(start.elapsed());
+                ensure!(got.len() == 50, "{sql} returned {} rows, not 50", got.len());
+            }
+        }
+    }
+    let mut out = [Duration::ZERO; N];
+    for (o, (_, _, _, times)) in out.iter_mut().zip(prepared) {
+        *o = median(times);
+    }
+    Ok(out)
 }
 
 /// The claims of `user`'s access token, through the project's access token hook as Supabase
@@ -271,6 +506,7 @@ fn load(t: &Throwaway, url: &str) -> Result<()> {
                 now() - (i || ' seconds')::interval, jsonb_build_object('n', i) \
            from generate_series(1, {AUDIT_ROWS}) i; \
          reset session_replication_role; \
+         {GUARD_OPTIONS_SQL} \
          analyze public.leads; analyze public.leads_naive; analyze public.leads_unguarded; \
          analyze public.audit_logs; \
          analyze public.users;"
