@@ -19,6 +19,7 @@ const UNASSIGNED_LEAD: &str = "16000000-0000-4000-a000-000000000003";
 const CLIENT: &str = "00000000-0000-4000-a000-000000000c01";
 const CLIENT_PROJECT: &str = "12000000-0000-4000-a000-000000000001";
 const SALES_A: &str = "00000000-0000-4000-a000-000000000a51";
+const ADMIN: &str = "00000000-0000-4000-a000-000000000ad1";
 const CRM_AGENT: &str = "1a000000-0000-4000-a000-000000000001";
 const CRM_TOKEN: &str = "1b000000-0000-4000-a000-000000000001";
 /// sha-256 hex of the crm agent's demo token (sql::moha::personas::AGENTS).
@@ -269,6 +270,49 @@ fn calls() -> Vec<(&'static str, String)> {
             "public.create_social_messages_partitions",
             "select public.create_social_messages_partitions(0, '2031-01-01')".into(),
         ),
+        // Issue 20: the lead-scoring queue, spend limits, social tokens and the connect flow.
+        (
+            "public.claim_lead_scoring",
+            "select * from public.claim_lead_scoring(5)".into(),
+        ),
+        (
+            "public.queue_lead_scoring",
+            format!("select public.queue_lead_scoring('{LEAD_OF_SALES_A}')"),
+        ),
+        (
+            "public.social_tokens_due",
+            "select * from public.social_tokens_due(5)".into(),
+        ),
+        (
+            "public.store_social_tokens",
+            format!("select public.store_social_tokens('{ACCOUNT}', 'probe', 3600, 'probe-refresh', 86400)"),
+        ),
+        (
+            "public.social_account_refresh_token",
+            format!("select public.social_account_refresh_token('{ACCOUNT}')"),
+        ),
+        (
+            "public.mark_social_reconnect",
+            format!("select public.mark_social_reconnect('{ACCOUNT}', 'probe')"),
+        ),
+        (
+            "public.begin_social_connect",
+            format!("select public.begin_social_connect('instagram', null, '{ADMIN}')"),
+        ),
+        (
+            "public.consume_social_connect",
+            format!(
+                "select * from public.consume_social_connect(\
+                   public.begin_social_connect('tiktok', null, '{ADMIN}'))"
+            ),
+        ),
+        (
+            "public.connect_social_account",
+            format!(
+                "select public.connect_social_account('tiktok', 'probe.account', 'probe-open-id', \
+                   null, '{ADMIN}', 'probe', 3600, 'probe-refresh', 86400)"
+            ),
+        ),
     ]
 }
 
@@ -298,6 +342,21 @@ fn firings() -> Vec<(&'static str, &'static str, String)> {
                 "insert into public.agent_proposals (agent_id, action, target_id, payload) \
                  values ('{CRM_AGENT}', 'set_lead_status', '{LEAD_OF_SALES_A}', '{{\"status\": \"won\"}}')"
             ),
+        ),
+        (
+            "private.queue_new_leads",
+            "service_role",
+            "insert into public.leads (client_name) values ('probe')".into(),
+        ),
+        (
+            "private.queue_noted_leads",
+            "moha_sales",
+            format!("insert into public.lead_notes (lead_id, note) values ('{LEAD_OF_SALES_A}', 'probe')"),
+        ),
+        (
+            "private.queue_renoted_leads",
+            "service_role",
+            format!("update public.lead_notes set note = 'probe' where lead_id = '{LEAD_OF_SALES_A}'"),
         ),
         (
             "private.handle_new_user",
