@@ -285,3 +285,57 @@ fn only_the_schedule_and_the_service_key_renew_tokens() {
     assert!(f.stub.calls(Api::TikTok).is_empty());
     assert_eq!(stored(&tt).0.as_deref(), Some("act.mine"));
 }
+
+/// The key rotation of docs/operations.md (`xtask/sql/rotate_social_token_key.sql`): every token
+/// is re-encrypted under a new key and the key in Vault replaced, in one transaction; with a
+/// wrong key in Vault nothing changes.
+#[test]
+fn the_key_rotation_re_encrypts_every_token() {
+    let _turn = turn();
+    let ig = account("instagram", "IGQ-rotated", None, 30 * 86_400);
+    let tt = account("tiktok", "act.rotated", Some("rft.rotated"), 30 * 86_400);
+    let rotation = std::fs::read_to_string(
+        xtask::paths::project_root().join("xtask/sql/rotate_social_token_key.sql"),
+    )
+    .unwrap();
+    let key = || -> String {
+        query_one(
+            "select decrypted_secret from vault.decrypted_secrets where name = 'social_token_key'",
+            &[],
+        )
+        .get(0)
+    };
+    let cipher = |id: &str| -> Vec<u8> {
+        query_one(
+            "select access_token from public.social_accounts where id = $1::text::uuid",
+            &[&id],
+        )
+        .get(0)
+    };
+    let (old_key, old_cipher) = (key(), cipher(&tt));
+    let mut c = fixture().db.connect();
+    c.batch_execute(&rotation).unwrap();
+    assert_ne!(key(), old_key);
+    assert_ne!(cipher(&tt), old_cipher);
+    assert_eq!(stored(&ig), (Some("IGQ-rotated".into()), None));
+    assert_eq!(
+        stored(&tt),
+        (Some("act.rotated".into()), Some("rft.rotated".into()))
+    );
+
+    // A wrong key in Vault: the rotation fails and changes nothing.
+    let right = key();
+    xtask::schedules::store_vault_secret(&mut c, "social_token_key", "not the key").unwrap();
+    let before = cipher(&tt);
+    let e = c.batch_execute(&rotation).unwrap_err();
+    let db = e.as_db_error().expect("a database error");
+    // pgcrypto's refusal: external_routine_invocation_exception.
+    assert_eq!(
+        (db.code().code(), db.message()),
+        ("39000", "Wrong key or corrupt data"),
+    );
+    c.batch_execute("rollback").ok();
+    assert_eq!(cipher(&tt), before);
+    xtask::schedules::store_vault_secret(&mut c, "social_token_key", &right).unwrap();
+    assert_eq!(stored(&tt).0.as_deref(), Some("act.rotated"));
+}
