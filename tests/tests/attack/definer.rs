@@ -358,6 +358,33 @@ fn firings() -> Vec<(&'static str, &'static str, String)> {
             "service_role",
             format!("update public.lead_notes set note = 'probe' where lead_id = '{LEAD_OF_SALES_A}'"),
         ),
+        // Realtime's broadcast triggers (issue 18), fired by the roles whose writes send.
+        (
+            "private.realtime_inbox",
+            "moha_sales",
+            "update public.social_messages set status = 'read' where content = 'early'".into(),
+        ),
+        (
+            "private.realtime_notification",
+            "ai_agent",
+            format!("insert into public.notifications (user_id, kind, title) values ('{CLIENT}', 'probe', 'probe')"),
+        ),
+        (
+            "private.realtime_render",
+            "ai_agent",
+            "update public.render_requests set status = 'processing' where id = '15000000-0000-4000-a000-000000000001'".into(),
+        ),
+        (
+            "private.realtime_lead",
+            "moha_sales",
+            format!("update public.leads set status = 'contacted' where id = '{LEAD_OF_SALES_A}'"),
+        ),
+        // Deferred to commit: each job's transaction makes constraints immediate (below).
+        (
+            "private.realtime_dashboard",
+            "moha_sales",
+            format!("update public.leads set status = 'qualified' where id = '{LEAD_OF_SALES_A}'"),
+        ),
         (
             "private.handle_new_user",
             "supabase_auth_admin",
@@ -689,6 +716,9 @@ fn no_definer_function_touches_a_callers_temp_objects() {
         for job in jobs {
             let before = touches(&mut admin);
             let mut tx = s.transaction().unwrap();
+            // Triggers deferred to commit fire with the statement, so the rollback below
+            // does not skip them.
+            tx.batch_execute("set constraints all immediate").unwrap();
             let outcome = tx.execute(job.sql.as_str(), &[]).map_err(sqlstate);
             let seen: Vec<String> = match outcome {
                 Ok(_) => tx
