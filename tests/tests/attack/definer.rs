@@ -262,6 +262,11 @@ fn calls() -> Vec<(&'static str, String)> {
             format!("select * from agent_auth.authenticate('{CRM_TOKEN_SHA256}')"),
         ),
         (
+            // The mcp function's admission: the check, then the count (increment_agent_counter).
+            "agent_auth.admit",
+            format!("select * from agent_auth.admit('{CRM_TOKEN_SHA256}', 2)"),
+        ),
+        (
             "public.backend_metrics",
             "select * from public.backend_metrics()".into(),
         ),
