@@ -2,9 +2,18 @@ declare
   payload jsonb;
   reassigned boolean;
 begin
-  reassigned := tg_op = 'INSERT' or old.assigned_to is distinct from new.assigned_to;
-  if not reassigned and old.status is not distinct from new.status then
-    return null;
+  -- A new lead without an owner is neither an assignment nor a status change (and a bulk load
+  -- of them would send a message per row).
+  if tg_op = 'INSERT' then
+    reassigned := new.assigned_to is not null;
+    if not reassigned then
+      return null;
+    end if;
+  else
+    reassigned := old.assigned_to is distinct from new.assigned_to;
+    if not reassigned and old.status is not distinct from new.status then
+      return null;
+    end if;
   end if;
   -- A lead list's fields: no contact details (email, phone), read when the lead is opened.
   payload := pg_catalog.jsonb_build_object(
