@@ -276,7 +276,7 @@ pub(super) fn p1_p2_audit() -> Result<(Vec<Figure>, String)> {
     ] {
         ensure!(
             ids(c, &rls_sql)?.is_empty(),
-            "after the demotion, the {name} guard still showed the stale token leads"
+            "after the demotion, the {name} guard still showed the stale token its leads"
         );
     }
 
