@@ -981,3 +981,42 @@ fn sentiment_waits_while_the_social_agent_is_over_its_limit_then_is_scored() {
     );
     assert_eq!(f.stub.calls(Api::Anthropic).len(), 1);
 }
+
+/// A browser's CORS preflight reaches every function and is answered 2xx, with the CORS
+/// headers except from mcp to an origin it does not allow (metrics, a scrape endpoint, refuses
+/// it with 405). The mcp function's 204 once crashed the Deno wrapper (a 204 with a body, even an
+/// empty one, is refused by `new Response`), so the browser saw 500 (found by bench P4).
+#[test]
+fn every_function_answers_a_cors_preflight() {
+    for f in xtask::functions::FUNCTIONS {
+        let r = http(
+            "OPTIONS",
+            &format!("/functions/v1/{f}"),
+            &[
+                ("origin", "http://localhost:3000"),
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "authorization, content-type"),
+            ],
+            b"",
+        );
+        if *f == "metrics" {
+            // Prometheus' endpoint: GET with a bearer secret, never from a browser.
+            assert_eq!(r.status, 405, "metrics answered the preflight");
+            continue;
+        }
+        assert!(
+            (200..300).contains(&r.status),
+            "{f} answered the preflight {}: {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+        // mcp answers CORS only for the origins of MCP_ALLOWED_ORIGINS (none here): a page
+        // elsewhere may not drive an agent's token (DNS rebinding, docs/agents.md).
+        assert_eq!(
+            r.head.contains("access-control-allow-origin:"),
+            *f != "mcp",
+            "{f}: CORS headers in {}",
+            r.head
+        );
+    }
+}

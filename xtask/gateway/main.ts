@@ -190,7 +190,9 @@ async function invoke(req: Request, name: string, rest: string, search: string) 
     redirect: "manual",
   });
   const answer = await res.arrayBuffer();
-  return new Response(answer, { status: res.status, headers: endToEnd(res.headers) });
+  // A null-body status (a preflight's 204) takes no body at all, not even an empty one.
+  const nullBody = [101, 204, 205, 304].includes(res.status);
+  return new Response(nullBody ? null : answer, { status: res.status, headers: endToEnd(res.headers) });
 }
 
 /** The largest body a function accepts (moha_edge::validate::MAX_BODY_BYTES). */

@@ -210,7 +210,8 @@ fn p4_up_cold_and_warm() -> Result<Vec<Figure>> {
                 None,
                 "",
             )?;
-            ensure!(status < 300, "{f} answered {status}: {reply}");
+            // Any answer of the function's own (metrics refuses a preflight with 405).
+            ensure!(status < 500, "{f} answered {status}: {reply}");
         }
         Ok(())
     };

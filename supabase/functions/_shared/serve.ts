@@ -34,6 +34,8 @@ async function readBody(req: Request): Promise<Uint8Array> {
   return out;
 }
 
+const NULL_BODY = new Set([101, 204, 205, 304]);
+
 export function serveWasm(fn: WasmFunction, wasm: URL): void {
   fn.initSync({ module: Deno.readFileSync(wasm) });
   // PORT and HOST let a local runner choose where to listen; Supabase's runtime ignores them.
@@ -49,7 +51,9 @@ export function serveWasm(fn: WasmFunction, wasm: URL): void {
       const out = JSON.parse(
         await fn.handle(meta, await readBody(req), env, host),
       ) as { status: number; headers: [string, string][]; body: string };
-      return new Response(out.body, { status: out.status, headers: out.headers });
+      // A null-body status (a preflight's 204, say) takes no body at all, not even "".
+      const body = NULL_BODY.has(out.status) ? null : out.body;
+      return new Response(body, { status: out.status, headers: out.headers });
     } finally {
       await host.close();
     }
