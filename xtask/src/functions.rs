@@ -634,8 +634,12 @@ fn cold_start_once(name: &str) -> Result<std::time::Duration> {
         .stderr(std::process::Stdio::null())
         .spawn()?;
     let took = loop {
-        if let Ok((200, _)) = http_request(port, "OPTIONS", &format!("/{name}"), None, "") {
-            break Ok(start.elapsed());
+        // Any answer of the function's own: a preflight is 200 or 204 (405 from metrics, which
+        // browsers never call); a 5xx is a failure, not a start.
+        match http_request(port, "OPTIONS", &format!("/{name}"), None, "") {
+            Ok((status, _)) if status < 500 => break Ok(start.elapsed()),
+            Ok((status, reply)) => break Err(anyhow::anyhow!("{name} answered {status}: {reply}")),
+            Err(_) => {}
         }
         if start.elapsed() > Duration::from_secs(30) {
             break Err(anyhow::anyhow!("{name} did not answer within 30 s"));
