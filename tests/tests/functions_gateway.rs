@@ -995,7 +995,10 @@ fn every_function_answers_a_cors_preflight() {
             &[
                 ("origin", "http://localhost:3000"),
                 ("access-control-request-method", "POST"),
-                ("access-control-request-headers", "authorization, content-type"),
+                (
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                ),
             ],
             b"",
         );
