@@ -265,6 +265,18 @@ impl State {
             State::Atomic { prev, delimiter } => {
                 // A `;` (emit) inside the unit leaves the inner state as it was.
                 let prev = match prev.clone().next(c, data) {
+                    // A unit opened inside a unit with the same delimiter closes at the same
+                    // character as it (both at the first `)`), so it stands for both: keeping
+                    // one keeps `((((` linear instead of one nested state per `(`.
+                    Some(State::Atomic {
+                        prev: inner,
+                        delimiter: d,
+                    }) if d == delimiter => {
+                        return Some(State::Atomic {
+                            prev: inner,
+                            delimiter,
+                        })
+                    }
                     Some(curr) => Box::new(curr),
                     None => prev,
                 };
@@ -404,6 +416,21 @@ mod tests {
 
     fn texts(sql: &str) -> Vec<String> {
         split(sql).into_iter().map(|s| s.text).collect()
+    }
+
+    // Nested units close together at the first `)`, as the CLI's do; deep nesting keeps one
+    // state (the fuzz target met inputs of thousands of `(`).
+    #[test]
+    fn nested_parentheses_close_at_the_first_one_however_deep() {
+        let deep = format!("select {}1;2{}; select 3;", "(".repeat(5000), ")".repeat(5000));
+        assert_eq!(
+            texts(&deep),
+            [
+                format!("select {}1;2{}", "(".repeat(5000), ")".repeat(5000)),
+                "select 3".to_string()
+            ]
+        );
+        assert_eq!(texts("select ((1); 2); select 3"), ["select ((1)", "2)", "select 3"]);
     }
 
     // Found by the migration_split fuzz target: Go's strings.TrimSpace, which the CLI trims
