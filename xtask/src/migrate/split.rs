@@ -422,7 +422,11 @@ mod tests {
     // state (the fuzz target met inputs of thousands of `(`).
     #[test]
     fn nested_parentheses_close_at_the_first_one_however_deep() {
-        let deep = format!("select {}1;2{}; select 3;", "(".repeat(5000), ")".repeat(5000));
+        let deep = format!(
+            "select {}1;2{}; select 3;",
+            "(".repeat(5000),
+            ")".repeat(5000)
+        );
         assert_eq!(
             texts(&deep),
             [
@@ -430,7 +434,10 @@ mod tests {
                 "select 3".to_string()
             ]
         );
-        assert_eq!(texts("select ((1); 2); select 3"), ["select ((1)", "2)", "select 3"]);
+        assert_eq!(
+            texts("select ((1); 2); select 3"),
+            ["select ((1)", "2)", "select 3"]
+        );
     }
 
     // Found by the migration_split fuzz target: Go's strings.TrimSpace, which the CLI trims
