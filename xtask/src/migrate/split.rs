@@ -198,6 +198,15 @@ enum State {
 }
 
 impl State {
+    /// Whether `next` may return `None` (emit). Units, dollar quotes and escapes never do: each
+    /// of their steps returns a state.
+    fn can_emit(&self) -> bool {
+        !matches!(
+            self,
+            State::Atomic { .. } | State::Dollar { .. } | State::Escape
+        )
+    }
+
     fn next(self, c: char, data: &[u8]) -> Option<State> {
         match self {
             State::Ready => ready_next(c, data),
@@ -263,8 +272,15 @@ impl State {
             }
             State::Escape => Some(State::Ready),
             State::Atomic { prev, delimiter } => {
-                // A `;` (emit) inside the unit leaves the inner state as it was.
-                let prev = match prev.clone().next(c, data) {
+                // A `;` (emit) inside the unit leaves the inner state as it was, so a state that
+                // can emit is stepped on a copy. The others are stepped in place: copying a
+                // nested unit on every character made deep nesting quadratic.
+                let (stepped, kept) = if prev.can_emit() {
+                    (prev.clone().next(c, data), Some(prev))
+                } else {
+                    ((*prev).next(c, data), None)
+                };
+                let prev = match stepped {
                     // A unit opened inside a unit with the same delimiter closes at the same
                     // character as it (both at the first `)`), so it stands for both: keeping
                     // one keeps `((((` linear instead of one nested state per `(`.
@@ -278,7 +294,7 @@ impl State {
                         })
                     }
                     Some(curr) => Box::new(curr),
-                    None => prev,
+                    None => kept.expect("only a state that can emit returns None"),
                 };
                 if matches!(*prev, State::Ready) && ends_with_ignore_case(data, delimiter) {
                     return Some(State::Ready);
