@@ -444,7 +444,7 @@ fn messages_stub() -> Result<String> {
 
 /// Open loop: request i starts at i / rate seconds whatever the earlier ones do, so slow
 /// answers cannot lower the offered load. The latencies, sorted.
-fn open_loop(
+pub(crate) fn open_loop(
     rate: u32,
     total: usize,
     call: &(dyn Fn(usize) -> Result<std::time::Duration> + Sync),

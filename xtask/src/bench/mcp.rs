@@ -117,33 +117,7 @@ pub fn p9_mcp(rate: u32, seconds: u32) -> Result<P9> {
         call()?;
     }
     // Open loop, as P8: request i starts at i / rate seconds whatever the earlier ones do.
-    let total = (rate * seconds) as usize;
-    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
-    let workers = 32;
-    let begin = Instant::now() + Duration::from_millis(50);
-    let latencies: Vec<Duration> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                let call = &call;
-                s.spawn(move || -> Result<Vec<Duration>> {
-                    let mut out = Vec::new();
-                    for i in (w..total).step_by(workers) {
-                        let at = begin + interval * i as u32;
-                        if let Some(wait) = at.checked_duration_since(Instant::now()) {
-                            std::thread::sleep(wait);
-                        }
-                        out.push(call()?);
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a load thread panicked"))
-            .collect::<Result<Vec<_>>>()
-            .map(|v| v.into_iter().flatten().collect())
-    })?;
+    let latencies = functions::open_loop(rate, (rate * seconds) as usize, &|_| call())?;
     drop(gw);
     let _ = std::fs::remove_dir_all(&state);
     let mut sorted = latencies;
