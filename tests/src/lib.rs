@@ -16,7 +16,7 @@ pub mod prometheus;
 pub mod provider_stub;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use postgres::Client;
 use sql::quote;
@@ -31,6 +31,10 @@ pub struct TestCluster {
     compat_template: OnceLock<()>,
     cron_db: OnceLock<()>,
     next_db: AtomicUsize,
+    /// Held while a database is built by migrations. Roles are cluster-wide and
+    /// `if not exists … create role` is not atomic, so two builds on one cluster (the template
+    /// and the cron database) could both decide to create `moha_agent`; the second got 23505.
+    building: Mutex<()>,
 }
 
 /// The cluster of this test binary, started on first use.
@@ -58,6 +62,7 @@ impl TestCluster {
             compat_template: OnceLock::new(),
             cron_db: OnceLock::new(),
             next_db: AtomicUsize::new(0),
+            building: Mutex::new(()),
         })
     }
 
@@ -108,6 +113,7 @@ impl TestCluster {
             "cron_db: the cluster has one cron database, already taken by another test"
         );
         let name = xtask::cluster::CRON_DATABASE.to_string();
+        let _building = self.building.lock().unwrap_or_else(|e| e.into_inner());
         let built = (|| -> anyhow::Result<()> {
             // `postgres` exists from the start (the cluster's maintenance database).
             if name != "postgres" {
@@ -132,6 +138,7 @@ impl TestCluster {
     }
 
     fn build_template(&self, name: &str, migrate: bool) -> anyhow::Result<()> {
+        let _building = self.building.lock().unwrap_or_else(|e| e.into_inner());
         let mut owner = xtask::db::connect(&self.url("postgres", "postgres"))?;
         owner.batch_execute(&format!("create database {}", ident(name)))?;
         drop(owner);
