@@ -1,10 +1,12 @@
-//! End-to-end plumbing for the edge-function tests: one local gateway per test binary (real Deno,
+//! End-to-end plumbing for the edge-function tests: one local gateway per test module (real Deno,
 //! the functions built to wasm by `gateway::start`) on a migrated database with the personas,
 //! the loopback provider stub in place of the AI and social APIs, and a small HTTP client.
 //!
-//! The tests of a binary share the gateway and the stub, and take turns ([`turn`]), because a
-//! fault set on the stub is seen by every function.
+//! The tests of a module share the gateway and the stub, and take turns ([`turn`]), because a
+//! fault set on the stub is seen by every function. Modules do not share them: each asserts exact
+//! counts and rows of its own database and stub.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -25,50 +27,77 @@ pub struct Fixture {
     pub port: u16,
     /// The keys the gateway's JWKS holds; the first signs users' tokens.
     pub signing_keys: SigningKeys,
+    turn: Mutex<()>,
 }
 
-/// The binary's gateway, database and stub, started on first use.
+/// The calling test module's gateway, database and stub, started on first use. The module is
+/// the caller's file (`tests/it/<module>.rs`, or the folder `tests/it/<module>/`); every function
+/// here that reaches the fixture is `#[track_caller]`, so the caller is the test, not a helper.
+#[track_caller]
 pub fn fixture() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let db = crate::cluster().migrated_db();
-        personas::create(&mut db.connect(), false).unwrap();
-        let stub = ProviderStub::start();
-        let state = tempfile::tempdir().unwrap().keep();
-        let mut secrets = xtask::gateway::function_secrets().unwrap();
-        secrets.insert("JWT_SECRET".into(), jwt::LOCAL_JWT_SECRET.into());
-        secrets.extend(stub.env());
-        secrets.insert(
-            xtask::metrics::SECRET_VAR.into(),
-            crate::observability::METRICS_SECRET.into(),
-        );
-        let port = cluster::free_port().unwrap();
-        let signing_keys = SigningKeys::generate().unwrap();
-        let gateway = xtask::gateway::start(&xtask::gateway::Options {
-            port,
-            db_url: db.url(),
-            state_dir: state.clone(),
-            storage_dir: state.join("storage"),
-            secrets,
-            exit_with_parent: true,
-            signing_keys: signing_keys.clone(),
-        })
-        .unwrap_or_else(|e| panic!("{e:#}"));
-        Fixture {
-            db,
-            stub,
-            _gateway: gateway,
-            port,
-            signing_keys,
-        }
-    })
+    type Slot = &'static OnceLock<Fixture>;
+    static FIXTURES: Mutex<BTreeMap<String, Slot>> = Mutex::new(BTreeMap::new());
+    let file = std::panic::Location::caller().file().replace('\\', "/");
+    let module = match file.rsplit_once("/it/") {
+        Some((_, rest)) => rest
+            .split('/')
+            .next()
+            .unwrap_or(rest)
+            .trim_end_matches(".rs"),
+        None => panic!(
+            "gateway::fixture() called from {file}: a helper between the test and the fixture \
+             lacks #[track_caller]"
+        ),
+    };
+    let slot: Slot = *FIXTURES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(module.to_string())
+        .or_insert_with(|| Box::leak(Box::new(OnceLock::new())));
+    // Started outside the map's lock: a gateway takes seconds and other modules need theirs.
+    slot.get_or_init(start_fixture)
 }
 
-/// Holds the shared stub for one test, with its recorded calls and faults cleared.
+fn start_fixture() -> Fixture {
+    let db = crate::cluster().migrated_db();
+    personas::create(&mut db.connect(), false).unwrap();
+    let stub = ProviderStub::start();
+    let state = tempfile::tempdir().unwrap().keep();
+    let mut secrets = xtask::gateway::function_secrets().unwrap();
+    secrets.insert("JWT_SECRET".into(), jwt::LOCAL_JWT_SECRET.into());
+    secrets.extend(stub.env());
+    secrets.insert(
+        xtask::metrics::SECRET_VAR.into(),
+        crate::observability::METRICS_SECRET.into(),
+    );
+    let port = cluster::free_port().unwrap();
+    let signing_keys = SigningKeys::generate().unwrap();
+    let gateway = xtask::gateway::start(&xtask::gateway::Options {
+        port,
+        db_url: db.url(),
+        state_dir: state.clone(),
+        storage_dir: state.join("storage"),
+        secrets,
+        exit_with_parent: true,
+        signing_keys: signing_keys.clone(),
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    Fixture {
+        db,
+        stub,
+        _gateway: gateway,
+        port,
+        signing_keys,
+        turn: Mutex::new(()),
+    }
+}
+
+/// Holds the module's stub for one test, with its recorded calls and faults cleared.
+#[track_caller]
 pub fn turn() -> MutexGuard<'static, ()> {
-    static TURN: Mutex<()> = Mutex::new(());
-    let guard = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    fixture().stub.reset();
+    let f = fixture();
+    let guard = f.turn.lock().unwrap_or_else(|e| e.into_inner());
+    f.stub.reset();
     guard
 }
 
@@ -91,6 +120,7 @@ impl Reply {
 }
 
 /// One HTTP/1.1 request to the gateway (chunked replies decoded).
+#[track_caller]
 pub fn http(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
     http_at(fixture().port, method, path, headers, body)
 }
@@ -161,6 +191,7 @@ fn persona_claims(persona: &str, exp_in: i64) -> Value {
 
 /// A signed access token for a persona, as Supabase Auth issues it with an asymmetric signing
 /// key: ES256 with the gateway's current key.
+#[track_caller]
 pub fn token(persona: &str) -> String {
     fixture()
         .signing_keys
@@ -175,6 +206,7 @@ pub fn legacy_token(persona: &str) -> String {
 }
 
 /// The persona's token, expired a minute ago.
+#[track_caller]
 pub fn expired_token(persona: &str) -> String {
     fixture()
         .signing_keys
@@ -183,6 +215,7 @@ pub fn expired_token(persona: &str) -> String {
 }
 
 /// The persona's token with its signature mangled.
+#[track_caller]
 pub fn forged_token(persona: &str) -> String {
     let good = token(persona);
     let (head, rest) = good.rsplit_once('.').unwrap();
@@ -210,6 +243,7 @@ pub fn secret_key() -> &'static str {
 }
 
 /// `POST /functions/v1/<name>` with a JSON body as `bearer`.
+#[track_caller]
 pub fn invoke(name: &str, bearer: Option<&str>, body: &Value) -> Reply {
     let auth = bearer.map(|t| format!("Bearer {t}"));
     let mut headers = vec![("content-type", "application/json")];
@@ -225,11 +259,13 @@ pub fn invoke(name: &str, bearer: Option<&str>, body: &Value) -> Reply {
 }
 
 /// One row from the fixture's database, as `postgres`.
+#[track_caller]
 pub fn query_one(sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> postgres::Row {
     fixture().db.connect().query_one(sql, params).unwrap()
 }
 
 /// Runs statements on the fixture's database, as `postgres`.
+#[track_caller]
 pub fn execute(sql: &str) {
     fixture().db.connect().batch_execute(sql).unwrap();
 }

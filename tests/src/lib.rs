@@ -1,6 +1,6 @@
-//! Test harness: one throwaway PostgreSQL cluster per test binary, laid out like hosted Supabase
-//! (`supabase_admin` superuser, `postgres` not a superuser), with two template databases built
-//! once: `moha_compat` (the Supabase compatibility layer) and `moha_template` (compat + every
+//! Test harness: one throwaway PostgreSQL cluster per run of the test binary (`tests/it`), laid
+//! out like hosted Supabase (`supabase_admin` superuser, `postgres` not a superuser), with two
+//! template databases built once: `moha_compat` (the Supabase compatibility layer) and `moha_template` (compat + every
 //! file of `supabase/migrations`). Each test gets its own database copied from a template, so
 //! tests run in parallel and in isolation.
 //!
@@ -29,15 +29,13 @@ pub struct TestCluster {
     throwaway: Throwaway,
     migrated_template: OnceLock<()>,
     compat_template: OnceLock<()>,
-    cron_db: OnceLock<()>,
     next_db: AtomicUsize,
-    /// Held while a database is built by migrations. Roles are cluster-wide and
-    /// `if not exists … create role` is not atomic, so two builds on one cluster (the template
-    /// and the cron database) could both decide to create `moha_agent`; the second got 23505.
+    /// Held while a template is built. Roles are cluster-wide and `if not exists … create role`
+    /// is not atomic, so two concurrent builds could both create one; the second got 23505.
     building: Mutex<()>,
 }
 
-/// The cluster of this test binary, started on first use.
+/// The cluster every test shares, started on first use.
 pub fn cluster() -> &'static TestCluster {
     static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
     CLUSTER
@@ -54,13 +52,25 @@ pub fn pg17_cluster() -> &'static TestCluster {
     })
 }
 
+/// The database pg_cron's scheduler runs jobs in (`cron.database_name`), built as the local
+/// stack builds its own: the compat layer (which creates pg_cron there, and only there) and
+/// every migration, whose jobs are scheduled for real. The scheduler serves one database per
+/// cluster and the tests that use it rewrite its jobs and runs, so each caller gets a cluster of
+/// its own (left running, removed at exit like the shared one); never a template (its scheduler
+/// stays connected).
+pub fn cron_db() -> TestDb {
+    let cluster: &'static TestCluster = Box::leak(Box::new(
+        TestCluster::start(Throwaway::start()).unwrap_or_else(|e| panic!("{e:#}")),
+    ));
+    cluster.build_cron_db()
+}
+
 impl TestCluster {
     fn start(throwaway: anyhow::Result<Throwaway>) -> anyhow::Result<Self> {
         Ok(TestCluster {
             throwaway: throwaway?,
             migrated_template: OnceLock::new(),
             compat_template: OnceLock::new(),
-            cron_db: OnceLock::new(),
             next_db: AtomicUsize::new(0),
             building: Mutex::new(()),
         })
@@ -103,15 +113,7 @@ impl TestCluster {
         self.create_db(Some(MIGRATED_TEMPLATE))
     }
 
-    /// The database pg_cron's scheduler runs jobs in (`cron.database_name`), built as the local
-    /// stack builds its own: the compat layer (which creates pg_cron there, and only there) and
-    /// every migration, whose jobs are scheduled for real. One per test binary, since the
-    /// scheduler serves one database; never a template (its scheduler stays connected).
-    pub fn cron_db(&self) -> TestDb {
-        assert!(
-            self.cron_db.set(()).is_ok(),
-            "cron_db: the cluster has one cron database, already taken by another test"
-        );
+    fn build_cron_db(&self) -> TestDb {
         let name = xtask::cluster::CRON_DATABASE.to_string();
         let _building = self.building.lock().unwrap_or_else(|e| e.into_inner());
         let built = (|| -> anyhow::Result<()> {
