@@ -3,32 +3,18 @@
 //! `auth_rls_initplan`, `rls_policy_always_true`, security definer exposure, mutable
 //! search_path, unindexed foreign keys, ...
 
-use std::process::{Command, Stdio};
-
+use moha_tests::support;
 use moha_tests::{cluster, TestDb};
 
 /// WARN-level (and above) findings of the advisors on `db`.
 fn warnings(db: &TestDb) -> Vec<String> {
-    let bin = xtask::paths::project_root().join("node_modules/.bin/supabase");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `npm ci` in the repository root",
-        bin.display()
-    );
     let url = format!("{}?sslmode=disable", db.url());
-    let out = Command::new(&bin)
-        .args(["db", "advisors", "--db-url", &url, "--type", "all"])
-        .args(["--level", "warn", "--output-format", "json"])
-        .env("DO_NOT_TRACK", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "supabase db advisors failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = support::run_ok(
+        support::supabase_cli()
+            .args(["db", "advisors", "--db-url", &url, "--type", "all"])
+            .args(["--level", "warn", "--output-format", "json"]),
+    )
+    .stdout;
     let report: serde_json::Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("advisors printed no JSON ({e}):\n{stdout}"));
     report["results"]

@@ -7,6 +7,7 @@ use moha_tests::gateway::{
 };
 use moha_tests::personas;
 use moha_tests::provider_stub::PNG;
+use moha_tests::support;
 use serde_json::{json, Value};
 use sql::moha::personas::{DEMO_PASSWORD, USERS};
 
@@ -86,38 +87,23 @@ fn supabase_js_signs_up_signs_in_refreshes_and_logs_out() {
     use base64::Engine;
     let _turn = turn();
     let f = fixture();
-    let out = std::process::Command::new(xtask::prereq::node_bin("deno"))
-        .args([
-            "run",
-            "--no-prompt",
-            "--allow-env",
-            "--allow-net",
-            "--allow-read",
-            "auth_client.ts",
-        ])
-        .current_dir(xtask::paths::project_root().join("tests/it"))
-        .env("DENO_NO_UPDATE_CHECK", "1")
-        .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
-        .env("PUBLISHABLE_KEY", publishable_key())
-        .env("SECRET_KEY", secret_key())
-        .env("LEGACY_ANON_KEY", anon_key())
-        .env("DB_URL", f.db.url())
-        .env("NEW_EMAIL", unique("newcomer"))
-        .env("ADMIN_EMAIL", personas::user("admin").unwrap().email)
-        .env("DEMO_PASSWORD", DEMO_PASSWORD)
-        .env(
-            "PNG_BASE64",
-            base64::engine::general_purpose::STANDARD.encode(PNG),
-        )
-        .output()
-        .expect("deno runs (node_modules/.bin/deno, installed by npm ci)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = support::run_ok(
+        &mut support::deno("auth_client.ts")
+            .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
+            .env("PUBLISHABLE_KEY", publishable_key())
+            .env("SECRET_KEY", secret_key())
+            .env("LEGACY_ANON_KEY", anon_key())
+            .env("DB_URL", f.db.url())
+            .env("NEW_EMAIL", unique("newcomer"))
+            .env("ADMIN_EMAIL", personas::user("admin").unwrap().email)
+            .env("DEMO_PASSWORD", DEMO_PASSWORD)
+            .env(
+                "PNG_BASE64",
+                base64::engine::general_purpose::STANDARD.encode(PNG),
+            ),
     );
-    let got: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let got: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
     let all = got.to_string();
 
     // Sign-up: a session at once (confirmations off), a Client profile, the hook's role.
@@ -668,19 +654,8 @@ fn a_session_past_its_time_box_ends_and_is_purged() {
 /// `deno run` does not type-check: the Auth module and the supabase-js script are checked here.
 #[test]
 fn auth_module_and_client_type_check() {
-    let root = xtask::paths::project_root();
     for file in ["xtask/gateway/authApi.ts", "tests/it/auth_client.ts"] {
-        let out = std::process::Command::new(xtask::prereq::node_bin("deno"))
-            .args(["check", file])
-            .current_dir(&root)
-            .env("DENO_NO_UPDATE_CHECK", "1")
-            .output()
-            .expect("deno runs (node_modules/.bin/deno, installed by npm ci)");
-        assert!(
-            out.status.success(),
-            "deno check {file}:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::deno_check(file);
     }
 }
 

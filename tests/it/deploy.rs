@@ -5,8 +5,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
+use moha_tests::support;
 use moha_tests::{cluster, TestDb};
 use tempfile::TempDir;
 
@@ -73,23 +73,17 @@ impl Project {
     /// stdout + stderr.
     fn deploy(&self, env: &str, url: &str, flags: &[&str]) -> (bool, String) {
         let var = format!("{}_DB_URL", env.to_uppercase());
-        let out = Command::new(env!("CARGO_BIN_EXE_xtask-cli"))
-            .args(["deploy", "--env", env, "--supabase-dir"])
-            .arg(self.supabase())
-            .arg("--artifacts-dir")
-            .arg(self.artifacts())
-            .args(flags)
-            .env(var, url)
-            .env_remove("SUPABASE_ACCESS_TOKEN")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let r = support::run(
+            support::xtask_cli(env!("CARGO_BIN_EXE_xtask-cli"), &["deploy", "--env", env])
+                .arg("--supabase-dir")
+                .arg(self.supabase())
+                .arg("--artifacts-dir")
+                .arg(self.artifacts())
+                .args(flags)
+                .env(var, url)
+                .env_remove("SUPABASE_ACCESS_TOKEN"),
         );
-        (out.status.success(), text)
+        (r.ok, r.text())
     }
 
     fn deploy_ok(&self, env: &str, db: &TestDb, flags: &[&str]) -> String {
@@ -160,26 +154,13 @@ fn catalog(db: &TestDb) -> String {
 }
 
 fn supabase_migration_list(project: &Project, db: &TestDb) -> String {
-    let bin = xtask::paths::project_root().join("node_modules/.bin/supabase");
-    assert!(bin.exists(), "{} is missing: run `npm ci`", bin.display());
-    let out = Command::new(bin)
-        .args(["migration", "list", "--workdir"])
-        .arg(project.dir.path())
-        .args(["--db-url", &format!("{}?sslmode=disable", db.url())])
-        .env("DO_NOT_TRACK", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "supabase migration list failed:\n{text}"
-    );
-    text
+    support::run_ok(
+        support::supabase_cli()
+            .args(["migration", "list", "--workdir"])
+            .arg(project.dir.path())
+            .args(["--db-url", &format!("{}?sslmode=disable", db.url())]),
+    )
+    .text()
 }
 
 #[test]

@@ -55,17 +55,21 @@ fn attempt(
     attempt_with(c, who, None, sql, params)
 }
 
-/// Refused outright: an error (no privilege, a policy's check, a guard trigger).
+/// The SQLSTATE of every refusal here: no privilege, or a policy's check (PostgreSQL reports
+/// both as 42501). Any other error (an undefined column, a typo) is a broken test, not a refusal.
+const REFUSED: &str = "42501";
+
+/// Refused outright: 42501 (no privilege, or a policy's check).
 #[track_caller]
 fn refused(r: Result<u64, String>, what: &str) {
-    assert!(r.is_err(), "{what}: expected an error, got {r:?}");
+    assert_eq!(r, Err(REFUSED.to_string()), "{what}: expected a refusal");
 }
 
-/// Refused either way: by privilege (an error) or by row filtering (no rows).
+/// Refused either way: by privilege or a policy's check (42501) or by row filtering (no rows).
 #[track_caller]
 fn denied(r: Result<u64, String>, what: &str) {
     assert!(
-        matches!(&r, Err(_) | Ok(0)),
+        r == Ok(0) || r == Err(REFUSED.to_string()),
         "{what}: expected a refusal, got {r:?}"
     );
 }
@@ -557,8 +561,7 @@ fn role_and_permission_checks_cannot_be_sidestepped() {
         ("insert into public.render_requests (user_id, input_file_path, model, status) values ((select auth.uid()), 'x', 'x', 'succeeded')", "insert a finished render"),
         ("delete from public.clients", "delete client records"),
     ] {
-        let r = attempt(&mut c, "client", sql, &[]);
-        assert!(matches!(r, Err(_) | Ok(0)), "{what}: {r:?}");
+        denied(attempt(&mut c, "client", sql, &[]), what);
     }
     assert_eq!(
         attempt(&mut c, "client", "update public.render_requests set status = 'cancelled' where id = '15000000-0000-4000-a000-000000000001'", &[]),

@@ -14,6 +14,7 @@ use moha_tests::gateway::{
 };
 use moha_tests::personas;
 use moha_tests::provider_stub::{Api, Fault, SocialFixture, PNG};
+use moha_tests::support;
 use serde_json::{json, Value};
 
 fn upload(bearer: &str, bucket: &str, name: &str, bytes: &[u8]) -> Reply {
@@ -688,36 +689,22 @@ fn supabase_js_client_uploads_downloads_and_invokes() {
     let _turn = turn();
     let f = fixture();
     let id = render_job("client", "room-js.png", "Classic");
-    let out = std::process::Command::new(xtask::prereq::node_bin("deno"))
-        .args([
-            "run",
-            "--no-prompt",
-            "--allow-env",
-            "--allow-net",
-            "functions_client.ts",
-        ])
-        .current_dir(xtask::paths::project_root().join("tests/it"))
-        .env("DENO_NO_UPDATE_CHECK", "1")
-        .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
-        .env("PUBLISHABLE_KEY", publishable_key())
-        .env("SECRET_KEY", secret_key())
-        .env("ACCESS_TOKEN", token("client"))
-        .env("USER_ID", personas::id("client"))
-        .env("OTHER_USER_ID", personas::id("client2"))
-        .env("REQUEST_ID", &id)
-        .env(
-            "PNG_BASE64",
-            base64::engine::general_purpose::STANDARD.encode(PNG),
-        )
-        .output()
-        .expect("deno runs (node_modules/.bin/deno, installed by npm ci)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = support::run_ok(
+        &mut support::deno("functions_client.ts")
+            .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
+            .env("PUBLISHABLE_KEY", publishable_key())
+            .env("SECRET_KEY", secret_key())
+            .env("ACCESS_TOKEN", token("client"))
+            .env("USER_ID", personas::id("client"))
+            .env("OTHER_USER_ID", personas::id("client2"))
+            .env("REQUEST_ID", &id)
+            .env(
+                "PNG_BASE64",
+                base64::engine::general_purpose::STANDARD.encode(PNG),
+            ),
     );
-    let got: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let got: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
     let own = format!("{}/client-js/input.png", personas::id("client"));
     assert_eq!(got["upload"]["error"], Value::Null, "{got}");
     assert_eq!(got["upload"]["path"], own.as_str());
@@ -866,24 +853,13 @@ fn legacy_keys_still_work() {
 
 #[test]
 fn gateway_and_function_glue_type_check() {
-    let root = xtask::paths::project_root();
     for file in [
         "xtask/gateway/main.ts",
         "supabase/functions/_shared/host.ts",
         "supabase/functions/_shared/serve.ts",
         "tests/it/functions_client.ts",
     ] {
-        let out = std::process::Command::new(xtask::prereq::node_bin("deno"))
-            .args(["check", file])
-            .current_dir(&root)
-            .env("DENO_NO_UPDATE_CHECK", "1")
-            .output()
-            .expect("deno runs (node_modules/.bin/deno, installed by npm ci)");
-        assert!(
-            out.status.success(),
-            "deno check {file}:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::deno_check(file);
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::{Arc, Barrier};
 
 use moha_tests::gateway::{execute, fixture, http, query_one, Reply};
 use moha_tests::personas;
+use moha_tests::support;
 use serde_json::{json, Value};
 
 const PATH: &str = "/functions/v1/mcp";
@@ -127,34 +128,18 @@ fn the_official_sdk_negotiates_lists_and_calls_every_tool() {
     data();
     let f = fixture();
     let token = agent_token("sdk-agent", &agent_scopes(), Some("30d"));
-    let out = std::process::Command::new(xtask::prereq::node_bin("deno"))
-        .args([
-            "run",
-            "--no-prompt",
-            "--allow-env",
-            "--allow-net",
-            "--allow-read",
-            "mcp_client.ts",
-        ])
-        .current_dir(xtask::paths::project_root().join("tests/it"))
-        .env("DENO_NO_UPDATE_CHECK", "1")
-        .env("MCP_URL", format!("http://127.0.0.1:{}{PATH}", f.port))
-        .env("API_TOKEN", &token)
-        .env("LEAD_ID", LEAD)
-        .env("SALES_ID", personas::id("sales_a"))
-        .env("MESSAGE_ID", MESSAGE)
-        .env("PROJECT_ID", PROJECT)
-        .env("OWNER_ID", personas::id("admin"))
-        .output()
-        .expect("deno runs (node_modules/.bin/deno, installed by npm ci)");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
+    let out = support::run_ok(
+        &mut support::deno("mcp_client.ts")
+            .env("MCP_URL", format!("http://127.0.0.1:{}{PATH}", f.port))
+            .env("API_TOKEN", &token)
+            .env("LEAD_ID", LEAD)
+            .env("SALES_ID", personas::id("sales_a"))
+            .env("MESSAGE_ID", MESSAGE)
+            .env("PROJECT_ID", PROJECT)
+            .env("OWNER_ID", personas::id("admin")),
     );
-    let got: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let got: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
     assert_eq!(got["protocolVersion"], "2025-11-25", "{got}");
     assert_eq!(got["server"]["name"], "moha-interiors");
     let listed: Vec<&str> = got["tools"]

@@ -3,29 +3,21 @@
 //! schema `extensions`), and the project's own reports show a known state of the backend
 //! (`moha_tests::observability`) as tables and JSON.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use moha_tests::support;
 use moha_tests::{cluster, observability};
 use serde_json::Value;
 use xtask::inspect::{self, Report};
 
 fn cli(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask-cli"));
-    cmd.args(args)
-        .env_remove("SUPABASE_DB_URL")
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::null());
-    cmd
+    support::xtask_cli(env!("CARGO_BIN_EXE_xtask-cli"), args)
 }
 
 /// (success, stdout, stderr)
 fn run(cmd: &mut Command) -> (bool, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let r = support::run(cmd);
+    (r.ok, r.stdout, r.stderr)
 }
 
 fn by_name<'a>(reports: &'a [Report], name: &str) -> &'a Report {

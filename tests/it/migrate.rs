@@ -3,10 +3,11 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
+use moha_tests::support;
 use moha_tests::{cluster, TestDb};
 use tempfile::TempDir;
 use xtask::migrate::{self, MigrateError, Options, RepairStatus};
@@ -25,12 +26,7 @@ fn fixture(files: &[(&str, &str)]) -> TempDir {
 }
 
 fn cli(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask-cli"));
-    cmd.args(args)
-        .env_remove("SUPABASE_DB_URL")
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::null());
-    cmd
+    support::xtask_cli(env!("CARGO_BIN_EXE_xtask-cli"), args)
 }
 
 fn migrate_cmd(url: &str, dir: &Path, extra: &[&str]) -> Command {
@@ -41,12 +37,8 @@ fn migrate_cmd(url: &str, dir: &Path, extra: &[&str]) -> Command {
 
 /// Runs `cargo xtask migrate` and returns (success, stdout, stderr).
 fn run_migrate(url: &str, dir: &Path, extra: &[&str]) -> (bool, String, String) {
-    let out: Output = migrate_cmd(url, dir, extra).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let r = support::run(&mut migrate_cmd(url, dir, extra));
+    (r.ok, r.stdout, r.stderr)
 }
 
 fn migrate_ok(db: &TestDb, dir: &Path, extra: &[&str]) -> String {

@@ -4,8 +4,8 @@
 //! PostgreSQL 15. What differs is listed here, asserted, and explained in docs/fidelity.md.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
 
+use moha_tests::support::{self, Ran};
 use moha_tests::{cluster, pg17_cluster, TestDb};
 use postgres::error::SqlState;
 use postgres::Client;
@@ -237,21 +237,9 @@ fn pgtap_suite_passes_on_17() {
         .filter(|p| p.extension().is_some_and(|x| x == "sql"))
         .collect();
     files.sort();
-    let out = Command::new("pg_prove")
-        .arg("--dbname")
-        .arg(db.url())
-        .args(["--ext", ".sql", "--failures", "--comments"])
-        .args(&files)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run pg_prove ({e}): install libtap-parser-sourcehandler-pgtap-perl")
-        });
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let Ran { ok, stdout, stderr } = support::pg_prove(&db.url(), &files);
     assert!(
-        out.status.success()
-            && stdout.contains("All tests successful")
+        ok && stdout.contains("All tests successful")
             && stdout.contains(&format!("Files={}", files.len())),
         "pg_prove failed on PostgreSQL 17:\n{stdout}\n{stderr}"
     );

@@ -8,9 +8,8 @@
 //! order, `00_helpers.sql` first and `99_drop_helpers.sql` last, so no migration creates schema
 //! `tests` and a run leaves none behind.
 
-use std::process::{Command, Stdio};
-
 use moha_tests::cluster;
+use moha_tests::support::{self, Ran};
 
 #[test]
 fn pgtap_suite_passes_under_pg_prove() {
@@ -62,20 +61,9 @@ fn run_suite(db: &moha_tests::TestDb) {
         !tests_schema(db),
         "a migration created schema tests: the pgTAP helpers belong to the test run only"
     );
-    let out = Command::new("pg_prove")
-        .arg("--dbname")
-        .arg(db.url())
-        .args(["--ext", ".sql", "--failures", "--comments"])
-        .args(&files)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run pg_prove ({e}): install libtap-parser-sourcehandler-pgtap-perl")
-        });
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let Ran { ok, stdout, stderr } = support::pg_prove(&db.url(), &files);
     assert!(
-        out.status.success() && stdout.contains("All tests successful"),
+        ok && stdout.contains("All tests successful"),
         "pg_prove failed:\n{stdout}\n{stderr}"
     );
     let tests: usize = stdout

@@ -6,13 +6,13 @@
 //! Attacks from the client's side (`hostile_*`) speak the wire protocol directly through Deno's
 //! WebSocket (tests/it/realtime_attack.ts).
 
-use std::process::Command;
 use std::sync::MutexGuard;
 
 use moha_tests::gateway::{
     expired_token, fixture, forged_token, now, publishable_key, token, turn,
 };
 use moha_tests::personas;
+use moha_tests::support;
 use serde_json::{json, Value};
 
 /// A second Admin, for presence (the personas have one).
@@ -61,33 +61,14 @@ fn signed(persona: &str, exp_in: i64) -> String {
 /// Runs `script` in Deno with `vars`; its stdout's JSON.
 fn deno(script: &str, vars: &[(&str, String)]) -> Value {
     let f = fixture();
-    let mut cmd = Command::new(xtask::prereq::node_bin("deno"));
-    cmd.args([
-        "run",
-        "--no-prompt",
-        "--allow-env",
-        "--allow-net",
-        "--allow-read",
-        script,
-    ])
-    .current_dir(xtask::paths::project_root().join("tests/it"))
-    .env("DENO_NO_UPDATE_CHECK", "1")
-    .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
-    .env("PUBLISHABLE_KEY", publishable_key())
-    .env("DB_URL", f.db.url());
+    let mut cmd = support::deno(script);
+    cmd.env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
+        .env("PUBLISHABLE_KEY", publishable_key())
+        .env("DB_URL", f.db.url());
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let out = cmd
-        .output()
-        .expect("deno runs (node_modules/.bin/deno, installed by npm ci)");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = support::run_ok(&mut cmd).stdout;
     let last = stdout.lines().last().unwrap_or_default();
     serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }

@@ -8,32 +8,20 @@
 //! without Docker; squawk comes from PyPI (`squawk-cli`, pinned in `xtask::pytools::PINS`).
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use moha_tests::support;
 use moha_tests::{cluster, TestDb};
 
 /// Runs the pinned Supabase CLI against `db`; returns whether it succeeded and its output.
 fn supabase(db: &TestDb, args: &[&str]) -> (bool, String) {
-    let bin = xtask::prereq::node_bin("supabase");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `npm ci` in the repository root (cargo xtask test does)",
-        bin.display()
+    let r = support::run(
+        support::supabase_cli()
+            .args(args)
+            .args(["--db-url", &format!("{}?sslmode=disable", db.url())])
+            .current_dir(xtask::paths::project_root()),
     );
-    let out = Command::new(&bin)
-        .args(args)
-        .args(["--db-url", &format!("{}?sslmode=disable", db.url())])
-        .current_dir(xtask::paths::project_root())
-        .env("DO_NOT_TRACK", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    (r.ok, r.text())
 }
 
 /// `supabase db lint` on the schemas that hold our functions: warnings are shown, errors fail.
@@ -166,20 +154,18 @@ fn migration_files() -> Vec<PathBuf> {
 fn squawk_finds_nothing_in_the_generated_migrations() {
     xtask::pytools::ensure_python_tools().unwrap_or_else(|e| panic!("{e:#}"));
     let files = migration_files();
-    let out = Command::new(xtask::pytools::bin("squawk"))
-        .args(["--assume-in-transaction", "--pg-version", "15.0"])
-        .args(["--reporter", "gcc"])
-        .args(&files)
-        .current_dir(xtask::paths::project_root())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let r = support::run(
+        Command::new(xtask::pytools::bin("squawk"))
+            .args(["--assume-in-transaction", "--pg-version", "15.0"])
+            .args(["--reporter", "gcc"])
+            .args(&files)
+            .current_dir(xtask::paths::project_root()),
+    );
     assert!(
-        out.status.success(),
+        r.ok,
         "squawk found problems; fix the model, or waive a rule for one column with \
-         `Column::lint_ignore(rule, reason)`:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+         `Column::lint_ignore(rule, reason)`:\n{}",
+        r.text()
     );
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();

@@ -9,6 +9,7 @@
 use moha_tests::gateway::{fixture, http, publishable_key, secret_key, token, turn};
 use moha_tests::personas;
 use moha_tests::provider_stub::PNG;
+use moha_tests::support;
 use serde_json::{json, Value};
 
 const PUBLISHED_PROJECT: &str = "12000000-0000-4000-a000-000000000003";
@@ -30,43 +31,28 @@ fn run_client() -> Value {
     f.db.connect()
         .batch_execute(personas::demo_sql())
         .unwrap_or_else(|e| panic!("demo rows: {e}"));
-    let out = std::process::Command::new(xtask::prereq::node_bin("deno"))
-        .args([
-            "run",
-            "--no-prompt",
-            "--allow-env",
-            "--allow-net",
-            "storage_client.ts",
-        ])
-        .current_dir(xtask::paths::project_root().join("tests/it"))
-        .env("DENO_NO_UPDATE_CHECK", "1")
-        .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
-        .env("PUBLISHABLE_KEY", publishable_key())
-        .env("SECRET_KEY", secret_key())
-        .env("DEMO_PASSWORD", sql::moha::personas::DEMO_PASSWORD)
-        .env("CLIENT_EMAIL", email("client"))
-        .env("CLIENT2_EMAIL", email("client2"))
-        .env("DESIGNER_EMAIL", email("designer"))
-        .env("ADMIN_EMAIL", email("admin"))
-        .env("CLIENT_ID", personas::id("client"))
-        .env("CLIENT2_ID", personas::id("client2"))
-        .env("PUBLISHED_PROJECT", PUBLISHED_PROJECT)
-        .env("UNPUBLISHED_PROJECT", UNPUBLISHED_PROJECT)
-        .env("PUBLISHED_POST", PUBLISHED_POST)
-        .env("DRAFT_POST", DRAFT_POST)
-        .env(
-            "PNG_BASE64",
-            base64::engine::general_purpose::STANDARD.encode(PNG),
-        )
-        .output()
-        .expect("deno runs (node_modules/.bin/deno, installed by npm ci)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = support::run_ok(
+        &mut support::deno("storage_client.ts")
+            .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
+            .env("PUBLISHABLE_KEY", publishable_key())
+            .env("SECRET_KEY", secret_key())
+            .env("DEMO_PASSWORD", sql::moha::personas::DEMO_PASSWORD)
+            .env("CLIENT_EMAIL", email("client"))
+            .env("CLIENT2_EMAIL", email("client2"))
+            .env("DESIGNER_EMAIL", email("designer"))
+            .env("ADMIN_EMAIL", email("admin"))
+            .env("CLIENT_ID", personas::id("client"))
+            .env("CLIENT2_ID", personas::id("client2"))
+            .env("PUBLISHED_PROJECT", PUBLISHED_PROJECT)
+            .env("UNPUBLISHED_PROJECT", UNPUBLISHED_PROJECT)
+            .env("PUBLISHED_POST", PUBLISHED_POST)
+            .env("DRAFT_POST", DRAFT_POST)
+            .env(
+                "PNG_BASE64",
+                base64::engine::general_purpose::STANDARD.encode(PNG),
+            ),
     );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
 }
 
 /// Each step's expected `(status, code)`: 200 with no code, or Storage's refusal. Every step is

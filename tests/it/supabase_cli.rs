@@ -2,9 +2,10 @@
 //! and writes the same ledger as `cargo xtask migrate`.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
+use moha_tests::support;
 use moha_tests::{cluster, TestDb};
 use tempfile::TempDir;
 
@@ -33,16 +34,6 @@ const FILES: &[(&str, &str)] = &[
     ("20250103000000_empty.sql", ""),
 ];
 
-fn supabase_bin() -> PathBuf {
-    let bin = xtask::paths::project_root().join("node_modules/.bin/supabase");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `npm ci` in the repository root (cargo xtask up does)",
-        bin.display()
-    );
-    bin
-}
-
 /// A Supabase CLI project directory holding FILES as its migrations.
 fn project() -> TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -62,43 +53,31 @@ fn project() -> TempDir {
 /// Runs the Supabase CLI in `project`; returns its stdout and stderr together.
 fn supabase(project: &Path, args: &[&str], db: &TestDb) -> String {
     let url = format!("{}?sslmode=disable", db.url());
-    let out = Command::new(supabase_bin())
-        .args(args)
-        .args(["--workdir", project.to_str().unwrap(), "--db-url", &url])
-        .env("DO_NOT_TRACK", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "supabase {args:?} failed:\n{text}");
-    text
+    support::run_ok(support::supabase_cli().args(args).args([
+        "--workdir",
+        project.to_str().unwrap(),
+        "--db-url",
+        &url,
+    ]))
+    .text()
 }
 
 fn xtask_migrate(db: &TestDb, project: &Path, extra: &[&str]) -> String {
     let dir = project.join("supabase/migrations");
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask-cli"))
-        .args([
-            "migrate",
-            "--db-url",
-            &db.url(),
-            "--dir",
-            dir.to_str().unwrap(),
-        ])
-        .args(extra)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "cargo xtask migrate failed:\n{text}");
-    text
+    support::run_ok(
+        support::xtask_cli(
+            env!("CARGO_BIN_EXE_xtask-cli"),
+            &[
+                "migrate",
+                "--db-url",
+                &db.url(),
+                "--dir",
+                dir.to_str().unwrap(),
+            ],
+        )
+        .args(extra),
+    )
+    .text()
 }
 
 type Row = (String, Option<String>, Option<Vec<String>>);

@@ -6,6 +6,8 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
+use moha_tests::support;
+
 fn workflows() -> Vec<PathBuf> {
     let dir = xtask::paths::project_root().join(".github/workflows");
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
@@ -19,19 +21,13 @@ fn workflows() -> Vec<PathBuf> {
 
 fn run(tool: &str, args: &[&str]) -> String {
     xtask::pytools::ensure_python_tools().unwrap_or_else(|e| panic!("{e:#}"));
-    let out = Command::new(xtask::pytools::bin(tool))
-        .args(args)
-        .args(workflows())
-        .current_dir(xtask::paths::project_root())
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{tool} found problems:\n{text}");
-    text
+    support::run_ok(
+        Command::new(xtask::pytools::bin(tool))
+            .args(args)
+            .args(workflows())
+            .current_dir(xtask::paths::project_root()),
+    )
+    .text()
 }
 
 #[test]

@@ -37,22 +37,33 @@ pub struct Fixture {
 pub fn fixture() -> &'static Fixture {
     type Slot = &'static OnceLock<Fixture>;
     static FIXTURES: Mutex<BTreeMap<String, Slot>> = Mutex::new(BTreeMap::new());
+    thread_local! {
+        // The module this thread last asked for: a helper passed as a function value
+        // (`.map(token)`) is called from the standard library, which names no module.
+        static LAST: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    }
     let file = std::panic::Location::caller().file().replace('\\', "/");
     let module = match file.rsplit_once("/it/") {
-        Some((_, rest)) => rest
-            .split('/')
-            .next()
-            .unwrap_or(rest)
-            .trim_end_matches(".rs"),
-        None => panic!(
-            "gateway::fixture() called from {file}: a helper between the test and the fixture \
-             lacks #[track_caller]"
-        ),
+        Some((_, rest)) => {
+            let m = rest
+                .split('/')
+                .next()
+                .unwrap_or(rest)
+                .trim_end_matches(".rs");
+            LAST.with(|l| *l.borrow_mut() = Some(m.to_string()));
+            m.to_string()
+        }
+        None => LAST.with(|l| l.borrow().clone()).unwrap_or_else(|| {
+            panic!(
+                "gateway::fixture() called from {file}: a helper between the test and the \
+                 fixture lacks #[track_caller]"
+            )
+        }),
     };
     let slot: Slot = *FIXTURES
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .entry(module.to_string())
+        .entry(module)
         .or_insert_with(|| Box::leak(Box::new(OnceLock::new())));
     // Started outside the map's lock: a gateway takes seconds and other modules need theirs.
     slot.get_or_init(start_fixture)

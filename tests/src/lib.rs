@@ -14,6 +14,7 @@ pub mod personas;
 pub mod pg17;
 pub mod prometheus;
 pub mod provider_stub;
+pub mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};

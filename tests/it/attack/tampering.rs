@@ -14,6 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use moha_tests::support;
 use moha_tests::{cluster, personas, TestDb};
 use postgres::Client;
 use serde_json::Value;
@@ -26,11 +27,7 @@ use super::common::*;
 
 /// The `cargo xtask` binary, with no database URL inherited from the environment.
 fn xtask() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask-cli"));
-    cmd.env_remove("SUPABASE_DB_URL")
-        .env_remove("DATABASE_URL")
-        .stdin(Stdio::null());
-    cmd
+    support::xtask_cli(env!("CARGO_BIN_EXE_xtask-cli"), &[])
 }
 
 fn text(out: &Output) -> String {
