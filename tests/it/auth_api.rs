@@ -88,7 +88,7 @@ fn supabase_js_signs_up_signs_in_refreshes_and_logs_out() {
     let _turn = turn();
     let f = fixture();
     let out = support::run_ok(
-        &mut support::deno("auth_client.ts")
+        support::deno("auth_client.ts")
             .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
             .env("PUBLISHABLE_KEY", publishable_key())
             .env("SECRET_KEY", secret_key())

@@ -690,7 +690,7 @@ fn supabase_js_client_uploads_downloads_and_invokes() {
     let f = fixture();
     let id = render_job("client", "room-js.png", "Classic");
     let out = support::run_ok(
-        &mut support::deno("functions_client.ts")
+        support::deno("functions_client.ts")
             .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
             .env("PUBLISHABLE_KEY", publishable_key())
             .env("SECRET_KEY", secret_key())

@@ -129,7 +129,7 @@ fn the_official_sdk_negotiates_lists_and_calls_every_tool() {
     let f = fixture();
     let token = agent_token("sdk-agent", &agent_scopes(), Some("30d"));
     let out = support::run_ok(
-        &mut support::deno("mcp_client.ts")
+        support::deno("mcp_client.ts")
             .env("MCP_URL", format!("http://127.0.0.1:{}{PATH}", f.port))
             .env("API_TOKEN", &token)
             .env("LEAD_ID", LEAD)

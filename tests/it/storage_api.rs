@@ -32,7 +32,7 @@ fn run_client() -> Value {
         .batch_execute(personas::demo_sql())
         .unwrap_or_else(|e| panic!("demo rows: {e}"));
     let out = support::run_ok(
-        &mut support::deno("storage_client.ts")
+        support::deno("storage_client.ts")
             .env("GATEWAY_URL", format!("http://127.0.0.1:{}", f.port))
             .env("PUBLISHABLE_KEY", publishable_key())
             .env("SECRET_KEY", secret_key())
