@@ -1,7 +1,10 @@
-//! Typed model of the Moha Interiors database and its renderer to PostgreSQL SQL.
+//! Schema as code for a Supabase PostgreSQL database: the typed model, its catalog, the access
+//! matrix as data, and the renderers (SQL migrations, supabase-js types, Rust rows, Mermaid and
+//! Markdown docs).
 //!
-//! Architecture invariant: this crate does no I/O. It knows the model, how to render it, and
-//! the access matrix as data; it never touches files, sockets or processes.
+//! Architecture invariants (checked by `tests/tests/tidy.rs`): this crate does no I/O (no files,
+//! sockets or processes) and knows no business: a schema, its roles and where outputs go come
+//! from the crate that uses it.
 //!
 //! The schema is a list of [`Release`]s, each an ordered list of [`Change`]s; the current schema
 //! ([`Catalog`]) is their fold, and each release renders to one migration file.
@@ -10,13 +13,12 @@ pub mod access;
 pub mod catalog;
 pub mod describe;
 pub mod docs;
-pub mod generated;
 pub mod model;
-pub mod moha;
 pub mod quote;
 pub mod render;
 pub mod report;
 pub mod rust_rows;
+pub mod shorthand;
 pub mod typescript;
 
 pub use catalog::Catalog;
@@ -117,3 +119,5 @@ pub fn compare(
 
 #[cfg(test)]
 mod evolution_tests;
+#[cfg(test)]
+mod fixture;

@@ -170,6 +170,8 @@ pub struct Owner {
     pub column: &'static str,
     pub insert: Vec<&'static str>,
     pub update: Vec<&'static str>,
+    /// The roles that inherit `authenticated`, which a named `authenticated` stands for.
+    pub members: &'static [&'static str],
 }
 
 impl Owner {
@@ -182,7 +184,7 @@ impl Owner {
         };
         roles
             .iter()
-            .any(|r| *r == role || (*r == "authenticated" && inherits_authenticated(role)))
+            .any(|r| *r == role || (*r == "authenticated" && self.members.contains(&role)))
     }
 }
 
@@ -294,26 +296,11 @@ pub fn declared(resource: &str, entries: &[Entry], persona: &Persona, action: Ac
     }
 }
 
-/// Whether `role` is a business role (`moha_admin`, ...), a member of `authenticated`. The agent
-/// role `moha_agent` shares the prefix but inherits nothing.
-pub fn inherits_authenticated(role: &str) -> bool {
-    role.starts_with("moha_") && role != "moha_agent"
-}
-
 /// Database roles that bypass row level security: they get grants but no policies.
 pub const BYPASS_RLS: &[&str] = &["service_role"];
 
 /// The roles Supabase itself creates and grants storage privileges to.
 pub const SUPABASE_ROLES: &[&str] = &["anon", "authenticated", "service_role"];
-
-/// The API roles whose privileges the matrix decides: everything is revoked from them first.
-pub const MANAGED_ROLES: &[&str] = &[
-    "anon",
-    "authenticated",
-    "service_role",
-    "ai_agent",
-    "moha_agent",
-];
 
 /// The guard, the scope's guard (scoped audiences) and the rule's text, ANDed.
 fn term(e: &Entry, rule: Option<&'static str>, resource: &str, action: Action) -> Option<Expr> {
@@ -458,13 +445,14 @@ fn grant(privileges: Vec<Privilege>, object: GrantObject, roles: Vec<String>) ->
     })
 }
 
-/// Revokes every table privilege from the managed roles, then grants back exactly what the
-/// entries allow (columns narrowed by `columns`), and creates one policy per role and action.
-pub fn table_changes(t: &TableAccess, table: &Table) -> Vec<Change> {
+/// Revokes every table privilege from `managed` (the API roles whose privileges the matrix
+/// decides), then grants back exactly what the entries allow (columns narrowed by `columns`), and
+/// creates one policy per role and action.
+pub fn table_changes(t: &TableAccess, table: &Table, managed: &[&str]) -> Vec<Change> {
     let mut out = vec![Change::Grant(Grant {
         privileges: vec![Privilege::All],
         object: GrantObject::Table(t.table.clone()),
-        roles: MANAGED_ROLES.iter().map(|r| r.to_string()).collect(),
+        roles: managed.iter().map(|r| r.to_string()).collect(),
         revoke: true,
     })];
     let all_entries: Vec<&Entry> = t.entries.iter().collect();

@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn the_docs_list_every_topic_as_declared() {
         use crate::access::Action::{Insert, Select};
-        let docs = include_str!("../../../docs/realtime.md");
+        let docs = include_str!("../../../../docs/realtime.md");
         let topics = security::topics();
         for t in &topics {
             let listen = who(&t.broadcast, Select).replace(

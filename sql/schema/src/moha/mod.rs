@@ -22,6 +22,11 @@ mod social;
 pub mod social_tokens;
 
 use crate::model::*;
+pub use crate::shorthand::*;
+
+/// Where the schema is written, as the generated files' headers name it. Kept as it was when
+/// the headers were first generated, so the committed outputs stay byte-identical.
+pub const MODEL: &str = "sql/src/moha";
 
 /// The newest release that has been deployed anywhere (staging or production). Releases up to
 /// and including it are frozen: `cargo xtask generate` refuses to rewrite their files. `None`
@@ -101,62 +106,27 @@ pub const AI_AGENT: &str = "ai_agent";
 /// a scope its token must hold.
 pub const MOHA_AGENT: &str = "moha_agent";
 
+/// The API roles whose privileges the access matrix decides: everything is revoked from them
+/// before the matrix's grants.
+pub const MANAGED_ROLES: &[&str] = &[
+    "anon",
+    "authenticated",
+    "service_role",
+    AI_AGENT,
+    MOHA_AGENT,
+];
+
+/// The roles that inherit `authenticated`: the business roles' database roles (the agent role
+/// shares the prefix but inherits nothing).
+pub const AUTHENTICATED_MEMBERS: &[&str] =
+    &["moha_admin", "moha_designer", "moha_client", "moha_sales"];
+
 pub fn private(name: &str) -> Name {
     Name::new(PRIVATE, name)
 }
 
 pub fn authz(name: &str) -> Name {
     Name::new(AUTHZ, name)
-}
-
-pub fn uuid_pk() -> Column {
-    Column::new("id", SqlType::Uuid)
-        .not_null()
-        .default(Expr::Sql("gen_random_uuid()"))
-}
-
-pub fn created_at() -> Column {
-    Column::new("created_at", SqlType::Timestamptz)
-        .not_null()
-        .default(Expr::Sql("now()"))
-}
-
-pub fn updated_at() -> Column {
-    Column::new("updated_at", SqlType::Timestamptz)
-        .not_null()
-        .default(Expr::Sql("now()"))
-}
-
-pub fn text(name: &str) -> Column {
-    Column::new(name, SqlType::Text)
-}
-
-pub fn uuid(name: &str) -> Column {
-    Column::new(name, SqlType::Uuid)
-}
-
-pub fn ts(name: &str) -> Column {
-    Column::new(name, SqlType::Timestamptz)
-}
-
-pub fn enum_type(name: &str) -> SqlType {
-    SqlType::Enum(public(name))
-}
-
-/// `'<value>'::public.<enum>`, as a default.
-pub fn enum_value(name: &str, value: &str) -> Expr {
-    Expr::text(value).cast(enum_type(name))
-}
-
-pub fn create_enum(name: &str, values: &[&str]) -> Change {
-    Change::CreateEnum(Enum {
-        name: public(name),
-        values: values.iter().map(|v| v.to_string()).collect(),
-    })
-}
-
-pub fn index(table: &Name, columns: &[&str]) -> Change {
-    Change::CreateIndex(Index::on(table, columns))
 }
 
 /// Whether the audit trigger records a table's changes.
@@ -305,6 +275,12 @@ mod tests {
                 a.db_role
             );
         }
+    }
+
+    #[test]
+    fn authenticated_members_are_the_business_roles() {
+        let db_roles: Vec<&str> = BUSINESS_ROLES.iter().map(|(_, r)| *r).collect();
+        assert_eq!(AUTHENTICATED_MEMBERS, db_roles);
     }
 
     #[test]

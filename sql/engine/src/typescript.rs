@@ -21,12 +21,11 @@ const WIDTH: usize = 80;
 /// The arguments of a function that takes none.
 const NO_ARGS: &str = "Record<PropertyKey, never>";
 
-/// The whole `database.types.ts`.
-pub fn database_types(catalog: &Catalog) -> Result<String, Error> {
+/// The whole `database.types.ts`; its header names `model`, where the schema is written.
+pub fn database_types(catalog: &Catalog, model: &str) -> Result<String, Error> {
     let ts = Ts { catalog };
-    let mut out = String::new();
-    out.push_str(
-        "// generated — do not edit: run `cargo xtask gen types` (from the model in sql/src/moha)\n",
+    let mut out = format!(
+        "// generated — do not edit: run `cargo xtask gen types` (from the model in {model})\n"
     );
     out.push_str(JSON_TYPE);
     out.push_str("\nexport type Database = {\n");
@@ -634,24 +633,28 @@ pub fn is_one_to_one(catalog: &Catalog, t: &Table, columns: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixture;
 
-    fn catalog() -> Catalog {
-        Catalog::from_releases(&crate::moha::releases()).unwrap()
+    fn types() -> String {
+        database_types(&fixture::catalog(), "the fixture").unwrap()
+    }
+
+    #[test]
+    fn header_names_the_model() {
+        assert!(types().starts_with(
+            "// generated — do not edit: run `cargo xtask gen types` (from the model in the fixture)\n"
+        ));
     }
 
     #[test]
     fn nullable_defaulted_and_identity_columns() {
-        let ts = database_types(&catalog()).unwrap();
-        // Row: nullable is `| null`; Insert: defaulted and nullable are optional, required
-        // columns are not; identity `always` columns can never be written.
+        let ts = types();
         assert!(ts.contains("          description: string | null\n"));
         assert!(ts.contains("          title: string\n          updated_at?: string\n"));
-        assert!(ts.contains("          id?: never\n"));
+        assert!(ts.contains("          seq?: never\n"));
         assert!(
             ts.contains("          status: Database[\"public\"][\"Enums\"][\"project_status\"]\n")
         );
-        // `unknown` includes null already; a not-null json column is `NonNullable<Json>`.
-        assert!(ts.contains("          location: unknown\n"));
         assert!(ts.contains("          payload: NonNullable<Json>\n"));
     }
 
@@ -664,12 +667,12 @@ mod tests {
 
     #[test]
     fn one_to_one_relationships() {
-        let ts = database_types(&catalog()).unwrap();
+        let ts = types();
         assert!(ts.contains(
-            "            foreignKeyName: \"render_parameters_request_id_fkey\"\n            columns: [\"request_id\"]\n            isOneToOne: true\n"
+            "            foreignKeyName: \"project_details_project_id_fkey\"\n            columns: [\"project_id\"]\n            isOneToOne: true\n"
         ));
         assert!(ts.contains(
-            "            foreignKeyName: \"render_results_request_id_fkey\"\n            columns: [\"request_id\"]\n            isOneToOne: false\n"
+            "            foreignKeyName: \"project_notes_project_id_fkey\"\n            columns: [\"project_id\"]\n            isOneToOne: false\n"
         ));
     }
 }

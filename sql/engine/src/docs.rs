@@ -1,7 +1,8 @@
-//! `docs/schema.md`: the schema as people read it, rendered from the folded catalog and the
-//! declared access matrix. A Mermaid `erDiagram` of every table and relation grouped by module,
-//! a reference per table (columns, types, defaults, constraints, indexes, triggers, realtime and
-//! the architecture plan's purpose line), functions, buckets and the access matrix.
+//! The schema reference as people read it, rendered from the folded catalog and the declared
+//! access matrix: a Mermaid `erDiagram` of every table and relation grouped as the [`Layout`]
+//! says, a reference per table (columns, types, defaults, constraints, indexes, triggers,
+//! realtime and its purpose line), functions, buckets and the access matrix. The groups,
+//! purposes and prose come from the schema's own crate.
 
 use std::fmt::Write;
 
@@ -12,246 +13,48 @@ use crate::model::*;
 use crate::render;
 use crate::Error;
 
-/// The modules of the architecture plan; the diagram and the reference are grouped by them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Module {
-    Rbac,
-    Portfolio,
-    Blog,
-    Rendering,
-    Crm,
-    Social,
-    Audit,
-    AiGuardrails,
-    Operations,
-}
-
-impl Module {
-    pub const ALL: [Module; 9] = [
-        Module::Rbac,
-        Module::Portfolio,
-        Module::Blog,
-        Module::Rendering,
-        Module::Crm,
-        Module::Social,
-        Module::Audit,
-        Module::AiGuardrails,
-        Module::Operations,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Module::Rbac => "RBAC",
-            Module::Portfolio => "Portfolio",
-            Module::Blog => "Blog",
-            Module::Rendering => "Rendering",
-            Module::Crm => "CRM",
-            Module::Social => "Social",
-            Module::Audit => "Audit",
-            Module::AiGuardrails => "AI guardrails",
-            Module::Operations => "Operations",
-        }
-    }
-
+/// A group of tables: one box of the diagram, one section of the reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
     /// An identifier for Mermaid subgraphs and classes.
-    pub fn id(self) -> &'static str {
-        match self {
-            Module::Rbac => "rbac",
-            Module::Portfolio => "portfolio",
-            Module::Blog => "blog",
-            Module::Rendering => "rendering",
-            Module::Crm => "crm",
-            Module::Social => "social",
-            Module::Audit => "audit",
-            Module::AiGuardrails => "ai_guardrails",
-            Module::Operations => "operations",
-        }
-    }
+    pub id: &'static str,
+    pub title: &'static str,
+    /// Fill colour of the group's tables in the diagram.
+    pub colour: &'static str,
+    /// The group's tables in reference order, each with its purpose line (Markdown).
+    pub tables: Vec<(Name, String)>,
+}
 
-    /// The plan's section the module comes from.
-    fn plan_section(self) -> &'static str {
-        match self {
-            Module::Rbac => "1.1 Users & Auth",
-            Module::Portfolio => "1.2 Portfolio & Project Management",
-            Module::Blog => "1.3 Blog / CMS",
-            Module::Rendering => "1.4 AI 3D Rendering",
-            Module::Crm => "1.5 Leads & CRM",
-            Module::Social => "1.6 Social Media Integration",
-            Module::Audit => "1.7 Audit & Logging",
-            Module::AiGuardrails => "3. API Rate Limits & Guardrails",
-            Module::Operations => "Operations (docs/operations.md)",
-        }
-    }
+/// How the reference is grouped and introduced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub groups: Vec<Group>,
+    /// The first line: the generated marker.
+    pub header: String,
+    /// The paragraph under the title.
+    pub intro: String,
+    /// The paragraph under the access matrix's heading: where the matrix is declared.
+    pub matrix_intro: String,
+}
 
-    /// Fill colour of the module's tables in the diagram (light, so text stays readable).
-    fn colour(self) -> &'static str {
-        match self {
-            Module::Rbac => "#fde2e4",
-            Module::Portfolio => "#e2f0cb",
-            Module::Blog => "#dfe7fd",
-            Module::Rendering => "#fff1c1",
-            Module::Crm => "#d7f9f1",
-            Module::Social => "#f1e3fb",
-            Module::Audit => "#e8e8e8",
-            Module::AiGuardrails => "#ffe5cc",
-            Module::Operations => "#e0f2f1",
-        }
+impl Layout {
+    /// The purpose line of a table, if the layout places it.
+    pub fn purpose(&self, name: &Name) -> Option<&str> {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.tables)
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.as_str())
     }
 }
 
-/// Where a table comes from in the architecture plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// A table of the plan, with its purpose line as written there.
-    Plan(&'static str),
-    /// A table the plan asks for in prose rather than in a table: the line that asks for it.
-    PlanProse(&'static str),
-}
-
-/// A table's module and purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TableDoc {
-    pub schema: &'static str,
-    pub table: &'static str,
-    pub module: Module,
-    pub purpose: Purpose,
-}
-
-const fn doc(table: &'static str, module: Module, purpose: Purpose) -> TableDoc {
-    TableDoc {
-        schema: "public",
-        table,
-        module,
-        purpose,
-    }
-}
-
-use Module::*;
-use Purpose::{Plan, PlanProse};
-
-/// Every table of the model, in the order the reference lists them. A test keeps this list and
-/// the catalog in step.
-pub const TABLES: &[TableDoc] = &[
-    doc("roles", Rbac, Plan("Define system roles (Admin, Designer, Client, Sales)")),
-    doc("permissions", Rbac, Plan("Define granular permissions")),
-    doc("users", Rbac, Plan("Core user accounts")),
-    doc("user_sessions", Rbac, Plan("Track user login sessions")),
-    doc(
-        "agents",
-        Rbac,
-        PlanProse("Strict table ownership for agents vs. humans"),
-    ),
-    doc("api_tokens", Rbac, PlanProse("API tokens")),
-    doc(
-        "agent_proposals",
-        Audit,
-        PlanProse("All AI-made changes logged in audit_logs"),
-    ),
-    doc("clients", Portfolio, Plan("Client management")),
-    doc("projects", Portfolio, Plan("Main project entity")),
-    doc("project_images", Portfolio, Plan("Store project photos and media")),
-    doc("project_tags", Portfolio, Plan("Flexible tagging for filtering")),
-    doc("blog_categories", Blog, Plan("Categorize posts")),
-    doc("blog_posts", Blog, Plan("CMS content")),
-    doc("blog_tags", Blog, Plan("Flexible tags for search/filtering")),
-    doc("blog_media", Blog, Plan("Featured images, videos")),
-    doc("render_requests", Rendering, Plan("Track rendering jobs")),
-    doc("render_results", Rendering, Plan("Store results from Claude/Gemini")),
-    doc("render_parameters", Rendering, Plan("Store structured inputs for prompts")),
-    doc("leads", Crm, Plan("Lead tracking")),
-    doc("lead_notes", Crm, Plan("Communication logs")),
-    doc("lead_scoring", Crm, Plan("AI-powered scoring & qualification")),
-    doc("social_accounts", Social, Plan("Store IG/TikTok accounts")),
-    doc("social_messages", Social, Plan("Unified inbox messages")),
-    doc("social_analytics", Social, Plan("Engagement tracking")),
-    doc("social_sentiment", Social, Plan("AI-analyzed sentiment")),
-    doc(
-        "notifications",
-        Social,
-        PlanProse("Realtime / Subscriptions – Unified social inbox, live notifications, dashboard updates."),
-    ),
-    doc("audit_logs", Audit, Plan("Full audit trail of all critical actions")),
-    doc("error_logs", Audit, Plan("Backend/agent errors")),
-    doc(
-        "agent_limits",
-        AiGuardrails,
-        PlanProse("Limit per user/project/agent to avoid overuse"),
-    ),
-    doc(
-        "agent_usage",
-        AiGuardrails,
-        PlanProse("Track each agent’s requests in agent_usage table"),
-    ),
-    doc(
-        "ai_cache",
-        AiGuardrails,
-        PlanProse("If AI quota exhausted, return cached results or default prompt templates"),
-    ),
-    doc(
-        "prompt_templates",
-        AiGuardrails,
-        PlanProse("If AI quota exhausted, return cached results or default prompt templates"),
-    ),
-    TableDoc {
-        schema: "private",
-        table: "secrets",
-        module: AiGuardrails,
-        purpose: PlanProse("Secrets stored in Supabase Secrets"),
-    },
-    doc(
-        "operations_settings",
-        Operations,
-        PlanProse("archive old projects, nightly, with the cutoff in a settings row an Admin can change"),
-    ),
-    TableDoc {
-        schema: "private",
-        table: "scheduled_calls",
-        module: Operations,
-        purpose: PlanProse("A job's failure is visible, never silent"),
-    },
-    TableDoc {
-        schema: "private",
-        table: "social_fetches",
-        module: Operations,
-        purpose: PlanProse("one job that walks the connected accounts and staggers them"),
-    },
-    TableDoc {
-        schema: "private",
-        table: "scheduler_watch",
-        module: Operations,
-        purpose: PlanProse("A job's failure is visible, never silent"),
-    },
-    TableDoc {
-        schema: "private",
-        table: "lead_score_queue",
-        module: Crm,
-        purpose: PlanProse("update_lead_score(lead_id) → Compute AI lead score."),
-    },
-    TableDoc {
-        schema: "private",
-        table: "social_tokens",
-        module: Social,
-        purpose: PlanProse("Secrets Management – Secure API key storage (AI APIs, social media APIs, etc.)."),
-    },
-    TableDoc {
-        schema: "private",
-        table: "social_oauth_states",
-        module: Social,
-        purpose: PlanProse("Secrets Management – Secure API key storage (AI APIs, social media APIs, etc.)."),
-    },
-    TableDoc {
-        schema: "archive",
-        table: "social_sentiment",
-        module: Operations,
-        purpose: PlanProse("detach partitions older than N months into an archive schema, never drop"),
-    },
-];
-
-/// The documentation entry of a table, if it has one.
-pub fn table_doc(name: &Name) -> Option<&'static TableDoc> {
-    TABLES
+/// The tables of `group` that the catalog holds, in reference order.
+fn group_tables<'a>(catalog: &'a Catalog, group: &Group) -> Vec<&'a Table> {
+    group
+        .tables
         .iter()
-        .find(|d| d.schema == name.schema && d.table == name.name)
+        .filter_map(|(n, _)| catalog.table(n))
+        .collect()
 }
 
 /// The declared access, as the security model states it.
@@ -293,7 +96,8 @@ pub fn entity(n: &Name) -> String {
     }
 }
 
-fn entity_decl(n: &Name) -> String {
+/// How a table is declared in the diagram: its entity, labelled `schema.table` outside `public`.
+pub fn entity_decl(n: &Name) -> String {
     if n.schema == "public" {
         n.name.clone()
     } else {
@@ -359,47 +163,16 @@ fn foreign_keys(t: &Table) -> impl Iterator<Item = (&Constraint, &[String], &Nam
     })
 }
 
-/// The tables of `module`, in reference order.
-fn module_tables(catalog: &Catalog, module: Module) -> Vec<&Table> {
-    TABLES
-        .iter()
-        .filter(|d| d.module == module)
-        .filter_map(|d| catalog.table(&Name::new(d.schema, d.table)))
-        .collect()
-}
-
-/// Fails when a table of the catalog has no [`TableDoc`], or a [`TableDoc`] no table.
-pub fn check_table_docs(catalog: &Catalog) -> Result<(), Error> {
-    for t in &catalog.tables {
-        if table_doc(&t.name).is_none() {
-            return Err(Error::Invalid {
-                what: t.name.to_string(),
-                reason: "the table has no module and purpose; add it to TABLES in sql/src/docs.rs",
-            });
-        }
-    }
-    for d in TABLES {
-        if catalog.table(&Name::new(d.schema, d.table)).is_none() {
-            return Err(Error::Unknown {
-                kind: "table (in sql/src/docs.rs TABLES)",
-                name: format!("{}.{}", d.schema, d.table),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// The Mermaid `erDiagram`: every table in a subgraph per module, with its key columns, every
+/// The Mermaid `erDiagram`: every table in a subgraph per group, with its key columns, every
 /// foreign key as a relation, and the tables of other schemas that keys point to.
-pub fn mermaid(catalog: &Catalog) -> Result<String, Error> {
-    check_table_docs(catalog)?;
+pub fn mermaid(catalog: &Catalog, layout: &Layout) -> Result<String, Error> {
     let mut out = String::from("erDiagram\n  direction LR\n");
-    for module in Module::ALL {
-        let tables = module_tables(catalog, module);
+    for group in &layout.groups {
+        let tables = group_tables(catalog, group);
         if tables.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "  subgraph {}[\"{}\"]", module.id(), module.title());
+        let _ = writeln!(out, "  subgraph {}[\"{}\"]", group.id, group.title);
         for t in tables {
             let _ = writeln!(out, "    {} {{", entity_decl(&t.name));
             for c in &t.columns {
@@ -431,8 +204,8 @@ pub fn mermaid(catalog: &Catalog) -> Result<String, Error> {
     for n in &external {
         let _ = writeln!(out, "  {}", entity_decl(n));
     }
-    for module in Module::ALL {
-        for t in module_tables(catalog, module) {
+    for group in &layout.groups {
+        for t in group_tables(catalog, group) {
             for (_, columns, references) in foreign_keys(t) {
                 let optional = columns
                     .iter()
@@ -453,19 +226,18 @@ pub fn mermaid(catalog: &Catalog) -> Result<String, Error> {
             }
         }
     }
-    for module in Module::ALL {
-        let tables = module_tables(catalog, module);
+    for group in &layout.groups {
+        let tables = group_tables(catalog, group);
         if tables.is_empty() {
             continue;
         }
         let _ = writeln!(
             out,
             "  classDef {} fill:{},stroke:#555",
-            module.id(),
-            module.colour()
+            group.id, group.colour
         );
         let names: Vec<String> = tables.iter().map(|t| entity(&t.name)).collect();
-        let _ = writeln!(out, "  class {} {}", names.join(","), module.id());
+        let _ = writeln!(out, "  class {} {}", names.join(","), group.id);
     }
     if !external.is_empty() {
         let _ = writeln!(
@@ -530,26 +302,18 @@ fn trigger_text(tr: &Trigger) -> String {
     )
 }
 
-fn purpose_line(d: &TableDoc) -> String {
-    match d.purpose {
-        Purpose::Plan(p) => format!(
-            "**Purpose (plan, {}):** {p}",
-            d.module.plan_section()
-        ),
-        Purpose::PlanProse(p) => format!(
-            "**Purpose (plan, {}):** not a table of the plan; it serves “{p}” (see [schema-notes.md](schema-notes.md))",
-            d.module.plan_section()
-        ),
-    }
-}
-
-fn table_reference(catalog: &Catalog, t: &Table, out: &mut String) -> Result<(), Error> {
-    let d = table_doc(&t.name).ok_or_else(|| Error::Unknown {
+fn table_reference(
+    catalog: &Catalog,
+    layout: &Layout,
+    t: &Table,
+    out: &mut String,
+) -> Result<(), Error> {
+    let purpose = layout.purpose(&t.name).ok_or_else(|| Error::Unknown {
         kind: "table doc",
         name: t.name.to_string(),
     })?;
     let _ = writeln!(out, "### {}\n", t.name);
-    let _ = writeln!(out, "{}\n", purpose_line(d));
+    let _ = writeln!(out, "{purpose}\n");
     if let Some(c) = &t.comment {
         let _ = writeln!(out, "{c}\n");
     }
@@ -754,17 +518,16 @@ fn rules_of<'a>(entries: impl Iterator<Item = &'a Entry>, rules: &mut Vec<access
 
 /// The access matrix (persona × table × action → rule) as Markdown, from the same data the
 /// policies and grants are generated from.
-pub fn access_matrix(catalog: &Catalog, model: &AccessModel) -> Result<String, Error> {
+pub fn access_matrix(
+    catalog: &Catalog,
+    layout: &Layout,
+    model: &AccessModel,
+) -> Result<String, Error> {
     let mut out = String::new();
     let personas = distinct_personas(model.personas);
     let header: Vec<String> = personas.iter().map(|p| format!("`{}`", p.name)).collect();
     let _ = writeln!(out, "## Access matrix\n");
-    let _ = writeln!(
-        out,
-        "Who may do what, per persona, table and action. This is the declared matrix of \
-         `sql/src/moha/security.rs`: the policies, grants and column privileges are generated \
-         from it, and the effective-access tests probe a live database against it.\n"
-    );
+    let _ = writeln!(out, "{}\n", layout.matrix_intro);
     let _ = writeln!(
         out,
         "`all`: every row · a rule name: only the rows the rule selects ([Rules](#rules)); \
@@ -783,12 +546,12 @@ pub fn access_matrix(catalog: &Catalog, model: &AccessModel) -> Result<String, E
         );
     }
     out.push('\n');
-    for module in Module::ALL {
-        let tables = module_tables(catalog, module);
+    for group in &layout.groups {
+        let tables = group_tables(catalog, group);
         if tables.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "### Access: {}\n", module.title());
+        let _ = writeln!(out, "### Access: {}\n", group.title);
         let _ = writeln!(out, "| table | action | {} |", header.join(" | "));
         let _ = writeln!(out, "|---|---|{}", "---|".repeat(personas.len()));
         for t in tables {
@@ -888,30 +651,24 @@ pub fn access_matrix(catalog: &Catalog, model: &AccessModel) -> Result<String, E
 }
 
 /// The whole `docs/schema.md`.
-pub fn schema_md(catalog: &Catalog, access: &AccessModel) -> Result<String, Error> {
+pub fn schema_md(
+    catalog: &Catalog,
+    layout: &Layout,
+    access: &AccessModel,
+) -> Result<String, Error> {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "<!-- generated — do not edit: run `cargo xtask generate` (from the model in sql/src) -->"
-    );
+    let _ = writeln!(out, "{}", layout.header);
     let _ = writeln!(out, "# Schema reference\n");
-    let _ = writeln!(
-        out,
-        "The Moha Interiors database as the model in `sql/src/moha` defines it: what every \
-         migration in `supabase/migrations` adds up to. [`schema-notes.md`](schema-notes.md) says \
-         where it departs from the architecture plan and why. The TypeScript types for \
-         supabase-js are in \
-         [`supabase/functions/_shared/database.types.ts`](../supabase/functions/_shared/database.types.ts).\n"
-    );
+    let _ = writeln!(out, "{}\n", layout.intro);
     let _ = writeln!(out, "- [Diagram](#diagram) ([rendered SVG](schema.svg))");
     let _ = writeln!(out, "- Tables by module:");
-    for module in Module::ALL {
-        let names: Vec<String> = module_tables(catalog, module)
+    for group in &layout.groups {
+        let names: Vec<String> = group_tables(catalog, group)
             .iter()
             .map(|t| format!("[`{}`](#{})", t.name.name, anchor(&t.name.to_string())))
             .collect();
         if !names.is_empty() {
-            let _ = writeln!(out, "  - {}: {}", module.title(), names.join(", "));
+            let _ = writeln!(out, "  - {}: {}", group.title, names.join(", "));
         }
     }
     let _ = writeln!(out, "- [Enums](#enums), [Functions](#functions)");
@@ -923,20 +680,20 @@ pub fn schema_md(catalog: &Catalog, access: &AccessModel) -> Result<String, Erro
          UK unique); every foreign key is a relation labelled with its columns. A relation from \
          `|o` is optional (the key column may be null). Dashed boxes are Supabase's own tables.\n"
     );
-    let _ = writeln!(out, "```mermaid\n{}```\n", mermaid(catalog)?);
-    for module in Module::ALL {
-        let tables = module_tables(catalog, module);
+    let _ = writeln!(out, "```mermaid\n{}```\n", mermaid(catalog, layout)?);
+    for group in &layout.groups {
+        let tables = group_tables(catalog, group);
         if tables.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "## {}\n", module.title());
+        let _ = writeln!(out, "## {}\n", group.title);
         for t in tables {
-            table_reference(catalog, t, &mut out)?;
+            table_reference(catalog, layout, t, &mut out)?;
         }
     }
     enums_section(catalog, &mut out);
     functions_section(catalog, &mut out)?;
-    out.push_str(&access_matrix(catalog, access)?);
+    out.push_str(&access_matrix(catalog, layout, access)?);
     // One trailing newline, as editors keep it.
     while out.ends_with("\n\n") {
         out.pop();
@@ -947,40 +704,52 @@ pub fn schema_md(catalog: &Catalog, access: &AccessModel) -> Result<String, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixture;
 
-    fn catalog() -> Catalog {
-        Catalog::from_releases(&crate::moha::releases()).unwrap()
-    }
-
-    #[test]
-    fn every_table_has_a_module_and_purpose() {
-        check_table_docs(&catalog()).unwrap();
+    fn layout() -> Layout {
+        Layout {
+            groups: vec![Group {
+                id: "work",
+                title: "Work",
+                colour: "#ffffff",
+                tables: ["projects", "project_details", "project_notes"]
+                    .into_iter()
+                    .map(|t| (public(t), format!("purpose of {t}")))
+                    .collect(),
+            }],
+            header: "<!-- generated -->".into(),
+            intro: "The fixture.".into(),
+            matrix_intro: "Declared nowhere.".into(),
+        }
     }
 
     #[test]
     fn diagram_has_every_table_and_relation() {
-        let c = catalog();
-        let m = mermaid(&c).unwrap();
-        for t in &c.tables {
-            assert!(
-                m.contains(&format!("    {} {{", entity_decl(&t.name))),
-                "{} missing",
-                t.name
-            );
-            for (_, cols, r) in foreign_keys(t) {
-                assert!(
-                    m.lines()
-                        .any(|l| l.starts_with(&format!("  {} ", entity(r)))
-                            && l.contains(&format!(
-                                " {} : \"{}\"",
-                                entity(&t.name),
-                                cols.join(", ")
-                            ))),
-                    "relation {} -> {r} missing",
-                    t.name
-                );
-            }
-        }
+        let m = mermaid(&fixture::catalog(), &layout()).unwrap();
+        assert!(m.contains("  subgraph work[\"Work\"]\n    projects {\n      uuid id PK\n"));
+        assert!(m.contains("  projects ||--o| project_details : \"project_id\"\n"));
+        assert!(m.contains("  projects |o--o{ project_notes : \"project_id\"\n"));
+        assert!(m.contains("  class projects,project_details,project_notes work\n"));
+    }
+
+    #[test]
+    fn the_reference_places_every_table_with_its_purpose() {
+        let md = schema_md(
+            &fixture::catalog(),
+            &layout(),
+            &AccessModel {
+                personas: &[],
+                tables: &[],
+                buckets: &[],
+            },
+        )
+        .unwrap();
+        assert!(md.starts_with("<!-- generated -->\n# Schema reference\n\nThe fixture.\n"));
+        assert!(md.contains("### public.project_notes\n\npurpose of project_notes\n"));
+        assert!(md.contains("## Access matrix\n\nDeclared nowhere.\n"));
+        let mut unplaced = layout();
+        unplaced.groups[0].tables.pop();
+        assert!(mermaid(&fixture::catalog(), &unplaced).is_ok());
     }
 
     #[test]

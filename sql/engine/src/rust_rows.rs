@@ -76,12 +76,13 @@ fn rust_type(ty: &SqlType) -> (String, Decode) {
     }
 }
 
-/// The whole generated `rows.rs`.
-pub fn rows(catalog: &Catalog) -> Result<String, Error> {
-    let mut out = String::new();
+/// The whole generated `rows.rs`; its header names `model`, where the schema is written.
+pub fn rows(catalog: &Catalog, model: &str) -> Result<String, Error> {
+    let mut out = format!(
+        "//! generated — do not edit: run `cargo xtask generate` (from the model in {model})\n"
+    );
     out.push_str(
-        "//! generated — do not edit: run `cargo xtask generate` (from the model in sql/src/moha)\n\
-         //!\n\
+        "//!\n\
          //! One struct per table of the `public` schema and one enum per enum type, as rows arrive\n\
          //! from the host. `bigint` and `numeric` fields accept a number or a numeric string.\n\n\
          use serde::{Deserialize, Serialize};\n",

@@ -3,6 +3,7 @@
 
 use crate::catalog::Catalog;
 use crate::docs::{self, AccessModel};
+use crate::moha::MODEL;
 use crate::moha::{self, security};
 use crate::Error;
 
@@ -35,7 +36,7 @@ pub fn files() -> Result<Vec<GeneratedFile>, Error> {
     Ok(vec![
         GeneratedFile {
             path: DATABASE_TYPES,
-            contents: crate::typescript::database_types(&catalog)?,
+            contents: crate::typescript::database_types(&catalog, MODEL)?,
         },
         GeneratedFile {
             path: SCHEMA_MD,
@@ -43,7 +44,7 @@ pub fn files() -> Result<Vec<GeneratedFile>, Error> {
         },
         GeneratedFile {
             path: ROWS,
-            contents: crate::rust_rows::rows(&catalog)?,
+            contents: crate::rust_rows::rows(&catalog, MODEL)?,
         },
     ])
 }

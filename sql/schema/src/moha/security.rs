@@ -397,6 +397,7 @@ fn owner(column: &'static str, insert: &[&'static str], update: &[&'static str])
         column,
         insert: insert.to_vec(),
         update: update.to_vec(),
+        members: AUTHENTICATED_MEMBERS,
     }
 }
 
@@ -1143,7 +1144,7 @@ pub fn release() -> Release {
         let table = catalog
             .table(&t.table)
             .unwrap_or_else(|| panic!("the matrix names {}, which the schema lacks", t.table));
-        changes.extend(crate::access::table_changes(&t, table));
+        changes.extend(crate::access::table_changes(&t, table, MANAGED_ROLES));
     }
     // Identity columns need no sequence privilege to insert; with one, `setval` on
     // audit_logs_id_seq would make every audited write fail. Supabase's default privileges grant
@@ -1321,9 +1322,7 @@ mod tests {
                             t.entries.iter().any(|e| e.actions.contains(&action)
                                 && (e.audience.db_role == *role
                                     || (*role == "authenticated"
-                                        && crate::access::inherits_authenticated(
-                                            e.audience.db_role,
-                                        )))),
+                                        && AUTHENTICATED_MEMBERS.contains(&e.audience.db_role)))),
                             "{}.{}: {role} is named to {} it but holds no {0} {2}",
                             t.table,
                             o.column,

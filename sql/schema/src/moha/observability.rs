@@ -214,7 +214,7 @@ mod tests {
     /// docs/observability.md lists every metric with its labels and meaning, as served.
     #[test]
     fn the_docs_list_every_metric() {
-        let docs = include_str!("../../../docs/observability.md");
+        let docs = include_str!("../../../../docs/observability.md");
         for m in METRICS {
             let labels: Vec<String> = m.labels.iter().map(|l| format!("`{l}`")).collect();
             let labels = if labels.is_empty() {
