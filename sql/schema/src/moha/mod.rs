@@ -1,6 +1,7 @@
 //! The Moha Interiors schema, release by release. See `docs/schema-notes.md` for where it
 //! departs from the architecture plan and why.
 
+pub mod agent_admit;
 pub mod agents;
 mod ai;
 mod blog;
@@ -17,6 +18,7 @@ pub mod public_media;
 mod rbac;
 pub mod realtime;
 mod render_queue;
+pub mod schedules;
 pub mod security;
 mod social;
 pub mod social_tokens;
@@ -40,9 +42,9 @@ pub fn releases() -> Vec<Release> {
     all.push(render_queue::release());
     all.push(inbox::release());
     all.push(default_prompts::release());
-    all.push(operations::schedules_release());
+    all.push(schedules::release());
     all.push(observability::release());
-    all.push(agents::admit_release());
+    all.push(agent_admit::release());
     all.push(realtime::release());
     all.push(lead_ai::release());
     all.push(social_tokens::release());
