@@ -112,3 +112,85 @@ pub fn tables(catalog: &Catalog) -> Result<String, Error> {
     }
     Ok(out)
 }
+
+/// Every policy of the folded schema as reviewers read the access matrix: per table, one line
+/// per role and action (`all` policies under `all`) naming the policy, then its `using` and
+/// `with check` expressions. Tables in name order, then role, then action.
+pub fn policies(catalog: &Catalog) -> Result<String, Error> {
+    let mut rows: Vec<(&Name, &str, Command, &Policy)> = catalog
+        .policies
+        .iter()
+        .flat_map(|p| {
+            p.roles
+                .iter()
+                .map(move |r| (&p.table, r.as_str(), p.command, p))
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (a.0.to_string(), a.1, a.2 as u8, &a.3.name).cmp(&(
+            b.0.to_string(),
+            b.1,
+            b.2 as u8,
+            &b.3.name,
+        ))
+    });
+    let mut out = String::new();
+    let mut table: Option<&Name> = None;
+    for (t, role, command, p) in rows {
+        if table != Some(t) {
+            if table.is_some() {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "## {t}");
+            table = Some(t);
+        }
+        let kind = if p.permissive { "" } else { " (restrictive)" };
+        let _ = writeln!(out, "{role:<14} {:<6} {}{kind}", command.as_str(), p.name);
+        if let Some(u) = &p.using {
+            let _ = writeln!(out, "    using:      {}", crate::render::expr(u)?);
+        }
+        if let Some(c) = &p.with_check {
+            let _ = writeln!(out, "    with check: {}", crate::render::expr(c)?);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_by_table_role_and_action() {
+        let mut releases = crate::fixture::releases();
+        let notes = public("project_notes");
+        releases[0].changes.extend([
+            Change::CreatePolicy(Policy {
+                name: "notes_insert_own".into(),
+                table: notes.clone(),
+                command: Command::Insert,
+                permissive: true,
+                roles: vec!["authenticated".into()],
+                using: None,
+                with_check: Some(Expr::column("project_id").eq(Expr::Sql("auth.uid()"))),
+            }),
+            Change::CreatePolicy(Policy {
+                name: "notes_select".into(),
+                table: notes,
+                command: Command::Select,
+                permissive: false,
+                roles: vec!["authenticated".into(), "anon".into()],
+                using: Some(Expr::Bool(true)),
+                with_check: None,
+            }),
+        ]);
+        let catalog = Catalog::from_releases(&releases).unwrap();
+        assert_eq!(
+            policies(&catalog).unwrap(),
+            "## public.project_notes\n\
+             anon           select notes_select (restrictive)\n    using:      true\n\
+             authenticated  select notes_select (restrictive)\n    using:      true\n\
+             authenticated  insert notes_insert_own\n    with check: project_id = auth.uid()\n"
+        );
+    }
+}
