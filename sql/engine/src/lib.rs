@@ -13,6 +13,7 @@ pub mod access;
 pub mod catalog;
 pub mod describe;
 pub mod docs;
+pub mod lint;
 pub mod model;
 pub mod quote;
 pub mod render;
