@@ -2,7 +2,7 @@
 //! architecture plan the tables are grouped by, each table's purpose line, and the prose. The
 //! rendering is the engine's (`sql_engine::docs`).
 
-pub use sql_engine::docs::{access_matrix, entity, mermaid_blocks, AccessModel};
+pub use sql_engine::docs::{entity, mermaid_blocks, AccessModel};
 use sql_engine::docs::{Group, Layout};
 
 use crate::catalog::Catalog;
@@ -320,6 +320,11 @@ pub fn layout(catalog: &Catalog) -> Result<Layout, Error> {
 /// The Mermaid `erDiagram` of the schema, grouped by module.
 pub fn mermaid(catalog: &Catalog) -> Result<String, Error> {
     sql_engine::docs::mermaid(catalog, &layout(catalog)?)
+}
+
+/// The access matrix section of `docs/schema.md`.
+pub fn access_matrix(catalog: &Catalog, access: &AccessModel) -> Result<String, Error> {
+    sql_engine::docs::access_matrix(catalog, &layout(catalog)?, access)
 }
 
 /// The whole `docs/schema.md`.
