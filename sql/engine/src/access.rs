@@ -73,9 +73,9 @@ pub struct Audience {
     /// Trusted SQL that is true when the caller belongs to this audience, evaluated once per
     /// statement (`(select ...)`); `None` when the database role alone decides.
     pub guard: Option<&'static str>,
-    /// An agent token's audience: each entry also needs the token to hold the scope
-    /// `<table>:<verb>` of its table and action ([`scope_guard`]).
-    pub scoped: bool,
+    /// A token's audience: each entry also needs the token to hold the scope `<table>:<verb>`
+    /// of its table and action, which this function `(schema, name)` checks ([`scope_guard`]).
+    pub scope_check: Option<(&'static str, &'static str)>,
 }
 
 /// The scope an agent token needs for `action` on the table `resource`: `leads:read`,
@@ -84,11 +84,11 @@ pub fn scope(resource: &str, action: Action) -> String {
     format!("{resource}:{}", action.verb())
 }
 
-/// `(select authz.agent_has_scope('<resource>:<verb>'))`: true once per statement when the
-/// caller's live token holds the scope.
-pub fn scope_guard(resource: &str, action: Action) -> Expr {
+/// `(select <check>('<resource>:<verb>'))`: true once per statement when the caller's token
+/// holds the scope.
+pub fn scope_guard(check: (&str, &str), resource: &str, action: Action) -> Expr {
     Expr::Call(
-        Name::new("authz", "agent_has_scope"),
+        Name::new(check.0, check.1),
         vec![Expr::Text(scope(resource, action))],
     )
     .select()
@@ -273,8 +273,9 @@ impl std::fmt::Display for Declared {
 /// `resource`: a scoped audience's entries count only when the persona holds the scope.
 pub fn declared(resource: &str, entries: &[Entry], persona: &Persona, action: Action) -> Declared {
     let mut rules = Vec::new();
-    let scoped_ok =
-        |a: &Audience| !a.scoped || persona.scopes.contains(&scope(resource, action).as_str());
+    let scoped_ok = |a: &Audience| {
+        a.scope_check.is_none() || persona.scopes.contains(&scope(resource, action).as_str())
+    };
     for e in entries.iter().filter(|e| {
         e.actions.contains(&action)
             && persona.audiences.contains(&e.audience)
@@ -309,7 +310,11 @@ fn term(e: &Entry, rule: Option<&'static str>, resource: &str, action: Action) -
         .guard
         .map(Expr::Sql)
         .into_iter()
-        .chain(e.audience.scoped.then(|| scope_guard(resource, action)))
+        .chain(
+            e.audience
+                .scope_check
+                .map(|check| scope_guard(check, resource, action)),
+        )
         .chain(rule.map(Expr::Sql))
         .collect();
     match parts.len() {

@@ -11,45 +11,45 @@ pub const ANON: Audience = Audience {
     name: "anon",
     db_role: "anon",
     guard: None,
-    scoped: false,
+    scope_check: None,
 };
 /// Any signed-in user, whatever their RBAC role.
 pub const SIGNED_IN: Audience = Audience {
     name: "signed-in",
     db_role: "authenticated",
     guard: None,
-    scoped: false,
+    scope_check: None,
 };
 pub const CLIENT: Audience = Audience {
     name: "Client",
     db_role: "moha_client",
     guard: Some("(select authz.has_role('Client'))"),
-    scoped: false,
+    scope_check: None,
 };
 pub const DESIGNER: Audience = Audience {
     name: "Designer",
     db_role: "moha_designer",
     guard: Some("(select authz.has_role('Designer'))"),
-    scoped: false,
+    scope_check: None,
 };
 pub const SALES: Audience = Audience {
     name: "Sales",
     db_role: "moha_sales",
     guard: Some("(select authz.has_role('Sales'))"),
-    scoped: false,
+    scope_check: None,
 };
 pub const ADMIN: Audience = Audience {
     name: "Admin",
     db_role: "moha_admin",
     guard: Some("(select authz.is_admin())"),
-    scoped: false,
+    scope_check: None,
 };
 /// Edge functions doing AI work (`set role ai_agent`).
 pub const AGENT: Audience = Audience {
     name: "ai_agent",
     db_role: AI_AGENT,
     guard: None,
-    scoped: false,
+    scope_check: None,
 };
 /// An outside agent's API token (`set role moha_agent`, claims naming the agent, the token and
 /// its scopes). Every entry also needs the token's scope `<table>:<verb>`; the scope's guard
@@ -58,14 +58,14 @@ pub const AGENT_TOKEN: Audience = Audience {
     name: "agent token",
     db_role: MOHA_AGENT,
     guard: None,
-    scoped: true,
+    scope_check: Some((AUTHZ, "agent_has_scope")),
 };
 /// Trusted server code; bypasses RLS, so only grants apply.
 pub const SERVICE: Audience = Audience {
     name: "service_role",
     db_role: "service_role",
     guard: None,
-    scoped: false,
+    scope_check: None,
 };
 
 /// The personas every proof runs as.
