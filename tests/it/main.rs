@@ -42,6 +42,7 @@ mod social_tokens;
 mod storage_api;
 mod storage_policies;
 mod supabase_cli;
+mod tidy;
 mod tls;
 mod types_check;
 mod types_postgres_meta;

@@ -890,9 +890,21 @@ pub fn classify_sql(sql: &str) -> Vec<Finding> {
             };
             Some(Finding {
                 kind: kind(&words),
-                destructive: destructive(&tokens, &words),
+                destructive: sql::lint::destructive(&lint_tokens(&tokens)),
                 excerpt,
             })
+        })
+        .collect()
+}
+
+/// The splitter's tokens as the engine's lints read them.
+fn lint_tokens(tokens: &[Token]) -> Vec<sql::lint::Token> {
+    tokens
+        .iter()
+        .map(|t| match t {
+            Token::Word(w) => sql::lint::Token::Word(w.clone()),
+            Token::Literal => sql::lint::Token::Literal,
+            Token::Punct(c) => sql::lint::Token::Punct(*c),
         })
         .collect()
 }
@@ -936,70 +948,6 @@ fn kind(words: &[&str]) -> String {
         }
         _ => verb.to_string(),
     }
-}
-
-/// Why a statement can lose data or fail on existing rows: drops of tables, schemas, columns,
-/// column type changes, `set not null`, truncate, delete without `where`, any `cascade` drop.
-fn destructive(tokens: &[Token], words: &[&str]) -> Option<String> {
-    let at = |i: usize| words.get(i).copied().unwrap_or("");
-    match (at(0), at(1)) {
-        ("drop", obj @ ("table" | "schema" | "database" | "materialized" | "type" | "domain")) => {
-            return Some(format!("drop {obj}"));
-        }
-        ("truncate", _) => return Some("truncate".into()),
-        ("delete", _) if !words.contains(&"where") => return Some("delete without where".into()),
-        ("drop", _) if words.contains(&"cascade") => return Some("drop ... cascade".into()),
-        _ => {}
-    }
-    if !(at(0) == "alter" && at(1) == "table") {
-        return None;
-    }
-    // Walk the alter table actions at parenthesis depth 0.
-    let mut depth = 0i32;
-    for (i, t) in tokens.iter().enumerate() {
-        match t {
-            Token::Punct('(') => depth += 1,
-            Token::Punct(')') => depth -= 1,
-            _ => {}
-        }
-        if depth != 0 {
-            continue;
-        }
-        match words[i] {
-            "drop" => {
-                let next = at(i + 1);
-                let not_a_column = [
-                    "constraint",
-                    "default",
-                    "not",
-                    "identity",
-                    "expression",
-                    "trigger",
-                    "policy",
-                    "rule",
-                ];
-                if next == "column" {
-                    return Some("drop column".into());
-                }
-                // `alter table t drop c` drops column c; `alter column c drop ...` does not.
-                if !not_a_column.contains(&next) && at(i.wrapping_sub(2)) != "column" {
-                    return Some("drop column".into());
-                }
-            }
-            "type" if at(i.wrapping_sub(1)) != "column" && i >= 2 => {
-                let alter_column = (at(i - 2) == "alter" || at(i.wrapping_sub(3)) == "alter")
-                    || (at(i - 1) == "data" && at(i - 2) == "set");
-                if alter_column {
-                    return Some("column type change".into());
-                }
-            }
-            "set" if at(i + 1) == "not" && at(i + 2) == "null" => {
-                return Some("set not null on an existing column".into());
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 #[cfg(test)]

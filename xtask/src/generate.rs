@@ -33,7 +33,7 @@ pub fn run(check: bool) -> Result<()> {
     }
     if !cmp.frozen_changed.is_empty() {
         bail!(
-            "released migrations would change: {}\nthey are deployed (at or before RELEASED_THROUGH in sql/src/moha/mod.rs); \
+            "released migrations would change: {}\nthey are deployed (at or before RELEASED_THROUGH in sql/schema/src/moha/mod.rs); \
              undo the edit to their release and put the change in a new release",
             cmp.frozen_changed.join(", ")
         );
@@ -41,7 +41,7 @@ pub fn run(check: bool) -> Result<()> {
     if !cmp.unexpected.is_empty() {
         bail!(
             "supabase/migrations holds files the model does not produce: {}\nmove their changes into a release in \
-             sql/src/moha and delete the files",
+             sql/schema/src/moha and delete the files",
             cmp.unexpected.join(", ")
         );
     }
