@@ -8,6 +8,8 @@
 //! parameter by the type the server infers for it, and for a bare `$1::jsonb` it would encode
 //! an already serialised string a second time.
 
+use std::future::Future;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -103,11 +105,35 @@ impl DbError {
 // `Send`; that is exactly what `async fn` in a trait gives.
 #[allow(async_fn_in_trait)]
 pub trait Db {
-    type Tx: Tx;
+    /// A handle on an open transaction; clones name the same transaction.
+    type Tx: Tx + Clone;
 
     /// Opens a transaction as `role` with `claims` (a JSON object) set as
     /// `request.jwt.claims`, as PostgREST does.
     async fn begin(&self, role: DbRole, claims: &Value) -> Result<Self::Tx, DbError>;
+
+    /// Runs `work` in a transaction as `role` with `claims`: commits when it returns `Ok`,
+    /// rolls back when it returns `Err`, and gives back what it returned. The outer `Err` is
+    /// the transaction's own failure (opening, commit or rollback), kept apart so a caller can
+    /// go on after a failed piece of work but not after a failed database.
+    async fn transaction<T, E, F, Fut>(
+        &self,
+        role: DbRole,
+        claims: &Value,
+        work: F,
+    ) -> Result<Result<T, E>, DbError>
+    where
+        F: FnOnce(Self::Tx) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let tx = self.begin(role, claims).await?;
+        let done = work(tx.clone()).await;
+        match done {
+            Ok(_) => tx.commit().await?,
+            Err(_) => tx.rollback().await?,
+        }
+        Ok(done)
+    }
 }
 
 #[allow(async_fn_in_trait)]
@@ -172,6 +198,59 @@ mod tests {
         expected.extend(["ai_agent", "service_role", "moha_agent", "metrics_reader"]);
         expected.sort();
         assert_eq!(named, expected);
+    }
+
+    /// A database that records how each transaction ended.
+    #[derive(Default)]
+    struct Ledger(std::rc::Rc<std::cell::RefCell<Vec<&'static str>>>);
+
+    #[derive(Clone)]
+    struct LedgerTx(std::rc::Rc<std::cell::RefCell<Vec<&'static str>>>);
+
+    impl Db for Ledger {
+        type Tx = LedgerTx;
+        async fn begin(&self, _: DbRole, _: &Value) -> Result<LedgerTx, DbError> {
+            self.0.borrow_mut().push("begin");
+            Ok(LedgerTx(self.0.clone()))
+        }
+    }
+
+    impl Tx for LedgerTx {
+        async fn query(&self, _: &'static str, _: &[Value]) -> Result<Vec<Row>, DbError> {
+            self.0.borrow_mut().push("query");
+            Ok(Vec::new())
+        }
+        async fn commit(self) -> Result<(), DbError> {
+            self.0.borrow_mut().push("commit");
+            Ok(())
+        }
+        async fn rollback(self) -> Result<(), DbError> {
+            self.0.borrow_mut().push("rollback");
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_transaction_commits_on_ok_and_rolls_back_on_err() {
+        let db = Ledger::default();
+        let run = |fail: bool| {
+            pollster::block_on(
+                db.transaction(DbRole::AiAgent, &json!({}), |tx| async move {
+                    tx.query("select 1", &[]).await?;
+                    if fail {
+                        Err(DbError::new(Some("23505"), "duplicate"))
+                    } else {
+                        Ok(7)
+                    }
+                }),
+            )
+        };
+        assert_eq!(run(false), Ok(Ok(7)));
+        assert_eq!(*db.0.borrow(), ["begin", "query", "commit"]);
+        db.0.borrow_mut().clear();
+        let failed = run(true).expect("the transaction itself did not fail");
+        assert!(failed.unwrap_err().is_unique_violation());
+        assert_eq!(*db.0.borrow(), ["begin", "query", "rollback"]);
     }
 
     #[test]
