@@ -9,6 +9,7 @@
 // refused past their limit; forms need an RFC 2046 boundary (at most 70 characters) and are
 // parsed in one linear pass.
 
+import { USER_ROLES } from "../../supabase/functions/_shared/facts.ts";
 import postgres from "npm:postgres@3.4.9";
 
 type Claims = Record<string, unknown> & { role?: string; sub?: string };
@@ -23,8 +24,6 @@ export type StorageOptions = {
   storage_dir: string;
   /** Signs the signed URLs' tokens (the project's HS256 secret). */
   jwt_secret: string;
-  /** The business roles signed-in users' tokens may name (sql::moha::BUSINESS_ROLES). */
-  user_roles: string[];
   /** moha_edge::gateway's check of a Storage request's token or API key. */
   decide: (req: Request) => Decision;
   /** moha_edge::gateway's check of a signed URL's token for `object` (`bucket/name`). */
@@ -52,7 +51,7 @@ export async function configureStorage(opts: StorageOptions): Promise<void> {
   config = opts;
   cors = opts.cors;
   sql = postgres(opts.db_url, { max: 8, prepare: false, onnotice: () => {} });
-  STORAGE_ROLES = new Set(["anon", "authenticated", "service_role", ...opts.user_roles]);
+  STORAGE_ROLES = new Set(["anon", "authenticated", "service_role", ...USER_ROLES]);
   // Signed URLs are the gateway's own tokens, signed with the project's HS256 secret.
   hmacKey = await crypto.subtle.importKey(
     "raw",

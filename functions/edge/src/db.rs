@@ -17,15 +17,9 @@ use serde_json::Value;
 pub type Row = serde_json::Map<String, Value>;
 
 /// The roles a signed-in user's token may name: `authenticated`, and the database role of each
-/// RBAC role, which the project's access token hook puts in the token (`sql::moha::BUSINESS_ROLES`;
-/// a test in moha-tests keeps the two lists equal).
-pub const USER_ROLES: &[&str] = &[
-    "authenticated",
-    "moha_admin",
-    "moha_designer",
-    "moha_client",
-    "moha_sales",
-];
+/// RBAC role, which the project's access token hook puts in the token (generated from
+/// `sql::moha::BUSINESS_ROLES`).
+pub use crate::facts::USER_ROLES;
 
 /// The database role a transaction runs as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,33 +166,6 @@ pub async fn query_opt<T: DeserializeOwned>(
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn user_roles_are_authenticated_and_the_business_roles_of_the_model() {
-        let mut model: Vec<&str> = sql::moha::BUSINESS_ROLES.iter().map(|(_, r)| *r).collect();
-        model.insert(0, "authenticated");
-        model.sort();
-        let mut ours = USER_ROLES.to_vec();
-        ours.sort();
-        assert_eq!(ours, model);
-    }
-
-    /// The host's own allow-list (`_shared/host.ts`) names exactly these roles plus the agents'
-    /// and the service role's.
-    #[test]
-    fn the_hosts_allow_list_matches() {
-        let host = include_str!("../../../supabase/functions/_shared/host.ts");
-        let start = host
-            .find("const ROLES = new Set([")
-            .expect("host.ts has its ROLES set");
-        let list = &host[start..start + host[start..].find("]);").unwrap()];
-        let mut named: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
-        named.sort();
-        let mut expected = USER_ROLES.to_vec();
-        expected.extend(["ai_agent", "service_role", "moha_agent", "metrics_reader"]);
-        expected.sort();
-        assert_eq!(named, expected);
-    }
 
     /// A database that records how each transaction ended.
     #[derive(Default)]

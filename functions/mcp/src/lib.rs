@@ -48,7 +48,7 @@ pub const DEFAULT_VERSION: &str = "2025-03-26";
 const BATCHING: &[&str] = &["2025-03-26", "2024-11-05"];
 
 pub const SERVER_NAME: &str = "moha-interiors";
-const MAX_BODY: usize = 1 << 20;
+const MAX_BODY: usize = moha_edge::validate::MAX_BODY_BYTES;
 /// At most this many messages in one batch.
 const MAX_BATCH: usize = 16;
 

@@ -6,6 +6,7 @@ mod ai;
 mod blog;
 mod crm;
 pub mod default_prompts;
+pub mod edge_facts;
 mod foundation;
 mod inbox;
 mod lead_ai;
