@@ -28,7 +28,6 @@ type Config = {
   host: string;
   port: number;
   db_url: string;
-  jwt_secret: string;
   anon_key: string;
   service_role_key: string;
   storage_dir: string;
@@ -61,6 +60,7 @@ type GatewayAuth = {
   configure: (config: string) => void;
   relay: (headers: string, nowS: number) => string;
   storage: (headers: string, nowS: number) => string;
+  sign: (claims: string) => string;
   signedUrl: (token: string, object: string, nowS: number) => boolean;
   signedUpload: (token: string, object: string, nowS: number) => string;
 };
@@ -285,8 +285,8 @@ if (config.exit_with_parent) {
 await configureStorage({
   db_url: config.db_url,
   storage_dir: config.storage_dir,
-  jwt_secret: config.jwt_secret,
   decide: (req) => decide(auth.storage, req),
+  sign: (claims) => auth.sign(claims),
   signedUrl: (token, object) => auth.signedUrl(token, object, Date.now() / 1000),
   signedUpload: (token, object) => auth.signedUpload(token, object, Date.now() / 1000),
   cors,
