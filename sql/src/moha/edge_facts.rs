@@ -57,6 +57,49 @@ pub fn host_roles() -> Vec<&'static str> {
 const HEADER: &str =
     "generated — do not edit: run `cargo xtask generate` (from the model in sql/src/moha)";
 
+/// One shared constant: its doc line, its name and its value.
+struct Fact {
+    doc: &'static str,
+    name: &'static str,
+    value: Value,
+}
+
+enum Value {
+    Strings(Vec<&'static str>),
+    Bytes(usize),
+    Headers(&'static [(&'static str, &'static str)]),
+}
+
+fn facts() -> Vec<Fact> {
+    vec![
+        Fact {
+            doc: "The edge functions: crate `functions/<name>`, served from `supabase/functions/<name>`.",
+            name: "FUNCTIONS",
+            value: Value::Strings(FUNCTIONS.to_vec()),
+        },
+        Fact {
+            doc: "Largest request body a function accepts (1 MiB).",
+            name: "MAX_BODY_BYTES",
+            value: Value::Bytes(MAX_BODY_BYTES),
+        },
+        Fact {
+            doc: "The CORS headers of Supabase's examples (`_shared/cors.ts`).",
+            name: "CORS_HEADERS",
+            value: Value::Headers(CORS_HEADERS),
+        },
+        Fact {
+            doc: "The roles a signed-in user's token may name: `authenticated` and the business roles.",
+            name: "USER_ROLES",
+            value: Value::Strings(user_roles()),
+        },
+        Fact {
+            doc: "Every role a function may ask its host for.",
+            name: "HOST_ROLES",
+            value: Value::Strings(host_roles()),
+        },
+    ]
+}
+
 fn quoted(items: &[&str]) -> String {
     items
         .iter()
@@ -67,70 +110,45 @@ fn quoted(items: &[&str]) -> String {
 
 /// `functions/edge/src/facts.rs`.
 pub fn rust() -> String {
-    let mut out = format!("//! {HEADER}\n//!\n//! Facts shared with the TypeScript hosts (`supabase/functions/_shared/facts.ts`), kept in\n//! sql/src/moha/edge_facts.rs.\n\n");
-    let _ = writeln!(
-        out,
-        "/// The edge functions: crate `functions/<name>`, served from `supabase/functions/<name>`.\npub const FUNCTIONS: &[&str] = &[{}];\n",
-        quoted(FUNCTIONS)
-    );
-    let _ = writeln!(
-        out,
-        "/// Largest request body a function accepts (1 MiB).\npub const MAX_BODY_BYTES: usize = {MAX_BODY_BYTES};\n"
-    );
-    let _ = writeln!(
-        out,
-        "/// The CORS headers of Supabase's examples (`_shared/cors.ts`).\npub const CORS_HEADERS: &[(&str, &str)] = &[{}];\n",
-        CORS_HEADERS
-            .iter()
-            .map(|(k, v)| format!("({k:?}, {v:?})"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let _ = writeln!(
-        out,
-        "/// The roles a signed-in user's token may name: `authenticated` and the business roles.\npub const USER_ROLES: &[&str] = &[{}];\n",
-        quoted(&user_roles())
-    );
-    let _ = writeln!(
-        out,
-        "/// Every role a function may ask its host for.\npub const HOST_ROLES: &[&str] = &[{}];",
-        quoted(&host_roles())
-    );
+    let mut out = format!("//! {HEADER}\n//!\n//! Facts shared with the TypeScript hosts (`supabase/functions/_shared/facts.ts`), kept in\n//! sql/src/moha/edge_facts.rs.\n");
+    for Fact { doc, name, value } in facts() {
+        let (ty, value) = match value {
+            Value::Strings(items) => ("&[&str]", format!("&[{}]", quoted(&items))),
+            Value::Bytes(n) => ("usize", n.to_string()),
+            Value::Headers(pairs) => (
+                "&[(&str, &str)]",
+                format!(
+                    "&[{}]",
+                    pairs
+                        .iter()
+                        .map(|(k, v)| format!("({k:?}, {v:?})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        };
+        let _ = write!(out, "\n/// {doc}\npub const {name}: {ty} = {value};\n");
+    }
     out
 }
 
 /// `supabase/functions/_shared/facts.ts`.
 pub fn typescript() -> String {
-    let mut out = format!(
-        "// {HEADER}\n// Facts shared with the Rust edge functions (moha_edge::facts), kept in\n// sql/src/moha/edge_facts.rs.\n\n"
-    );
-    let _ = writeln!(
-        out,
-        "/** The edge functions: crate `functions/<name>`, served from `supabase/functions/<name>`. */\nexport const FUNCTIONS: readonly string[] = [{}];\n",
-        quoted(FUNCTIONS)
-    );
-    let _ = writeln!(
-        out,
-        "/** Largest request body a function accepts (1 MiB). */\nexport const MAX_BODY_BYTES = {MAX_BODY_BYTES};\n"
-    );
-    let _ = writeln!(
-        out,
-        "/** The CORS headers of Supabase's examples (`_shared/cors.ts`). */\nexport const CORS_HEADERS: Readonly<Record<string, string>> = {{\n{}}};\n",
-        CORS_HEADERS
-            .iter()
-            .map(|(k, v)| format!("  {k:?}: {v:?},\n"))
-            .collect::<String>()
-    );
-    let _ = writeln!(
-        out,
-        "/** The roles a signed-in user's token may name: `authenticated` and the business roles. */\nexport const USER_ROLES: readonly string[] = [{}];\n",
-        quoted(&user_roles())
-    );
-    let _ = writeln!(
-        out,
-        "/** Every role a function may ask its host for. */\nexport const HOST_ROLES: readonly string[] = [{}];",
-        quoted(&host_roles())
-    );
+    let mut out = format!("// {HEADER}\n// Facts shared with the Rust edge functions (moha_edge::facts), kept in\n// sql/src/moha/edge_facts.rs.\n");
+    for Fact { doc, name, value } in facts() {
+        let value = match value {
+            Value::Strings(items) => format!(": readonly string[] = [{}]", quoted(&items)),
+            Value::Bytes(n) => format!(" = {n}"),
+            Value::Headers(pairs) => format!(
+                ": Readonly<Record<string, string>> = {{\n{}}}",
+                pairs
+                    .iter()
+                    .map(|(k, v)| format!("  {k:?}: {v:?},\n"))
+                    .collect::<String>()
+            ),
+        };
+        let _ = write!(out, "\n/** {doc} */\nexport const {name}{value};\n");
+    }
     out
 }
 
