@@ -1,7 +1,7 @@
 -- Demo personas and data for the local stack. `cargo xtask up` (first creation) and
 -- `cargo xtask reset` run this file as `postgres` after the migrations, as `supabase db reset`
 -- does; `supabase test db` and the Rust tests use the same rows. The users are those of
--- sql/src/moha/personas.rs (a test checks they match); `cargo xtask token --persona NAME`
+-- sql/schema/src/moha/personas.rs (a test checks they match); `cargo xtask token --persona NAME`
 -- prints a token for each. docs/security.md explains what each persona may do.
 
 -- Personas ------------------------------------------------------------------------------------
@@ -53,7 +53,7 @@ insert into public.clients (id, name, email, user_id) values
   ('11000000-0000-4000-a000-000000000002', 'client2 record', 'client2@moha.test', '00000000-0000-4000-a000-000000000c02')
 on conflict (id) do nothing;
 
--- Two outside agents owned by the admin, each with one API token (sql/src/moha/personas.rs, AGENTS;
+-- Two outside agents owned by the admin, each with one API token (sql/schema/src/moha/personas.rs, AGENTS;
 -- the personas agent_crm and agent_studio). The tokens are demo secrets for the local stack: only
 -- their SHA-256 is stored, as agent_auth.create_token stores it.
 insert into public.agents (id, name, description, owner_id, allowed_scopes) values

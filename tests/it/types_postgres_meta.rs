@@ -15,7 +15,7 @@ const SERVER: &str = "node_modules/@supabase/postgres-meta/dist/server/server.js
 /// file (or `None` when postgres-meta has a line we do not) and postgres-meta's line (or `None`).
 const ACCEPTED: &[(Option<&str>, Option<&str>, &str)] = &[(
     Some(
-        "// generated — do not edit: run `cargo xtask gen types` (from the model in sql/src/moha)",
+        "// generated — do not edit: run `cargo xtask gen types` (from the model in sql/schema/src/moha)",
     ),
     None,
     "our file says how it is made; postgres-meta prints no header",
@@ -104,7 +104,7 @@ fn generated_types_equal_postgres_metas() {
     assert!(
         unexplained.is_empty(),
         "{TYPES} differs from postgres-meta's types ({}; fix the generator in \
-         sql/src/typescript.rs, or accept the difference in ACCEPTED with its reason):\n{}",
+         sql/engine/src/typescript.rs, or accept the difference in ACCEPTED with its reason):\n{}",
         kept.display(),
         unexplained.join("\n")
     );

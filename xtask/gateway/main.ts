@@ -21,13 +21,13 @@
 import { configureStorage, type Decision, handleStorage } from "./storage.ts";
 import { configureRealtime, handleRealtime, isRealtime } from "./realtime.ts";
 import { authApi, type AuthSettings } from "./authApi.ts";
+import { MAX_BODY_BYTES } from "../../supabase/functions/_shared/facts.ts";
 
 type FunctionSpec = { name: string; entry: string; verify_jwt: boolean };
 type Config = {
   host: string;
   port: number;
   db_url: string;
-  jwt_secret: string;
   anon_key: string;
   service_role_key: string;
   storage_dir: string;
@@ -37,8 +37,6 @@ type Config = {
   function_env: Record<string, string>;
   /** Stop when the process that started the gateway is gone (tests; `up` detaches instead). */
   exit_with_parent: boolean;
-  /** The business roles signed-in users' tokens may name (sql::moha::BUSINESS_ROLES). */
-  user_roles: string[];
   /** The keys and rules of the checks (moha_edge::gateway), passed to them as they are. */
   auth: {
     jwks: { keys: unknown[] };
@@ -62,6 +60,7 @@ type GatewayAuth = {
   configure: (config: string) => void;
   relay: (headers: string, nowS: number) => string;
   storage: (headers: string, nowS: number) => string;
+  sign: (claims: string) => string;
   signedUrl: (token: string, object: string, nowS: number) => boolean;
   signedUpload: (token: string, object: string, nowS: number) => string;
 };
@@ -195,8 +194,8 @@ async function invoke(req: Request, name: string, rest: string, search: string) 
   return new Response(nullBody ? null : answer, { status: res.status, headers: endToEnd(res.headers) });
 }
 
-/** The largest body a function accepts (moha_edge::validate::MAX_BODY_BYTES). */
-const FUNCTION_BODY_LIMIT = 1 << 20;
+/** The largest body a function accepts. */
+const FUNCTION_BODY_LIMIT = MAX_BODY_BYTES;
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the framing the new message sets itself. */
 const HOP_BY_HOP = new Set([
@@ -286,16 +285,14 @@ if (config.exit_with_parent) {
 await configureStorage({
   db_url: config.db_url,
   storage_dir: config.storage_dir,
-  jwt_secret: config.jwt_secret,
-  user_roles: config.user_roles,
   decide: (req) => decide(auth.storage, req),
+  sign: (claims) => auth.sign(claims),
   signedUrl: (token, object) => auth.signedUrl(token, object, Date.now() / 1000),
   signedUpload: (token, object) => auth.signedUpload(token, object, Date.now() / 1000),
   cors,
 });
 await configureRealtime({
   db_url: config.db_url,
-  user_roles: config.user_roles,
   decide: (headers) => JSON.parse(auth.storage(JSON.stringify(headers), Date.now() / 1000)),
 });
 for (const spec of config.functions) workers.set(spec.name, { spec, port: 0 });

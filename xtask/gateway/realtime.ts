@@ -19,6 +19,7 @@
 //
 // Tokens are checked by moha_edge::gateway (the same wasm module main.ts uses for Storage).
 
+import { USER_ROLES } from "../../supabase/functions/_shared/facts.ts";
 import postgres from "npm:postgres@3.4.9";
 
 /** A credential decision of moha_edge::gateway (Storage's: the caller's role and claims). */
@@ -33,8 +34,6 @@ export type Decision = {
 
 type Options = {
   db_url: string;
-  /** The business roles signed-in users' tokens may name. */
-  user_roles: string[];
   /** The check of an API key and/or access token, given as request headers. */
   decide: (headers: [string, string][]) => Decision;
 };
@@ -61,7 +60,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export async function configureRealtime(o: Options): Promise<void> {
   opts = o;
-  allowedRoles = new Set(["anon", "authenticated", "service_role", ...o.user_roles]);
+  allowedRoles = new Set(["anon", "authenticated", "service_role", ...USER_ROLES]);
   sql = postgres(o.db_url, { max: 10, onnotice: () => {} });
   try {
     await createPartitions();

@@ -9,6 +9,7 @@
 // refused past their limit; forms need an RFC 2046 boundary (at most 70 characters) and are
 // parsed in one linear pass.
 
+import { USER_ROLES } from "../../supabase/functions/_shared/facts.ts";
 import postgres from "npm:postgres@3.4.9";
 
 type Claims = Record<string, unknown> & { role?: string; sub?: string };
@@ -21,12 +22,10 @@ export type StorageOptions = {
   db_url: string;
   /** The folder that holds the objects' bytes, one sub-folder per bucket. */
   storage_dir: string;
-  /** Signs the signed URLs' tokens (the project's HS256 secret). */
-  jwt_secret: string;
-  /** The business roles signed-in users' tokens may name (sql::moha::BUSINESS_ROLES). */
-  user_roles: string[];
   /** moha_edge::gateway's check of a Storage request's token or API key. */
   decide: (req: Request) => Decision;
+  /** moha_edge::gateway's signature of a signed URL's claims (HS256, the project's secret). */
+  sign: (claims: string) => string;
   /** moha_edge::gateway's check of a signed URL's token for `object` (`bucket/name`). */
   signedUrl: (token: string, object: string) => boolean;
   /** The claims of a signed upload URL's token for `object`, as JSON, or `null`. */
@@ -42,7 +41,6 @@ type Bytes = Uint8Array<ArrayBuffer>;
 let config: StorageOptions;
 let cors: Record<string, string>;
 let sql: postgres.Sql;
-let hmacKey: CryptoKey;
 /** The roles Storage switches to: Supabase's API roles and the business roles the access token
  * hook puts in users' tokens (granted to `authenticator`, as Supabase's custom-roles guide for
  * Storage asks). */
@@ -52,30 +50,13 @@ export async function configureStorage(opts: StorageOptions): Promise<void> {
   config = opts;
   cors = opts.cors;
   sql = postgres(opts.db_url, { max: 8, prepare: false, onnotice: () => {} });
-  STORAGE_ROLES = new Set(["anon", "authenticated", "service_role", ...opts.user_roles]);
-  // Signed URLs are the gateway's own tokens, signed with the project's HS256 secret.
-  hmacKey = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(opts.jwt_secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+  STORAGE_ROLES = new Set(["anon", "authenticated", "service_role", ...USER_ROLES]);
 }
 
-function b64url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+/** Signed URLs are the gateway's own tokens, signed as Storage signs them. */
+function signJwt(claims: Record<string, unknown>): string {
+  return config.sign(JSON.stringify(claims));
 }
-
-async function signJwt(claims: Record<string, unknown>): Promise<string> {
-  const head = b64url(encoder.encode(JSON.stringify({ alg: "HS256", typ: "JWT" })));
-  const body = b64url(encoder.encode(JSON.stringify(claims)));
-  const sig = await crypto.subtle.sign("HMAC", hmacKey, encoder.encode(`${head}.${body}`));
-  return `${head}.${body}.${b64url(new Uint8Array(sig))}`;
-}
-
 
 /** Storage's own default limit (`[storage] file_size_limit`). */
 const GLOBAL_FILE_LIMIT = 50 * 1024 * 1024;

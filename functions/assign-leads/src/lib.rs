@@ -27,7 +27,7 @@ use moha_edge::db::{query_as, query_opt};
 use moha_edge::retry::{RetryPolicy, SplitMix64};
 use moha_edge::schedule;
 use moha_edge::validate;
-use moha_edge::{DbRole, Env, Error, Host, HttpRequest, Method, Request, Response, Result, Tx};
+use moha_edge::{DbRole, Env, Error, Host, HttpRequest, Request, Response, Result, Tx};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -62,14 +62,7 @@ struct Owner {
     assigned_to: Option<Uuid>,
 }
 
-pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Response {
-    if req.method == Method::Options {
-        return validate::preflight();
-    }
-    moha_edge::respond(run(req, env, host).await)
-}
-
-async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
+pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     validate::require_post(&req)?;
     // The scoring job's secret opens the scoring drain and nothing else (moha_edge::schedule).
     if schedule::is_scheduled(&req, env) {
@@ -106,17 +99,11 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
         Caller::Service { .. } => (DbRole::AiAgent, Value::Null),
     };
     // 1. Assign, notify and charge, committed before the model is asked.
-    let tx = host.begin(role, caller.claims()).await?;
-    let step = match assign(&tx, env, &json!(id), acting_for).await {
-        Ok(step) => {
-            tx.commit().await?;
-            step
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(e);
-        }
-    };
+    let step = host
+        .transaction(role, caller.claims(), |tx| async move {
+            assign(&tx, env, &json!(id), acting_for).await
+        })
+        .await??;
     match step {
         Step::Done(resp) => Ok(resp),
         Step::Ask(charged) => explain(&caller, host, &charged).await,
@@ -329,28 +316,26 @@ async fn explain(caller: &Caller, host: &impl Host, charged: &Charged) -> Result
     // The note, with the failures so far. When it cannot be written, the rule-based note is
     // tried once (a failing rule-based note would fail again).
     loop {
-        let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-        let written = async {
-            log_errors(&tx, &failures).await?;
-            write(&tx, assigned, &rationale).await
-        }
-        .await;
-        let e = match written {
-            Ok(()) => {
-                tx.commit().await?;
-                return Ok(assigned.answer(Some(&rationale)));
-            }
-            Err(e) => {
-                tx.rollback().await?;
-                e
-            }
+        let written = host
+            .transaction(DbRole::AiAgent, caller.claims(), |tx| {
+                let (failures, rationale) = (&failures, &rationale);
+                async move {
+                    log_errors(&tx, failures).await?;
+                    write(&tx, assigned, rationale).await
+                }
+            })
+            .await?;
+        let Err(e) = written else {
+            return Ok(assigned.answer(Some(&rationale)));
         };
         let context = json!({ "lead_id": assigned.lead_id });
         failures.push((format!("the rationale could not be written: {e}"), context));
         if rationale.is_fallback() {
-            let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-            log_errors(&tx, &failures).await?;
-            tx.commit().await?;
+            let failures = &failures;
+            host.transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+                log_errors(&tx, failures).await
+            })
+            .await??;
             return Err(e);
         }
         rationale = Rationale::fallback(&charged.facts, FallbackReason::AnswerNotStored);
@@ -395,14 +380,11 @@ async fn in_own_tx(
     statement: &'static str,
     params: &[Value],
 ) -> Result<()> {
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    match tx.query(statement, params).await {
-        Ok(_) => Ok(tx.commit().await?),
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e.into())
-        }
-    }
+    host.transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+        tx.query(statement, params).await
+    })
+    .await??;
+    Ok(())
 }
 
 // ------------------------------------------------------------ the model score (issue 20)
@@ -424,9 +406,11 @@ struct FactsRow {
 /// like the assignment's call (charge committed before the call, usage at once, then the
 /// score), and answers with what became of each.
 async fn score_queued(caller: &Caller, env: &Env, host: &impl Host) -> Result<Response> {
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    let queued: Vec<Queued> = query_as(&tx, sql::CLAIM_QUEUED, &[json!(score::BATCH)]).await?;
-    tx.commit().await?;
+    let queued: Vec<Queued> = host
+        .transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+            query_as(&tx, sql::CLAIM_QUEUED, &[json!(score::BATCH)]).await
+        })
+        .await??;
     let mut scored = Vec::new();
     for lead in queued {
         let outcome = match score_lead(caller, env, host, &lead.lead_id).await {
@@ -452,20 +436,14 @@ fn rule_score(lead_id: &str, reason: &str, score: Option<i64>) -> Value {
 
 async fn score_lead(caller: &Caller, env: &Env, host: &impl Host, id: &str) -> Result<Value> {
     // 1. Facts and charge, committed before the call.
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    let call = match prepare_score(&tx, env, id).await {
-        Ok(Ok(call)) => {
-            tx.commit().await?;
-            call
-        }
-        Ok(Err(answer)) => {
-            tx.commit().await?;
-            return Ok(answer);
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(e);
-        }
+    let prepared = host
+        .transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+            prepare_score(&tx, env, id).await
+        })
+        .await??;
+    let call = match prepared {
+        Ok(call) => call,
+        Err(answer) => return Ok(answer),
     };
 
     // 2. The call, no transaction open; its usage is recorded as soon as it answers.
@@ -520,27 +498,23 @@ async fn score_lead(caller: &Caller, env: &Env, host: &impl Host, id: &str) -> R
 
     // 3. The model's score and the blended score; without one, the rule score.
     if let Some(s) = &accepted {
-        let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-        let written = async {
-            log_errors(&tx, &failures).await?;
-            let params = [
-                json!(id),
-                json!(s.score),
-                json!(s.rationale),
-                json!(call.model),
-            ];
-            tx.query(sql::INSERT_MODEL_SCORE, &params).await?;
-            blended(&tx, id).await
-        }
-        .await;
+        let written = host
+            .transaction(DbRole::AiAgent, caller.claims(), |tx| {
+                let (failures, model) = (&failures, &call.model);
+                async move {
+                    log_errors(&tx, failures).await?;
+                    let params = [json!(id), json!(s.score), json!(s.rationale), json!(model)];
+                    tx.query(sql::INSERT_MODEL_SCORE, &params).await?;
+                    blended(&tx, id).await
+                }
+            })
+            .await?;
         match written {
             Ok(score) => {
-                tx.commit().await?;
                 return Ok(json!({ "lead_id": id, "outcome": "model_score",
                                   "model_score": s.score, "score": score }));
             }
             Err(e) => {
-                tx.rollback().await?;
                 failures.push((
                     format!("the model's lead score could not be stored: {e}"),
                     json!({ "lead_id": id }),
@@ -548,27 +522,19 @@ async fn score_lead(caller: &Caller, env: &Env, host: &impl Host, id: &str) -> R
             }
         }
     }
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    let settled = async {
-        log_errors(&tx, &failures).await?;
-        blended(&tx, id).await
-    }
-    .await;
-    match settled {
-        Ok(score) => {
-            tx.commit().await?;
-            let reason = if accepted.is_some() {
-                "not_stored"
-            } else {
-                "unusable_or_unavailable"
-            };
-            Ok(rule_score(id, reason, score))
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
-    }
+    let failures = &failures;
+    let score = host
+        .transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+            log_errors(&tx, failures).await?;
+            blended(&tx, id).await
+        })
+        .await??;
+    let reason = if accepted.is_some() {
+        "not_stored"
+    } else {
+        "unusable_or_unavailable"
+    };
+    Ok(rule_score(id, reason, score))
 }
 
 /// `update_lead_score`, which blends in the latest model score.

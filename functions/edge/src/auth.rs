@@ -393,6 +393,23 @@ fn b64_field(v: &Option<String>) -> Result<Vec<u8>, JwtError> {
     URL_SAFE_NO_PAD.decode(s).map_err(|_| JwtError::UnknownKey)
 }
 
+/// Signs `claims` (a JSON object's text, kept byte for byte) as an HS256 JWT with `secret`: the
+/// one HS256 signer, [`verify_hmac`]'s other side. The local gateway signs Storage's signed
+/// URLs with it ([`crate::gateway::Gateway::sign`]).
+pub fn sign_hs256(claims: &str, secret: &[u8]) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("hmac takes any key");
+    mac.update(input.as_bytes());
+    format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
 fn verify_hmac(secret: &[u8], input: &str, sig: &[u8]) -> Result<(), JwtError> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("hmac takes any key");
     mac.update(input.as_bytes());

@@ -8,6 +8,8 @@
 //! parameter by the type the server infers for it, and for a bare `$1::jsonb` it would encode
 //! an already serialised string a second time.
 
+use std::future::Future;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -15,15 +17,9 @@ use serde_json::Value;
 pub type Row = serde_json::Map<String, Value>;
 
 /// The roles a signed-in user's token may name: `authenticated`, and the database role of each
-/// RBAC role, which the project's access token hook puts in the token (`sql::moha::BUSINESS_ROLES`;
-/// a test in moha-tests keeps the two lists equal).
-pub const USER_ROLES: &[&str] = &[
-    "authenticated",
-    "moha_admin",
-    "moha_designer",
-    "moha_client",
-    "moha_sales",
-];
+/// RBAC role, which the project's access token hook puts in the token (generated from
+/// `sql::moha::BUSINESS_ROLES`).
+pub use crate::facts::USER_ROLES;
 
 /// The database role a transaction runs as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,11 +99,35 @@ impl DbError {
 // `Send`; that is exactly what `async fn` in a trait gives.
 #[allow(async_fn_in_trait)]
 pub trait Db {
-    type Tx: Tx;
+    /// A handle on an open transaction; clones name the same transaction.
+    type Tx: Tx + Clone;
 
     /// Opens a transaction as `role` with `claims` (a JSON object) set as
     /// `request.jwt.claims`, as PostgREST does.
     async fn begin(&self, role: DbRole, claims: &Value) -> Result<Self::Tx, DbError>;
+
+    /// Runs `work` in a transaction as `role` with `claims`: commits when it returns `Ok`,
+    /// rolls back when it returns `Err`, and gives back what it returned. The outer `Err` is
+    /// the transaction's own failure (opening, commit or rollback), kept apart so a caller can
+    /// go on after a failed piece of work but not after a failed database.
+    async fn transaction<T, E, F, Fut>(
+        &self,
+        role: DbRole,
+        claims: &Value,
+        work: F,
+    ) -> Result<Result<T, E>, DbError>
+    where
+        F: FnOnce(Self::Tx) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let tx = self.begin(role, claims).await?;
+        let done = work(tx.clone()).await;
+        match done {
+            Ok(_) => tx.commit().await?,
+            Err(_) => tx.rollback().await?,
+        }
+        Ok(done)
+    }
 }
 
 #[allow(async_fn_in_trait)]
@@ -147,31 +167,57 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn user_roles_are_authenticated_and_the_business_roles_of_the_model() {
-        let mut model: Vec<&str> = sql::moha::BUSINESS_ROLES.iter().map(|(_, r)| *r).collect();
-        model.insert(0, "authenticated");
-        model.sort();
-        let mut ours = USER_ROLES.to_vec();
-        ours.sort();
-        assert_eq!(ours, model);
+    /// A database that records how each transaction ended.
+    #[derive(Default)]
+    struct Ledger(std::rc::Rc<std::cell::RefCell<Vec<&'static str>>>);
+
+    #[derive(Clone)]
+    struct LedgerTx(std::rc::Rc<std::cell::RefCell<Vec<&'static str>>>);
+
+    impl Db for Ledger {
+        type Tx = LedgerTx;
+        async fn begin(&self, _: DbRole, _: &Value) -> Result<LedgerTx, DbError> {
+            self.0.borrow_mut().push("begin");
+            Ok(LedgerTx(self.0.clone()))
+        }
     }
 
-    /// The host's own allow-list (`_shared/host.ts`) names exactly these roles plus the agents'
-    /// and the service role's.
+    impl Tx for LedgerTx {
+        async fn query(&self, _: &'static str, _: &[Value]) -> Result<Vec<Row>, DbError> {
+            self.0.borrow_mut().push("query");
+            Ok(Vec::new())
+        }
+        async fn commit(self) -> Result<(), DbError> {
+            self.0.borrow_mut().push("commit");
+            Ok(())
+        }
+        async fn rollback(self) -> Result<(), DbError> {
+            self.0.borrow_mut().push("rollback");
+            Ok(())
+        }
+    }
+
     #[test]
-    fn the_hosts_allow_list_matches() {
-        let host = include_str!("../../../supabase/functions/_shared/host.ts");
-        let start = host
-            .find("const ROLES = new Set([")
-            .expect("host.ts has its ROLES set");
-        let list = &host[start..start + host[start..].find("]);").unwrap()];
-        let mut named: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
-        named.sort();
-        let mut expected = USER_ROLES.to_vec();
-        expected.extend(["ai_agent", "service_role", "moha_agent", "metrics_reader"]);
-        expected.sort();
-        assert_eq!(named, expected);
+    fn a_transaction_commits_on_ok_and_rolls_back_on_err() {
+        let db = Ledger::default();
+        let run = |fail: bool| {
+            pollster::block_on(
+                db.transaction(DbRole::AiAgent, &json!({}), |tx| async move {
+                    tx.query("select 1", &[]).await?;
+                    if fail {
+                        Err(DbError::new(Some("23505"), "duplicate"))
+                    } else {
+                        Ok(7)
+                    }
+                }),
+            )
+        };
+        assert_eq!(run(false), Ok(Ok(7)));
+        assert_eq!(*db.0.borrow(), ["begin", "query", "commit"]);
+        db.0.borrow_mut().clear();
+        let failed = run(true).expect("the transaction itself did not fail");
+        assert!(failed.unwrap_err().is_unique_violation());
+        assert_eq!(*db.0.borrow(), ["begin", "query", "rollback"]);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! generated — do not edit: run `cargo xtask generate` (from the model in sql/src/moha)
+//! generated — do not edit: run `cargo xtask generate` (from the model in sql/schema/src/moha)
 //!
 //! One struct per table of the `public` schema and one enum per enum type, as rows arrive
 //! from the host. `bigint` and `numeric` fields accept a number or a numeric string.

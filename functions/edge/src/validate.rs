@@ -7,19 +7,10 @@ use uuid::Uuid;
 use crate::error::Error;
 use crate::http::{Method, Request, Response};
 
-/// Largest accepted request body (1 MiB).
-pub const MAX_BODY_BYTES: usize = 1 << 20;
-
-/// The CORS headers of Supabase's examples (`_shared/cors.ts`), added to every response so a
-/// browser client can read errors too.
-pub const CORS_HEADERS: &[(&str, &str)] = &[
-    ("access-control-allow-origin", "*"),
-    (
-        "access-control-allow-headers",
-        "authorization, x-client-info, apikey, content-type",
-    ),
-    ("access-control-allow-methods", "POST, OPTIONS"),
-];
+/// Largest accepted request body (1 MiB), and the CORS headers of Supabase's examples, added
+/// to every response so a browser client can read errors too; both shared with the TypeScript
+/// hosts.
+pub use crate::facts::{CORS_HEADERS, MAX_BODY_BYTES};
 
 /// The answer to a CORS preflight (`OPTIONS`), as Supabase's examples give it.
 pub fn preflight() -> Response {

@@ -67,6 +67,7 @@ pub struct WasmHost {
     jwks: &'static JwksCache,
 }
 
+#[derive(Clone)]
 pub struct WasmTx {
     js: JsHost,
     id: f64,
@@ -229,11 +230,16 @@ pub fn glue_failure(message: &str) -> String {
     finish(crate::error::Error::Internal(message.to_string()).into_response())
 }
 
-/// Exports `$handler` (an `async fn(Request, &Env, &impl Host) -> Response`) as the module's
-/// `handle(meta, body, env, host)` for `_shared/serve.ts`.
+/// Exports `$handler` (an `async fn(Request, &Env, &impl Host) -> Result<Response, E>` with
+/// `E:` [`IntoResponse`](crate::IntoResponse)) as the module's `handle(meta, body, env, host)`
+/// for `_shared/serve.ts`, answered through [`serve::answer`](crate::serve::answer) with the
+/// function's [`Cors`](crate::Cors) (`Cors::Any` when not given).
 #[macro_export]
 macro_rules! export_handler {
     ($handler:path) => {
+        $crate::export_handler!($handler, $crate::Cors::Any);
+    };
+    ($handler:path, $cors:expr) => {
         mod wasm_entry {
             // Exported as `handle`; the Rust name differs so it cannot clash with `$handler`.
             #[::wasm_bindgen::prelude::wasm_bindgen(js_name = handle)]
@@ -245,7 +251,13 @@ macro_rules! export_handler {
             ) -> String {
                 match $crate::wasm::Invocation::new(&meta, body, &env, host) {
                     Ok(inv) => {
-                        $crate::wasm::finish($handler(inv.request, &inv.env, &inv.host).await)
+                        let (env, host) = (&inv.env, &inv.host);
+                        $crate::wasm::finish(
+                            $crate::serve::answer($cors, inv.request, env, move |req| {
+                                $handler(req, env, host)
+                            })
+                            .await,
+                        )
                     }
                     Err(e) => $crate::wasm::glue_failure(&e),
                 }

@@ -28,9 +28,7 @@ use moha_edge::db::{query_as, query_opt};
 use moha_edge::retry::{RetryPolicy, Retryable, SplitMix64};
 use moha_edge::schedule;
 use moha_edge::validate;
-use moha_edge::{
-    DbRole, Env, Error, Host, HttpRequest, Method, Request, Response, Result, Secret, Tx,
-};
+use moha_edge::{DbRole, Env, Error, Host, HttpRequest, Request, Response, Result, Secret, Tx};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -90,13 +88,6 @@ struct Kept {
     score: f64,
 }
 
-pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Response {
-    if req.method == Method::Options {
-        return validate::preflight();
-    }
-    moha_edge::respond(run(req, env, host).await)
-}
-
 /// A failed call to a social API.
 #[derive(Debug)]
 struct FetchError {
@@ -139,7 +130,7 @@ fn api(e: ApiError) -> Error {
     Error::Upstream(e.0)
 }
 
-async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
+pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     validate::require_post(&req)?;
     // The walk of the `moha-fetch-social` job calls with the scheduled-call secret; this
     // function has one entry point, so the secret opens it (as the service key does).
@@ -172,14 +163,19 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
         Caller::User { .. } => DbRole::Authenticated,
         Caller::Service { .. } => DbRole::AiAgent,
     };
-    let tx = host.begin(role, caller.claims()).await?;
-    let account: Option<Account> = query_opt(&tx, sql::LOAD_ACCOUNT, &[json!(id)]).await?;
-    tx.commit().await?;
+    let id = id.as_str();
+    let account: Option<Account> = host
+        .transaction(role, caller.claims(), |tx| async move {
+            query_opt(&tx, sql::LOAD_ACCOUNT, &[json!(id)]).await
+        })
+        .await??;
     let account = account.ok_or_else(|| Error::NotFound("social account not found".into()))?;
 
-    let tx = host.begin(DbRole::ServiceRole, caller.claims()).await?;
-    let token: Option<Value> = query_opt(&tx, sql::TOKEN, &[json!(id)]).await?;
-    tx.commit().await?;
+    let token: Option<Value> = host
+        .transaction(DbRole::ServiceRole, caller.claims(), |tx| async move {
+            query_opt(&tx, sql::TOKEN, &[json!(id)]).await
+        })
+        .await??;
     let token = token
         .and_then(|r| r.get("token").and_then(Value::as_str).map(Secret::new))
         .ok_or_else(|| {
@@ -191,28 +187,26 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
         "tiktok" => tiktok(env, host, &token).await,
         other => Err(Error::Internal(format!("unknown platform {other}"))),
     };
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
     let (items, metrics) = match pulled {
         Ok(p) => p,
         Err(e) => {
             let context = json!({ "account_id": account.id }).to_string();
-            tx.query(sql::LOG_ERROR, &[json!(e.to_string()), json!(context)])
-                .await?;
-            tx.commit().await?;
+            let message = e.to_string();
+            host.transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+                tx.query(sql::LOG_ERROR, &[json!(message), json!(context)])
+                    .await
+            })
+            .await??;
             return Err(e);
         }
     };
     // 1. The messages, and the charge for the call that scores them, committed first.
-    let stored = match store(&tx, env, &account, &items, &metrics).await {
-        Ok(stored) => {
-            tx.commit().await?;
-            stored
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(e);
-        }
-    };
+    let stored = host
+        .transaction(DbRole::AiAgent, caller.claims(), |tx| {
+            let (account, items, metrics) = (&account, &items, &metrics);
+            async move { store(&tx, env, account, items, metrics).await }
+        })
+        .await??;
     // 2. and 3.: the call, its usage, the scores.
     let (scored, deferred) = score(&caller, host, &account, stored.scoring).await?;
     Ok(Response::json(
@@ -503,23 +497,25 @@ async fn score(
         return Ok((0, deferred));
     }
 
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    let written = write_scores(&tx, account, &kept, &fresh, &mut failures).await;
+    let written = host
+        .transaction(DbRole::AiAgent, caller.claims(), |tx| {
+            let (kept, fresh, failures) = (&kept, &fresh, &mut failures);
+            async move { write_scores(&tx, account, kept, fresh, failures).await }
+        })
+        .await?;
     let scored = match written {
-        Ok(n) => {
-            tx.commit().await?;
-            n
-        }
+        Ok(n) => n,
         Err(e) => {
             // Nothing was written: keep every fresh score for the next run.
-            tx.rollback().await?;
             failures.push(format!("the scores could not be written: {e}"));
-            let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-            for (m, score) in &fresh {
-                keep(&tx, m, *score).await?;
-            }
-            log(&tx, account, &failures, fresh.len() + kept.len()).await?;
-            tx.commit().await?;
+            let (kept, fresh, failures) = (&kept, &fresh, &failures);
+            host.transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+                for (m, score) in fresh {
+                    keep(&tx, m, *score).await?;
+                }
+                log(&tx, account, failures, fresh.len() + kept.len()).await
+            })
+            .await??;
             0
         }
     };
@@ -567,14 +563,11 @@ async fn record_usage(
         json!(usage.input_tokens + usage.output_tokens),
         json!(pricing.cost_usd(usage)),
     ];
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    match tx.query(sql::LOG_USAGE, &params).await {
-        Ok(_) => Ok(tx.commit().await?),
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e.into())
-        }
-    }
+    host.transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+        tx.query(sql::LOG_USAGE, &params).await
+    })
+    .await??;
+    Ok(())
 }
 
 /// Writes each score under its own savepoint, so one refused score keeps no other from being
@@ -673,9 +666,11 @@ struct Due {
 /// `{"refresh_tokens": true}`: renews the tokens `social_tokens_due` lists, one platform call
 /// each (the job runs again in 15 minutes, well before the tokens it leaves expire).
 async fn refresh_tokens(caller: &Caller, env: &Env, host: &impl Host) -> Result<Response> {
-    let tx = host.begin(DbRole::ServiceRole, caller.claims()).await?;
-    let due: Vec<Due> = query_as(&tx, sql::TOKENS_DUE, &[json!(REFRESH_BATCH)]).await?;
-    tx.commit().await?;
+    let due: Vec<Due> = host
+        .transaction(DbRole::ServiceRole, caller.claims(), |tx| async move {
+            query_as(&tx, sql::TOKENS_DUE, &[json!(REFRESH_BATCH)]).await
+        })
+        .await??;
     let mut out = Vec::new();
     for d in due {
         let outcome = match refresh_one(caller, env, host, &d).await {
@@ -695,9 +690,12 @@ async fn refresh_one(caller: &Caller, env: &Env, host: &impl Host, d: &Due) -> R
     } else {
         sql::REFRESH_TOKEN
     };
-    let tx = host.begin(DbRole::ServiceRole, caller.claims()).await?;
-    let row: Option<Value> = query_opt(&tx, statement, std::slice::from_ref(&id)).await?;
-    tx.commit().await?;
+    let row: Option<Value> = host
+        .transaction(DbRole::ServiceRole, caller.claims(), |tx| {
+            let id = &id;
+            async move { query_opt(&tx, statement, std::slice::from_ref(id)).await }
+        })
+        .await??;
     let grant = row.and_then(|r| r.get("token").and_then(Value::as_str).map(Secret::new));
     let result = match (d.platform.as_str(), grant) {
         (_, None) => Err(tokens::Failure::Refused(
@@ -732,8 +730,7 @@ async fn refresh_one(caller: &Caller, env: &Env, host: &impl Host, d: &Due) -> R
         }
         (other, _) => return Err(Error::Internal(format!("unknown platform {other}"))),
     };
-    let tx = host.begin(DbRole::ServiceRole, caller.claims()).await?;
-    let settled = async {
+    let settled = host.transaction(DbRole::ServiceRole, caller.claims(), |tx| async move {
         let context = json!({ "account_id": d.account_id, "platform": d.platform }).to_string();
         Ok::<Value, Error>(match result {
             Ok(r) => {
@@ -759,16 +756,7 @@ async fn refresh_one(caller: &Caller, env: &Env, host: &impl Host, d: &Due) -> R
                 json!({ "account_id": d.account_id, "outcome": "retry" })
             }
         })
-    }
-    .await;
-    match settled {
-        Ok(v) => {
-            tx.commit().await?;
-            Ok(v)
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
-    }
+    })
+    .await?;
+    settled
 }

@@ -43,6 +43,12 @@ mod exports {
         with(|g| g.storage_json(headers, now_s))
     }
 
+    /// `claims` (a JSON object's text) signed as Storage signs its signed URLs.
+    #[wasm_bindgen]
+    pub fn sign(claims: &str) -> Result<String, String> {
+        with(|g| g.sign(claims))?
+    }
+
     /// Whether `token` is this gateway's signed URL for `object` (`<bucket>/<name>`).
     #[wasm_bindgen(js_name = signedUrl)]
     pub fn signed_url(token: &str, object: &str, now_s: f64) -> Result<bool, String> {

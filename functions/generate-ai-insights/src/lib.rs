@@ -29,7 +29,7 @@ use moha_edge::auth::{self, Caller};
 use moha_edge::db::query_opt;
 use moha_edge::retry::{RetryPolicy, SplitMix64};
 use moha_edge::validate;
-use moha_edge::{DbRole, Env, Error, Host, Method, Request, Response, Result, Row, Tx};
+use moha_edge::{DbRole, Env, Error, Host, Request, Response, Result, Row, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -144,14 +144,7 @@ struct Template {
     template: String,
 }
 
-pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Response {
-    if req.method == Method::Options {
-        return validate::preflight();
-    }
-    moha_edge::respond(run(req, env, host).await)
-}
-
-async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
+pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     validate::require_post(&req)?;
     let caller = auth::caller(&req, env, host).await?;
     let user = match &caller {
@@ -163,17 +156,11 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     let input: Input = validate::json_body(&req)?;
     let table = InsightTable::parse(&input.table_name)?;
 
-    let tx = host.begin(DbRole::Authenticated, caller.claims()).await?;
-    let (aggregates, sample) = match read(&tx, table).await {
-        Ok(data) => {
-            tx.commit().await?;
-            data
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(e);
-        }
-    };
+    let (aggregates, sample) = host
+        .transaction(DbRole::Authenticated, caller.claims(), |tx| async move {
+            read(&tx, table).await
+        })
+        .await??;
     let prompt = tables::prompt(table, &aggregates, &pii::scrub_rows(sample));
 
     summarise(&caller, env, host, user, table, &aggregates, prompt).await
@@ -206,18 +193,15 @@ async fn summarise(
     let key = cache_key(Anthropic::PROVIDER, &model, &prompt);
 
     // 1. The charge, committed before the model is asked; over the limit, the fallback.
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    match charge(&tx, user, table, aggregates, &key).await {
-        Ok(None) => tx.commit().await?,
-        // An answer, or an error to give once the transaction commits.
-        Ok(Some(refused)) => {
-            tx.commit().await?;
-            return refused;
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(e);
-        }
+    let charged = host
+        .transaction(DbRole::AiAgent, caller.claims(), |tx| {
+            let key = &key;
+            async move { charge(&tx, user, table, aggregates, key).await }
+        })
+        .await??;
+    // An answer, or an error to give now that the transaction committed.
+    if let Some(refused) = charged {
+        return refused;
     }
 
     // 2. The call. No transaction is open while the model answers.
@@ -236,23 +220,14 @@ async fn summarise(
         Ok(answer) => answer,
         Err((err, attempts)) => {
             // Charged all the same: the provider was asked.
-            let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
             let context = json!({ "table": table.name(), "model": model, "attempts": attempts });
-            let answer = async {
-                log_error(&tx, &err.to_string(), context).await?;
-                fallback(&tx, table, aggregates, &key, Reason::ProviderUnavailable).await
-            }
-            .await;
-            return match answer {
-                Ok(answer) => {
-                    tx.commit().await?;
-                    answer
-                }
-                Err(e) => {
-                    tx.rollback().await?;
-                    Err(e)
-                }
-            };
+            let key = &key;
+            return host
+                .transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+                    log_error(&tx, &err.to_string(), context).await?;
+                    fallback(&tx, table, aggregates, key, Reason::ProviderUnavailable).await
+                })
+                .await??;
         }
     };
 
@@ -261,23 +236,30 @@ async fn summarise(
     let mut failures = Vec::new();
     let tokens = answer.usage.input_tokens + answer.usage.output_tokens;
     let cost = pricing.cost_usd(answer.usage);
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
     let usage = [json!(user.to_string()), json!(tokens), json!(cost)];
-    match tx.query(sql::LOG_USAGE, &usage).await {
-        Ok(_) => tx.commit().await?,
+    let logged = host
+        .transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+            tx.query(sql::LOG_USAGE, &usage).await
+        })
+        .await?;
+    match logged {
+        Ok(_) => {}
         Err(e) => {
-            tx.rollback().await?;
             failures.push((
                 format!("the call's usage was not recorded: {e}"),
                 json!({ "table": table.name(), "model": model, "tokens": tokens, "cost": cost }),
             ));
         }
     }
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    match fresh(&tx, user, table, &key, &model, &answer).await {
-        Ok(()) => tx.commit().await?,
+    let cached = host
+        .transaction(DbRole::AiAgent, caller.claims(), |tx| {
+            let (key, model, answer) = (&key, &model, &answer);
+            async move { fresh(&tx, user, table, key, model, answer).await }
+        })
+        .await?;
+    match cached {
+        Ok(()) => {}
         Err(e) => {
-            tx.rollback().await?;
             failures.push((
                 format!("the summary could not be cached: {e}"),
                 json!({ "table": table.name(), "model": model, "prompt_hash": key }),
@@ -285,11 +267,13 @@ async fn summarise(
         }
     }
     if !failures.is_empty() {
-        let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-        for (message, context) in failures {
-            log_error(&tx, &message, context).await?;
-        }
-        tx.commit().await?;
+        host.transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+            for (message, context) in failures {
+                log_error(&tx, &message, context).await?;
+            }
+            Ok::<(), Error>(())
+        })
+        .await??;
     }
     Ok(Response::json(
         200,

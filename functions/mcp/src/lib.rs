@@ -19,7 +19,7 @@ pub mod sql;
 pub mod tools;
 
 use moha_edge::db::query_opt;
-use moha_edge::{DbError, DbRole, Env, Host, Method, Request, Response, Tx};
+use moha_edge::{Cors, DbError, DbRole, Env, Host, IntoResponse, Method, Request, Response, Tx};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -27,7 +27,15 @@ use sha2::{Digest, Sha256};
 use crate::tools::{Caller, ToolError};
 
 #[cfg(target_arch = "wasm32")]
-moha_edge::export_handler!(crate::handle);
+moha_edge::export_handler!(crate::handle, crate::CORS);
+
+/// CORS only for the exact origins of `MCP_ALLOWED_ORIGINS` (comma-separated; without it, no
+/// browser origin is allowed); other clients send no Origin.
+pub const CORS: Cors = Cors::Origins {
+    var: "MCP_ALLOWED_ORIGINS",
+    allow_headers:
+        "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id",
+};
 
 /// The revisions served, newest first: those the pinned TypeScript SDK (1.32.2) negotiates.
 /// 2024-11-05 clients used the older HTTP+SSE transport; one that speaks Streamable HTTP anyway
@@ -40,7 +48,7 @@ pub const DEFAULT_VERSION: &str = "2025-03-26";
 const BATCHING: &[&str] = &["2025-03-26", "2024-11-05"];
 
 pub const SERVER_NAME: &str = "moha-interiors";
-const MAX_BODY: usize = 1 << 20;
+const MAX_BODY: usize = moha_edge::validate::MAX_BODY_BYTES;
 /// At most this many messages in one batch.
 const MAX_BATCH: usize = 16;
 
@@ -63,7 +71,7 @@ fn rpc_result(id: &Value, result: Value) -> Value {
 }
 
 /// An answer that ends the request early, with its HTTP status.
-struct Refusal {
+pub struct Refusal {
     status: u16,
     body: Value,
     headers: Vec<(String, String)>,
@@ -82,7 +90,9 @@ impl Refusal {
         self.headers.push((name.into(), value.into()));
         self
     }
+}
 
+impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let mut r = Response::json(self.status, &self.body);
         r.headers.extend(self.headers);
@@ -101,39 +111,9 @@ impl From<DbError> for Refusal {
     }
 }
 
-pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Response {
-    let origin = req.header("origin").map(str::to_string);
-    let allowed = origin.as_deref().map(|o| origin_allowed(o, env));
-    let mut resp = if req.method == Method::Options {
-        Response::text(204, "")
-    } else {
-        match serve(req, env, host, allowed).await {
-            Ok(r) => r,
-            Err(refusal) => refusal.into_response(),
-        }
-    };
-    // CORS only for an allowed browser origin; other clients send no Origin.
-    if let (Some(o), Some(true)) = (origin, allowed) {
-        resp.headers.extend([
-            ("access-control-allow-origin".to_string(), o),
-            ("vary".to_string(), "Origin".to_string()),
-            (
-                "access-control-allow-headers".to_string(),
-                "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, last-event-id".to_string(),
-            ),
-            ("access-control-allow-methods".to_string(), "POST, OPTIONS".to_string()),
-        ]);
-    }
-    resp
-}
-
-/// `MCP_ALLOWED_ORIGINS`: exact origins (`https://app.example`), comma-separated. Without it, no
-/// browser origin is allowed.
+/// The origin rule of [`CORS`].
 fn origin_allowed(origin: &str, env: &Env) -> bool {
-    env.var_or("MCP_ALLOWED_ORIGINS", "")
-        .split(',')
-        .map(str::trim)
-        .any(|o| !o.is_empty() && o == origin)
+    CORS.allows(origin, env)
 }
 
 /// The token's SHA-256 in hex, or `None` when the header holds no token of the API token shape
@@ -167,13 +147,11 @@ fn first_id(body: &Value) -> Value {
     }
 }
 
-async fn serve(
-    req: Request,
-    env: &Env,
-    host: &impl Host,
-    origin_allowed: Option<bool>,
-) -> Result<Response, Refusal> {
-    if origin_allowed == Some(false) {
+pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Result<Response, Refusal> {
+    if req
+        .header("origin")
+        .is_some_and(|o| !origin_allowed(o, env))
+    {
         return Err(Refusal::new(
             403,
             &Value::Null,
@@ -247,27 +225,25 @@ async fn serve(
         ));
     };
     let requests = request_count(&body);
-    let check = host
-        .begin(DbRole::Agent, &json!({"role": "moha_agent"}))
+    // Committed before the work runs: the counter rows are locked only for the count, and a
+    // failing tool is still counted. A refused token's check wrote nothing worth keeping.
+    let admitted = host
+        .transaction(
+            DbRole::Agent,
+            &json!({"role": "moha_agent"}),
+            |check| async move {
+                match admit(&check, &hash, requests).await {
+                    Ok(Admission::Admitted(c)) => Ok(c),
+                    Ok(refused) => Err(Ok(refused)),
+                    Err(e) => Err(Err(e)),
+                }
+            },
+        )
         .await?;
-    let admitted = match admit(&check, &hash, requests).await {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = check.rollback().await;
-            return Err(e.into());
-        }
-    };
     let caller = match admitted {
-        Admission::Admitted(c) => c,
-        Admission::Refused => {
-            // The check wrote nothing worth keeping for a refused token.
-            let _ = check.rollback().await;
-            return Err(unauthorized(
-                "the API token is unknown, revoked or expired, or its agent is suspended",
-            ));
-        }
-        Admission::Limited(seconds) => {
-            let _ = check.rollback().await;
+        Ok(c) => c,
+        Err(Err(e)) => return Err(e.into()),
+        Err(Ok(Admission::Limited(seconds))) => {
             return Err(Refusal::new(
                 429,
                 &first_id(&body),
@@ -276,10 +252,12 @@ async fn serve(
             )
             .header("retry-after", seconds.to_string()));
         }
+        Err(Ok(_)) => {
+            return Err(unauthorized(
+                "the API token is unknown, revoked or expired, or its agent is suspended",
+            ));
+        }
     };
-    // Committed before the work runs: the counter rows are locked only for the count, and a
-    // failing tool is still counted.
-    check.commit().await?;
     if requests == 0 && body.is_object() {
         // Notifications and responses only: nothing to run.
         return Ok(Response {
@@ -288,20 +266,23 @@ async fn serve(
             body: Vec::new(),
         });
     }
-    let tx = host.begin(DbRole::Agent, &caller.claims()).await?;
-    let answer = match process(&tx, &caller, &version, &body).await {
-        Ok(a) => a,
-        Err(refusal) => {
-            let _ = tx.rollback().await;
-            return Err(refusal);
-        }
+    // A single message whose tool failed is rolled back, its answer kept.
+    let answer = host
+        .transaction(DbRole::Agent, &caller.claims(), |tx| {
+            let (caller, version, body) = (&caller, &version, &body);
+            async move {
+                match process(&tx, caller, version, body).await {
+                    Ok(a) if failed_alone(body, a.as_ref()) => Err(Ok(a)),
+                    Ok(a) => Ok(a),
+                    Err(refusal) => Err(Err(refusal)),
+                }
+            }
+        })
+        .await?;
+    let answer = match answer {
+        Ok(a) | Err(Ok(a)) => a,
+        Err(Err(refusal)) => return Err(refusal),
     };
-    if failed_alone(&body, answer.as_ref()) {
-        tx.rollback().await?;
-    } else {
-        tx.commit().await?;
-    }
-    let _ = env;
     Ok(match answer {
         None => Response {
             status: 202,
@@ -626,6 +607,7 @@ mod tests {
                 panic!("no database before the token is checked")
             }
         }
+        #[derive(Clone)]
         struct NoTx;
         impl Tx for NoTx {
             async fn query(
@@ -695,7 +677,9 @@ mod tests {
             ),
         ];
         for (req, status) in cases {
-            let r = pollster::block_on(handle(req, &env, &NoDb));
+            let r = pollster::block_on(moha_edge::serve::answer(CORS, req, &env, |req| {
+                handle(req, &env, &NoDb)
+            }));
             assert_eq!(r.status, status, "{}", String::from_utf8_lossy(&r.body));
             let body: Value = serde_json::from_slice(&r.body).unwrap();
             assert_eq!(body["jsonrpc"], "2.0");

@@ -10,11 +10,12 @@
 pub mod exposition;
 
 use moha_edge::db::query_as;
-use moha_edge::{DbRole, Env, Error, Host, Method, Request, Response, Result, Tx};
+use moha_edge::{DbRole, Env, Error, Host, Method, Request, Response, Result};
 use serde_json::{json, Value};
 
 #[cfg(target_arch = "wasm32")]
-moha_edge::export_handler!(crate::handle);
+// Prometheus' endpoint: GET with a bearer secret, never from a browser, so OPTIONS gets 405.
+moha_edge::export_handler!(crate::handle, moha_edge::Cors::None);
 
 /// The function secret holding the bearer secret.
 pub const SECRET_VAR: &str = "METRICS_SECRET";
@@ -26,13 +27,7 @@ pub const MIN_SECRET_LEN: usize = 32;
 const SAMPLES: &str =
     "select metric, labels::text as labels, value::text as value from public.backend_metrics()";
 
-pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Response {
-    run(req, env, host)
-        .await
-        .unwrap_or_else(Error::into_response)
-}
-
-async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
+pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     if !matches!(req.method, Method::Get | Method::Head) {
         let mut resp = Response::json(
             405,
@@ -45,17 +40,11 @@ async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
         return Ok(refusal);
     }
     let started = host.now_ms();
-    let tx = host.begin(DbRole::Metrics, &json!({})).await?;
-    let rows: Vec<Value> = match query_as(&tx, SAMPLES, &[]).await {
-        Ok(rows) => {
-            tx.commit().await?;
-            rows
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(e.into());
-        }
-    };
+    let rows: Vec<Value> = host
+        .transaction(DbRole::Metrics, &json!({}), |tx| async move {
+            query_as(&tx, SAMPLES, &[]).await
+        })
+        .await??;
     let took = host.now_ms().saturating_sub(started) as f64 / 1000.0;
     let samples = rows
         .iter()
@@ -108,10 +97,20 @@ fn authorize(req: &Request, env: &Env) -> std::result::Result<(), Response> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use moha_edge::{DbError, Row};
+    use moha_edge::{DbError, Row, Tx};
     use std::cell::RefCell;
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef-metrics";
+
+    /// The function as its export answers it.
+    fn call(req: Request, env: &Env, h: &FakeHost) -> Response {
+        pollster::block_on(moha_edge::serve::answer(
+            moha_edge::Cors::None,
+            req,
+            env,
+            |req| handle(req, env, h),
+        ))
+    }
 
     /// A host whose database answers the one statement with fixed rows, and records the role.
     struct FakeHost {
@@ -119,6 +118,7 @@ mod tests {
         roles: RefCell<Vec<String>>,
     }
 
+    #[derive(Clone)]
     struct FakeTx(Vec<Row>);
 
     impl moha_edge::Db for FakeHost {
@@ -203,7 +203,7 @@ mod tests {
     fn the_secret_opens_the_metrics_as_the_metrics_role() {
         let env = Env::from_pairs([(SECRET_VAR, SECRET)]);
         let h = host();
-        let r = pollster::block_on(handle(get(Some(&format!("Bearer {SECRET}"))), &env, &h));
+        let r = call(get(Some(&format!("Bearer {SECRET}"))), &env, &h);
         assert_eq!(r.status, 200);
         assert_eq!(r.header("content-type"), Some(exposition::CONTENT_TYPE));
         let body = String::from_utf8(r.body).unwrap();
@@ -230,14 +230,14 @@ mod tests {
             Some(format!("Basic {SECRET}")),
             Some("Bearer sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz".to_string()),
         ] {
-            let r = pollster::block_on(handle(get(auth.as_deref()), &env, &h));
+            let r = call(get(auth.as_deref()), &env, &h);
             assert_eq!(r.status, 401, "{auth:?}");
             let body: Value = serde_json::from_slice(&r.body).unwrap();
             assert_eq!(body["code"], "unauthorized");
         }
         let post = Request::new(Method::Post, "/")
             .with_header("authorization", format!("Bearer {SECRET}"));
-        let r = pollster::block_on(handle(post, &env, &h));
+        let r = call(post, &env, &h);
         assert_eq!((r.status, r.header("allow")), (405, Some("GET, HEAD")));
         assert!(h.roles.borrow().is_empty(), "the database was opened");
     }
@@ -250,7 +250,7 @@ mod tests {
             Env::from_pairs([(SECRET_VAR, "")]),
             Env::from_pairs([(SECRET_VAR, "short-secret")]),
         ] {
-            let r = pollster::block_on(handle(get(Some("Bearer short-secret")), &env, &h));
+            let r = call(get(Some("Bearer short-secret")), &env, &h);
             assert_eq!(r.status, 500);
             let body = String::from_utf8_lossy(&r.body);
             assert!(!body.contains("short-secret"), "{body}");

@@ -36,7 +36,7 @@ use moha_edge::rows::RenderParametersRow;
 use moha_edge::schedule;
 use moha_edge::storage::{Identity, Storage};
 use moha_edge::validate;
-use moha_edge::{DbRole, Env, Error, Host, Method, Request, Response, Result, Secret, Tx};
+use moha_edge::{DbRole, Env, Error, Host, Request, Response, Result, Secret, Tx};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -108,14 +108,7 @@ struct Stored {
     is_fallback: bool,
 }
 
-pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Response {
-    if req.method == Method::Options {
-        return validate::preflight();
-    }
-    moha_edge::respond(run(req, env, host).await)
-}
-
-async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
+pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     validate::require_post(&req)?;
     // The drain job's secret opens the drain and nothing else (see moha_edge::schedule).
     if schedule::is_scheduled(&req, env) {
@@ -164,9 +157,11 @@ async fn one(
         Caller::User { .. } => DbRole::Authenticated,
         Caller::Service { .. } => DbRole::AiAgent,
     };
-    let tx = host.begin(role, caller.claims()).await?;
-    let job: Option<Job> = query_opt(&tx, sql::LOAD_REQUEST, &[json!(id)]).await?;
-    tx.commit().await?;
+    let job: Option<Job> = host
+        .transaction(role, caller.claims(), |tx| async move {
+            query_opt(&tx, sql::LOAD_REQUEST, &[json!(id)]).await
+        })
+        .await??;
     let job = job.ok_or_else(|| Error::NotFound("render request not found".into()))?;
     match prompt::start(&job.status, job.attempts) {
         Start::Run => render_job(caller, identity, env, host, &job).await,
@@ -175,14 +170,12 @@ async fn one(
 }
 
 async fn drain(caller: &Caller, env: &Env, host: &impl Host) -> Result<Response> {
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    let due: Vec<Job> = query_as(
-        &tx,
-        sql::DUE_REQUESTS,
-        &[json!(DRAIN_BATCH), json!(prompt::MAX_ATTEMPTS)],
-    )
-    .await?;
-    tx.commit().await?;
+    let due: Vec<Job> = host
+        .transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+            let params = [json!(DRAIN_BATCH), json!(prompt::MAX_ATTEMPTS)];
+            query_as(&tx, sql::DUE_REQUESTS, &params).await
+        })
+        .await??;
     let mut ran = Vec::new();
     for job in due {
         let outcome = match render_job(caller, Identity::Service, env, host, &job).await {
@@ -223,9 +216,11 @@ async fn answer_for(
 
 /// The answer for a finished job: its stored result.
 async fn done(caller: &Caller, host: &impl Host, id: &str) -> Result<Response> {
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    let stored: Option<Stored> = query_opt(&tx, sql::LOAD_RESULT, &[json!(id)]).await?;
-    tx.commit().await?;
+    let stored: Option<Stored> = host
+        .transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+            query_opt(&tx, sql::LOAD_RESULT, &[json!(id)]).await
+        })
+        .await??;
     Ok(match stored {
         Some(s) => Response::json(
             200,
@@ -272,28 +267,28 @@ async fn render_job(
     job: &Job,
 ) -> Result<Response> {
     // 1. Claim and charge, committed before the model is called.
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    let run = match claim(&tx, identity, env, host, job).await {
-        Ok(Claim::Run(run)) => {
-            tx.commit().await?;
-            run
-        }
-        Ok(Claim::Answer(answer)) => {
-            tx.commit().await?;
-            return answer;
-        }
-        Ok(Claim::NotClaimed) => {
-            tx.rollback().await?;
+    let claimed = host
+        .transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+            match claim(&tx, identity, env, host, job).await {
+                // Rolled back like a failure: nothing of it is kept.
+                Ok(Claim::NotClaimed) => Err(None),
+                claimed => claimed.map_err(Some),
+            }
+        })
+        .await?;
+    let run = match claimed {
+        Ok(Claim::Run(run)) => run,
+        Ok(Claim::Answer(answer)) => return answer,
+        Err(Some(e)) => return Err(e),
+        Ok(Claim::NotClaimed) | Err(None) => {
             // Another call had it, or it waits for its retry time: answer with its state.
-            let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-            let now: Option<Job> = query_opt(&tx, sql::LOAD_REQUEST, &[json!(job.id)]).await?;
-            tx.commit().await?;
+            let now: Option<Job> = host
+                .transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+                    query_opt(&tx, sql::LOAD_REQUEST, &[json!(job.id)]).await
+                })
+                .await??;
             let now = now.ok_or_else(|| Error::NotFound("render request not found".into()))?;
             return answer_for(caller, host, &now, prompt::start(&now.status, now.attempts)).await;
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(e);
         }
     };
 
@@ -460,18 +455,16 @@ async fn with_answer(
     let cost = run.pricing.cost_usd(ok.usage);
     if tokens > 0 {
         // The answer is billed: its tokens and cost are kept whatever happens next.
-        let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
         let params = [
             json!(job.user_id),
             json!(job.project_id),
             json!(tokens),
             json!(cost),
         ];
-        if let Err(e) = tx.query(sql::LOG_USAGE, &params).await {
-            tx.rollback().await?;
-            return Err(Error::from(e).into());
-        }
-        tx.commit().await?;
+        host.transaction(DbRole::AiAgent, caller.claims(), |tx| async move {
+            tx.query(sql::LOG_USAGE, &params).await
+        })
+        .await??;
     }
     let image = ok
         .images
@@ -498,18 +491,13 @@ async fn without_answer(
     err: String,
     calls: u32,
 ) -> std::result::Result<Response, Failed> {
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
     let context = json!({ "request_id": job.id, "attempts": run.runs, "calls": calls });
-    let cached = match log_and_look_up(&tx, job, run, &err, &context).await {
-        Ok(cached) => {
-            tx.commit().await?;
-            cached
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(e.into());
-        }
-    };
+    let cached = host
+        .transaction(DbRole::AiAgent, caller.claims(), |tx| {
+            let err = &err;
+            async move { log_and_look_up(&tx, job, run, err, &context).await }
+        })
+        .await??;
     let cached = cached
         .and_then(|r| {
             r.get("output_file_path")
@@ -560,14 +548,11 @@ async fn store(
         return Err(Error::Internal("the output name is not in the owner's folder".into()).into());
     }
     run.writer.upload(host, &output, image).await?;
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
-    match write_result(&tx, job, run, &output, billed, is_fallback).await {
-        Ok(()) => tx.commit().await?,
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(e.into());
-        }
-    }
+    host.transaction(DbRole::AiAgent, caller.claims(), |tx| {
+        let output = &output;
+        async move { write_result(&tx, job, run, output, billed, is_fallback).await }
+    })
+    .await??;
     Ok(Response::json(
         200,
         &json!({ "request_id": job.id, "status": "succeeded", "output_file_path": output,
@@ -622,13 +607,12 @@ async fn after_failed_run(
     run: &Charged,
     failed: Failed,
 ) -> Result<Response> {
-    let tx = host.begin(DbRole::AiAgent, caller.claims()).await?;
     let next = prompt::after_failure(run.runs, host.now_ms());
-    if let Err(e) = record_failure(&tx, job, run, &failed, &next).await {
-        tx.rollback().await?;
-        return Err(e);
-    }
-    tx.commit().await?;
+    host.transaction(DbRole::AiAgent, caller.claims(), |tx| {
+        let (failed, next) = (&failed, &next);
+        async move { record_failure(&tx, job, run, failed, next).await }
+    })
+    .await??;
     match next {
         AfterFailure::Requeue { retry_at_ms } => Ok(queued(&job.id, retry_at_ms)),
         AfterFailure::Fail => Err(failed.error),

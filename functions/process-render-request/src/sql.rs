@@ -1,5 +1,5 @@
 //! Every statement this function runs, with bound parameters only, against the schema of
-//! `sql/src/moha` (releases `ai` and `render_queue`).
+//! `sql/schema/src/moha` (releases `ai` and `render_queue`).
 
 /// The job, as whoever loads it may see it (RLS: the owner, Designers and Admins; the agent
 /// for scheduled runs). `retry_at_ms` is a float: postgres.js sends bigint and numeric as text.

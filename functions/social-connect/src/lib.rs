@@ -68,14 +68,7 @@ struct Granted {
     refresh_expires_in: Option<i64>,
 }
 
-pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Response {
-    if req.method == Method::Options {
-        return validate::preflight();
-    }
-    moha_edge::respond(run(req, env, host).await)
-}
-
-async fn run(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
+pub async fn handle(req: Request, env: &Env, host: &impl Host) -> Result<Response> {
     match req.method {
         Method::Post => start(&req, env, host).await,
         Method::Get => callback(&req, env, host).await,
@@ -138,21 +131,13 @@ async fn start(req: &Request, env: &Env, host: &impl Host) -> Result<Response> {
     };
     let (client_id, _) = client(env, platform)?;
     let redirect = redirect_uri(env)?;
-    let tx = host.begin(DbRole::ServiceRole, caller.claims()).await?;
-    let row: Option<Value> = match query_opt(
-        &tx,
-        BEGIN,
-        &[json!(platform), json!(account), json!(user.to_string())],
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(refused(e));
-        }
-    };
-    tx.commit().await?;
+    let params = [json!(platform), json!(account), json!(user.to_string())];
+    let row: Option<Value> = host
+        .transaction(DbRole::ServiceRole, caller.claims(), |tx| async move {
+            query_opt(&tx, BEGIN, &params).await
+        })
+        .await?
+        .map_err(refused)?;
     let state = row
         .and_then(|r| r.get("state").and_then(Value::as_str).map(str::to_string))
         .ok_or_else(|| Error::Internal("no state was made".into()))?;
@@ -176,15 +161,12 @@ async fn callback(req: &Request, env: &Env, host: &impl Host) -> Result<Response
         .ok_or_else(|| Error::BadRequest("the callback has no state".into()))?;
     // The state first: a forged or replayed callback stops here, before any platform call.
     let claims = json!({"role": "service_role", "iss": "moha-social-connect"});
-    let tx = host.begin(DbRole::ServiceRole, &claims).await?;
-    let flow: Option<Flow> = match query_opt(&tx, CONSUME, &[json!(state)]).await {
-        Ok(f) => f,
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(refused(e));
-        }
-    };
-    tx.commit().await?;
+    let flow: Option<Flow> = host
+        .transaction(DbRole::ServiceRole, &claims, |tx| async move {
+            query_opt(&tx, CONSUME, &[json!(state)]).await
+        })
+        .await?
+        .map_err(refused)?;
     let flow = flow.ok_or_else(|| Error::Forbidden("unknown, used or expired state".into()))?;
     if let Some(denied) = query_param(&req.url, "error") {
         let denied: String = denied.chars().take(100).collect();
@@ -198,18 +180,15 @@ async fn callback(req: &Request, env: &Env, host: &impl Host) -> Result<Response
     let granted = match exchange(env, host, &flow.platform, &code).await {
         Ok(g) => g,
         Err(e) => {
-            let tx = host.begin(DbRole::ServiceRole, &claims).await?;
             let context = json!({ "platform": flow.platform, "account_id": flow.account_id });
-            tx.query(
-                LOG_ERROR,
-                &[json!(e.to_string()), json!(context.to_string())],
-            )
-            .await?;
-            tx.commit().await?;
+            let params = [json!(e.to_string()), json!(context.to_string())];
+            host.transaction(DbRole::ServiceRole, &claims, |tx| async move {
+                tx.query(LOG_ERROR, &params).await
+            })
+            .await??;
             return Err(e);
         }
     };
-    let tx = host.begin(DbRole::ServiceRole, &claims).await?;
     let params = [
         json!(flow.platform),
         json!(granted.username),
@@ -221,14 +200,12 @@ async fn callback(req: &Request, env: &Env, host: &impl Host) -> Result<Response
         json!(granted.refresh_token),
         json!(granted.refresh_expires_in),
     ];
-    let row: Option<Value> = match query_opt(&tx, CONNECT, &params).await {
-        Ok(r) => r,
-        Err(e) => {
-            tx.rollback().await?;
-            return Err(refused(e));
-        }
-    };
-    tx.commit().await?;
+    let row: Option<Value> = host
+        .transaction(DbRole::ServiceRole, &claims, |tx| async move {
+            query_opt(&tx, CONNECT, &params).await
+        })
+        .await?
+        .map_err(refused)?;
     let account = row.and_then(|r| r.get("account_id").cloned());
     Ok(Response::json(
         200,

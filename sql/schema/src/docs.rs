@@ -303,15 +303,15 @@ pub fn layout(catalog: &Catalog) -> Result<Layout, Error> {
         .collect();
     Ok(Layout {
         groups,
-        header: "<!-- generated — do not edit: run `cargo xtask generate` (from the model in sql/src) -->".into(),
-        intro: "The Moha Interiors database as the model in `sql/src/moha` defines it: what every \
+        header: "<!-- generated — do not edit: run `cargo xtask generate` (from the model in sql/schema/src) -->".into(),
+        intro: "The Moha Interiors database as the model in `sql/schema/src/moha` defines it: what every \
          migration in `supabase/migrations` adds up to. [`schema-notes.md`](schema-notes.md) says \
          where it departs from the architecture plan and why. The TypeScript types for \
          supabase-js are in \
          [`supabase/functions/_shared/database.types.ts`](../supabase/functions/_shared/database.types.ts)."
             .into(),
         matrix_intro: "Who may do what, per persona, table and action. This is the declared matrix of \
-         `sql/src/moha/security.rs`: the policies, grants and column privileges are generated \
+         `sql/schema/src/moha/security.rs`: the policies, grants and column privileges are generated \
          from it, and the effective-access tests probe a live database against it."
             .into(),
     })

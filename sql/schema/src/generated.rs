@@ -46,6 +46,14 @@ pub fn files() -> Result<Vec<GeneratedFile>, Error> {
             path: ROWS,
             contents: crate::rust_rows::rows(&catalog, MODEL)?,
         },
+        GeneratedFile {
+            path: moha::edge_facts::RUST_PATH,
+            contents: moha::edge_facts::rust(),
+        },
+        GeneratedFile {
+            path: moha::edge_facts::TYPESCRIPT_PATH,
+            contents: moha::edge_facts::typescript(),
+        },
     ])
 }
 

@@ -1,4 +1,4 @@
-// generated — do not edit: run `cargo xtask gen types` (from the model in sql/src/moha)
+// generated — do not edit: run `cargo xtask gen types` (from the model in sql/schema/src/moha)
 export type Json =
   | string
   | number

@@ -2,6 +2,8 @@
 // SUPABASE_DB_URL (one transaction per request, as a fixed role with the caller's claims), HTTP
 // through fetch, and time. The Rust side sees these through moha_edge's Db, Http and Clock.
 
+import { HOST_ROLES } from "./facts.ts";
+
 type Conn = {
   unsafe: (query: string, params?: unknown[]) => Promise<unknown[]>;
   release: () => void;
@@ -9,20 +11,10 @@ type Conn = {
 type Sql = { reserve: () => Promise<Conn> };
 
 // Only these roles may be asked for; the role name is never taken from input (a caller's role
-// comes from their verified token and must be one of moha_edge::db::USER_ROLES). service_role
-// is for the one statement that needs it (decrypting a social account's token); moha_agent is
-// the mcp function's, for a request whose API token it has checked by hash.
-const ROLES = new Set([
-  "authenticated",
-  "moha_admin",
-  "moha_designer",
-  "moha_client",
-  "moha_sales",
-  "ai_agent",
-  "service_role",
-  "moha_agent",
-  "metrics_reader",
-]);
+// comes from their verified token and must be one of USER_ROLES). service_role is for the one
+// statement that needs it (decrypting a social account's token); moha_agent is the mcp
+// function's, for a request whose API token it has checked by hash.
+const ROLES = new Set(HOST_ROLES);
 
 let pool: Promise<Sql> | undefined;
 

@@ -2,6 +2,7 @@
 // web). The module is instantiated synchronously from bytes read from disk, which works on
 // Supabase's runtime where the `--target deno` loader does not.
 
+import { MAX_BODY_BYTES } from "./facts.ts";
 import { Host } from "./host.ts";
 
 type WasmFunction = {
@@ -10,7 +11,7 @@ type WasmFunction = {
 };
 
 // One byte over the limit is enough for the Rust side to answer 413.
-const MAX_BODY = (1 << 20) + 1;
+const MAX_BODY = MAX_BODY_BYTES + 1;
 
 async function readBody(req: Request): Promise<Uint8Array> {
   if (!req.body) return new Uint8Array();

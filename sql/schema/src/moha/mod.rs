@@ -7,6 +7,7 @@ mod ai;
 mod blog;
 mod crm;
 pub mod default_prompts;
+pub mod edge_facts;
 mod foundation;
 mod inbox;
 mod lead_ai;
@@ -28,7 +29,7 @@ pub use crate::shorthand::*;
 
 /// Where the schema is written, as the generated files' headers name it. Kept as it was when
 /// the headers were first generated, so the committed outputs stay byte-identical.
-pub const MODEL: &str = "sql/src/moha";
+pub const MODEL: &str = "sql/schema/src/moha";
 
 /// The newest release that has been deployed anywhere (staging or production). Releases up to
 /// and including it are frozen: `cargo xtask generate` refuses to rewrite their files. `None`
