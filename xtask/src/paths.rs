@@ -2,11 +2,17 @@
 
 use std::path::{Path, PathBuf};
 
-/// The workspace root, found once from this crate's manifest directory.
+/// The workspace root: the parent of the run-time `CARGO_MANIFEST_DIR` (cargo sets it for
+/// `cargo run` and so for `cargo xtask`), else of the one this crate was compiled in. Run time
+/// first: with a shared `CARGO_TARGET_DIR` two checkouts run one binary, and each must act on
+/// its own files.
 pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    Path::new(&dir)
         .parent()
-        .expect("xtask lives one level below the workspace root")
+        .expect("cargo's manifest directory lies one level below the workspace root")
         .to_path_buf()
 }
 
