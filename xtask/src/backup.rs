@@ -1034,7 +1034,7 @@ pub fn restore(args: &RestoreArgs) -> Result<()> {
             },
         )
         .map(drop)
-        .map_err(anyhow::Error::from)
+        .map_err(crate::commands::migrate::explain)
     })?;
 
     // 3. The partitions the source had, so rows land in their months; archived partitions.

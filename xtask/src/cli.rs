@@ -194,7 +194,7 @@ fn run(cli: Cli) -> Result<()> {
                 include_all: args.include_all,
                 compat: args.compat,
             };
-            migrate::run(&url, &opts).map(drop)
+            crate::commands::migrate::run(&url, &opts).map(drop)
         }
         Command::Migration(MigrationCommand::New { name }) => {
             let path = migrate::new_migration(&paths::migrations_dir(), &name)?;
@@ -203,7 +203,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Migration(MigrationCommand::List { db }) => {
             let url = resolve_db_url(db.db_url)?;
-            migrate::list(&url, &paths::migrations_dir())
+            crate::commands::migrate::list(&url, &paths::migrations_dir())
         }
         Command::Migration(MigrationCommand::Repair {
             db,
@@ -215,7 +215,7 @@ fn run(cli: Cli) -> Result<()> {
                 RepairStatus::Applied => migrate::RepairStatus::Applied,
                 RepairStatus::Reverted => migrate::RepairStatus::Reverted,
             };
-            migrate::repair(&url, &paths::migrations_dir(), status, &versions)
+            crate::commands::migrate::repair(&url, &paths::migrations_dir(), status, &versions)
         }
         Command::Generate { check } => crate::generate::run(check),
         Command::Gen(GenCommand::Types { check }) => crate::generate::types(check),

@@ -121,6 +121,7 @@ pub fn run(args: &DeployArgs) -> Result<()> {
             compat: false,
         },
     )
+    .map_err(crate::commands::migrate::explain)
     .context("preflight: the remote ledger does not match supabase/migrations")?
     .planned;
     let pending = read_pending(&migrations_dir, &planned)?;
@@ -174,7 +175,7 @@ pub fn run(args: &DeployArgs) -> Result<()> {
     }
 
     // 4. Migrate over the session connection.
-    let report = migrate::run(
+    let report = crate::commands::migrate::run(
         &target.url,
         &migrate::Options {
             dir: migrations_dir.clone(),

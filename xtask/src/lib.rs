@@ -10,6 +10,7 @@ pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod cluster;
+pub mod commands;
 pub mod compat;
 pub mod db;
 pub mod deploy;

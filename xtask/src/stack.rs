@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::{Cluster, SUPERUSER};
-use crate::{compat, db, migrate, paths, prereq, progress};
+use crate::{commands, compat, db, migrate, paths, prereq, progress};
 
 /// Supabase's local database port.
 pub const DEFAULT_PORT: u16 = 54322;
@@ -126,10 +126,10 @@ pub(crate) fn start_and_migrate(cluster: &Cluster) -> Result<()> {
         let mut admin = db::connect(&cluster.url(SUPERUSER, "postgres"))?;
         compat::install(&mut admin)
     })?;
-    migrate::run(&cluster.url("postgres", "postgres"), &migrate_options()).map_err(|e| {
+    commands::migrate::run(&cluster.url("postgres", "postgres"), &migrate_options()).map_err(|e| {
         // Before a release, editing migrations in place is normal; the local stack then only
         // needs rebuilding.
-        match e.downcast_ref::<migrate::MigrateError>() {
+        match e.downcast_ref::<commands::migrate::Hinted>().map(|h| h.error()) {
             Some(migrate::MigrateError::Modified { .. } | migrate::MigrateError::MissingLocal { .. }) => e.context(
                 "the local stack was migrated from other files; `cargo xtask reset` rebuilds it from \
                  the current migrations and seed (its data is replaced)",
@@ -192,7 +192,7 @@ pub fn reset() -> Result<()> {
         let mut admin = db::connect(&cluster.url(SUPERUSER, "postgres"))?;
         compat::install(&mut admin)
     })?;
-    migrate::run(&cluster.url("postgres", "postgres"), &migrate_options())?;
+    commands::migrate::run(&cluster.url("postgres", "postgres"), &migrate_options())?;
     seed(&cluster)?;
     store_schedule_secrets(&cluster)?;
     // Dropping the database ended pg_cron's scheduler (a terminated background worker is not
