@@ -222,7 +222,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Gen(GenCommand::Diagram) => crate::diagram::write_svg(),
         Command::Functions(cmd) => crate::functions::run(cmd),
         Command::Deploy(args) => crate::deploy::run(&args),
-        Command::Test => crate::prereq::run_test_suite(),
+        Command::Test => crate::commands::test::run(),
         Command::Bench(args) => crate::bench::run(args),
         Command::Fuzz(args) => crate::fuzz::run(args),
         Command::Token(args) => crate::token::run(&args),

@@ -508,7 +508,7 @@ fn backup(url: &str, dir: &Path) -> Result<()> {
     cmd.env("PGSSLMODE", sslmode);
     crate::progress::step(
         &format!("pg_dump --schema-only → {}", schema.display()),
-        || prereq::run_quiet(&mut cmd),
+        || crate::process::run_quiet(&mut cmd),
     )?;
 
     let mut client = db::connect(url)?;
@@ -825,7 +825,7 @@ impl<'a> Publish<'a> {
 }
 
 fn run_cli(what: &str, cmd: &mut Command) -> Result<()> {
-    crate::progress::step(what, || prereq::run_quiet(cmd))
+    crate::progress::step(what, || crate::process::run_quiet(cmd))
 }
 
 /// A 0600 `.env` file in the temp dir, removed when dropped.

@@ -166,7 +166,7 @@ fn bind(
     if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) || !wasm.exists() {
         progress::step(&format!("bind {name}"), || {
             std::fs::create_dir_all(out_dir)?;
-            prereq::run_quiet(
+            crate::process::run_quiet(
                 Command::new(&bindgen.path)
                     .args(["--target", "web", "--no-typescript", "--out-name"])
                     .arg(&crate_file)
@@ -177,7 +177,7 @@ fn bind(
         })?;
         if let Some(opt) = wasm_opt {
             progress::step(&format!("wasm-opt -Oz {name}"), || {
-                prereq::run_quiet(
+                crate::process::run_quiet(
                     Command::new(opt)
                         .arg("-Oz")
                         // The features rustc enables for wasm32 by default.
@@ -251,12 +251,12 @@ fn ensure_debian_packages() -> Result<()> {
          the Debian packages: apt-get install -y {}",
         DEBIAN_PACKAGES.join(" ")
     );
-    if !Path::new("/usr/bin/apt-get").exists() || !crate::cluster::is_root() {
+    if !Path::new("/usr/bin/apt-get").exists() || !crate::process::is_root() {
         bail!("{hint}");
     }
     eprintln!("\n==> will install with apt: {}", missing.join(" "));
-    prereq::run_quiet(Command::new("apt-get").arg("update")).context(hint.clone())?;
-    prereq::run_quiet(
+    crate::process::run_quiet(Command::new("apt-get").arg("update")).context(hint.clone())?;
+    crate::process::run_quiet(
         Command::new("apt-get")
             .args(["install", "-y", "--no-install-recommends"])
             .args(&missing)
@@ -320,7 +320,7 @@ fn cargo_build(root: &Path, toolchain: &Toolchain, release: bool) -> Result<()> 
             .env("RUSTDOC", rustdoc)
             .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", DEBIAN_LINKER);
     }
-    prereq::run_quiet(&mut cmd)
+    crate::process::run_quiet(&mut cmd)
 }
 
 struct Bindgen {
@@ -358,7 +358,7 @@ fn ensure_wasm_bindgen(root: &Path) -> Result<Bindgen> {
             current.as_deref().unwrap_or("none")
         );
         // Without --locked: the CLI's own lock file pins crates that no longer build.
-        prereq::run_quiet(
+        crate::process::run_quiet(
             Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
                 .args(["install", "wasm-bindgen-cli", "--version", &version])
                 .env_remove("RUSTUP_TOOLCHAIN"),
@@ -389,37 +389,16 @@ pub struct P8 {
 /// A loopback stand-in for Anthropic's Messages API: every request gets a `message` whose
 /// text is the JSON object assign-leads asks for, with usage, as the real API answers.
 fn messages_stub() -> Result<String> {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let url = format!("http://{}", listener.local_addr()?);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut s) = stream else { continue };
             std::thread::spawn(move || {
-                let mut got = Vec::new();
-                let mut buf = [0u8; 8192];
+                let mut pending = Vec::new();
                 // Keep-alive: answer each request read whole, until the client closes.
-                loop {
-                    let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        match s.read(&mut buf) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => got.extend_from_slice(&buf[..n]),
-                        }
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
-                    let len = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse::<usize>().ok())
-                        .unwrap_or(0);
-                    while got.len() < end + 4 + len {
-                        match s.read(&mut buf) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => got.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    got.drain(..end + 4 + len);
+                while crate::http::read_request(&mut s, &mut pending).is_some() {
                     let body = serde_json::json!({
                         "id": "msg_bench", "type": "message", "role": "assistant",
                         "model": "claude-haiku-4-5",
@@ -655,7 +634,7 @@ fn http_post(port: u16, path: &str, token: &str, body: &str) -> Result<(u16, Str
     http_request(port, "POST", path, Some(token), body)
 }
 
-/// One HTTP/1.1 request on a new loopback connection; the status and the raw reply.
+/// One JSON request on a new loopback connection; the status and the raw reply.
 pub(crate) fn http_request(
     port: u16,
     method: &str,
@@ -663,24 +642,10 @@ pub(crate) fn http_request(
     token: Option<&str>,
     body: &str,
 ) -> Result<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    s.set_nodelay(true)?;
-    let auth = token
-        .map(|t| format!("authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n{auth}\
-         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    let status = out
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .context("no HTTP status in the reply")?;
-    Ok((status, out))
+    let mut request = crate::http::Request::new(method, path);
+    if let Some(token) = token {
+        request = request.bearer(token);
+    }
+    let reply = request.json(body).send(port)?;
+    Ok((reply.status, reply.raw))
 }

@@ -11,8 +11,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -352,20 +352,11 @@ fn tail(path: &Path) -> String {
 
 /// Whether a gateway answers its health check on `port`.
 pub fn health(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect_timeout(
-        &(std::net::Ipv4Addr::LOCALHOST, port).into(),
-        Duration::from_millis(500),
-    ) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let req = "GET /__gateway/health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
-    if s.write_all(req.as_bytes()).is_err() {
-        return false;
-    }
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out.starts_with("HTTP/1.1 200")
+    crate::http::Request::new("GET", "/__gateway/health")
+        .connect_timeout(Duration::from_millis(500))
+        .read_timeout(Duration::from_secs(5))
+        .send(port)
+        .is_ok_and(|r| r.raw.starts_with("HTTP/1.1 200"))
 }
 
 /// SIGTERM to the group, then SIGKILL if it is still there after 10 s.

@@ -2,7 +2,6 @@
 //! (10), and a refresh-token grant, each one request after another on a migrated database, with
 //! the custom access token hook on as config.toml has it.
 
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
@@ -21,27 +20,16 @@ pub struct P15 {
 
 fn post(port: u16, path: &str, body: &Value) -> Result<(u16, Value)> {
     let body = body.to_string();
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    s.set_nodelay(true)?;
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\napikey: {}\r\n\
-         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        keys::LOCAL_PUBLISHABLE_KEY,
-        body.len()
-    )?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    let status = out
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .context("no HTTP status in the reply")?;
-    let json = out
+    let reply = crate::http::Request::new("POST", path)
+        .header("apikey", keys::LOCAL_PUBLISHABLE_KEY)
+        .json(&body)
+        .send(port)?;
+    let json = reply
+        .raw
         .split_once("\r\n\r\n")
         .map(|(_, b)| serde_json::from_str(b).unwrap_or(Value::Null))
         .unwrap_or(Value::Null);
-    Ok((status, json))
+    Ok((reply.status, json))
 }
 
 fn median(mut xs: Vec<Duration>) -> Duration {

@@ -7,8 +7,6 @@
 //!   without pause, before and during each run), for a month created ahead, rows moved out of the
 //!   default partition, and a month archived.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,16 +48,12 @@ fn gateway(db_url: &str, state: &std::path::Path) -> Result<(crate::gateway::Gat
 }
 
 fn upload(port: u16, key: &str, path: &str, bytes: &[u8]) -> Result<()> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    write!(
-        s,
-        "POST /storage/v1/object/{path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\
-         authorization: Bearer {key}\r\ncontent-type: image/png\r\ncontent-length: {}\r\n\r\n",
-        bytes.len()
-    )?;
-    s.write_all(bytes)?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
+    let object = format!("/storage/v1/object/{path}");
+    let out = crate::http::Request::new("POST", &object)
+        .bearer(key)
+        .body("image/png", bytes)
+        .send(port)?
+        .raw;
     if !out.starts_with("HTTP/1.1 200") {
         bail!("upload of {path}: {}", out.lines().next().unwrap_or(""));
     }

@@ -2,3 +2,4 @@
 //! the engines (`crate::migrate`) and the infrastructure (`crate::infra`).
 
 pub mod migrate;
+pub mod test;

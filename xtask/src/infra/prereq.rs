@@ -1,11 +1,15 @@
-//! Prerequisites (Debian packages, pinned npm tools) and the test command.
+//! Prerequisites: Debian packages, pinned npm tools, Chromium and Prometheus.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
-use crate::{cluster, paths, progress};
+use super::process::{is_root, run_quiet};
+use super::{paths, progress};
+
+/// Where Debian's `postgresql-15` puts the server programs.
+pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
 /// The Debian packages the local stack and the tests need.
 pub const APT_PACKAGES: &[&str] = &[
@@ -48,13 +52,13 @@ pub fn ensure_apt(allow_install: bool) -> Result<()> {
     let has_dpkg = Path::new("/usr/bin/dpkg-query").exists();
     if !has_dpkg {
         // Not Debian: we cannot ask the package manager, so check the programs themselves.
-        if Path::new(cluster::PG_BIN).join("initdb").exists() {
+        if Path::new(PG_BIN).join("initdb").exists() {
             return Ok(());
         }
         bail!(
             "PostgreSQL 15 was not found at {}; install PostgreSQL 15 with pgTAP, PostGIS 3, \
              plpgsql_check and pg_prove (on Debian/Ubuntu: apt-get install -y {})",
-            cluster::PG_BIN,
+            PG_BIN,
             APT_PACKAGES.join(" ")
         );
     }
@@ -62,7 +66,7 @@ pub fn ensure_apt(allow_install: bool) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    if !allow_install || !cluster::is_root() {
+    if !allow_install || !is_root() {
         bail!(
             "missing Debian packages: {}\n{}",
             missing.join(" "),
@@ -98,7 +102,7 @@ pub fn ensure_chromium() -> Result<()> {
     if path.exists() {
         return Ok(());
     }
-    if !Path::new("/usr/bin/dpkg-query").exists() || !cluster::is_root() {
+    if !Path::new("/usr/bin/dpkg-query").exists() || !is_root() {
         bail!(
             "Chromium was not found at {}; install it (on Debian: apt-get install -y chromium) \
              or point MOHA_CHROMIUM at a Chromium binary",
@@ -124,7 +128,7 @@ pub fn ensure_prometheus() -> Result<()> {
     if Path::new("/usr/bin/promtool").exists() && Path::new("/usr/bin/prometheus").exists() {
         return Ok(());
     }
-    if !Path::new("/usr/bin/dpkg-query").exists() || !cluster::is_root() {
+    if !Path::new("/usr/bin/dpkg-query").exists() || !is_root() {
         bail!(
             "Prometheus was not found (/usr/bin/promtool, /usr/bin/prometheus); install it (on \
              Debian: apt-get install -y --no-install-recommends prometheus)"
@@ -170,75 +174,4 @@ pub fn ensure_node_modules() -> Result<()> {
 /// Path of a program installed by `npm ci`.
 pub fn node_bin(name: &str) -> std::path::PathBuf {
     paths::project_root().join("node_modules/.bin").join(name)
-}
-
-/// Runs `cmd`, capturing its output; on failure the error carries the output.
-pub fn run_quiet(cmd: &mut Command) -> Result<()> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
-    if !out.status.success() {
-        bail!(
-            "{:?} failed ({}):\n{}{}",
-            cmd.get_program(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-/// Runs `cmd` with inherited output; fails naming `what`.
-fn run_loud(what: &str, cmd: &mut Command) -> Result<()> {
-    eprintln!("==> {what}");
-    let start = std::time::Instant::now();
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
-    if !status.success() {
-        bail!("{what} failed ({status})");
-    }
-    eprintln!("==> {what}: ok ({:.1}s)", start.elapsed().as_secs_f64());
-    Ok(())
-}
-
-/// `cargo xtask test`: THE test command. Prerequisites are installed (or the command fails
-/// saying how); nothing is skipped.
-pub fn run_test_suite() -> Result<()> {
-    ensure_apt(true)?;
-    ensure_node_modules()?;
-    ensure_chromium()?;
-    ensure_prometheus()?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let root = paths::project_root();
-    run_loud(
-        "cargo fmt --check",
-        Command::new(&cargo)
-            .args(["fmt", "--all", "--check"])
-            .current_dir(&root),
-    )?;
-    run_loud(
-        "cargo clippy (warnings denied)",
-        Command::new(&cargo)
-            .args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--quiet",
-                "--",
-                "-D",
-                "warnings",
-            ])
-            .current_dir(&root),
-    )?;
-    run_loud(
-        "cargo test --workspace (snapshots checked, database tests included)",
-        Command::new(&cargo)
-            .args(["test", "--workspace"])
-            // Snapshots are compared, never written: a changed snapshot fails the run.
-            .env("INSTA_UPDATE", "no")
-            .current_dir(&root),
-    )
 }

@@ -19,7 +19,7 @@ pub const LOCAL_PASSWORD: &str = "postgres";
 pub const SUPERUSER: &str = "supabase_admin";
 
 /// Where PostgreSQL 15's server programs live on Debian.
-pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+pub use super::prereq::PG_BIN;
 
 /// The database pg_cron keeps its jobs in, as on hosted (`cron.database_name = 'postgres'`).
 /// pg_cron can be created there only; its scheduler stays connected to it, so it must never be
@@ -314,7 +314,7 @@ impl Cluster {
     /// Creates `postgres` as on hosted Supabase (not a superuser) and gives it the application
     /// database. Idempotent.
     pub fn bootstrap_roles(&self) -> Result<()> {
-        let mut admin = crate::db::connect(&self.url(SUPERUSER, "postgres"))?;
+        let mut admin = super::db::connect(&self.url(SUPERUSER, "postgres"))?;
         admin
             .batch_execute(BOOTSTRAP_SQL)
             .context("cannot create the postgres role")?;
@@ -420,14 +420,14 @@ pub fn require_server_binaries() -> Result<()> {
             bail!(
                 "pg_cron is missing (/usr/lib/postgresql/15/lib/pg_cron.so): the local stack and the \
                  tests run Supabase Cron on it.\n{}",
-                crate::prereq::install_hint()
+                super::prereq::install_hint()
             );
         }
         return Ok(());
     }
     bail!(
         "PostgreSQL 15 server programs are missing ({PG_BIN}/initdb).\n{}",
-        crate::prereq::install_hint()
+        super::prereq::install_hint()
     )
 }
 
@@ -441,7 +441,7 @@ pub struct OsUser {
 
 impl OsUser {
     pub fn current() -> Result<Self> {
-        if current_uid()? != 0 {
+        if super::process::current_uid()? != 0 {
             return Ok(OsUser { switch_to: None });
         }
         let passwd = fs::read_to_string("/etc/passwd").context("cannot read /etc/passwd")?;
@@ -481,22 +481,6 @@ impl OsUser {
         }
         Ok(())
     }
-}
-
-fn current_uid() -> Result<u32> {
-    let status =
-        fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|rest| rest.split_whitespace().nth(1))
-        .and_then(|euid| euid.parse().ok())
-        .context("cannot find the effective uid in /proc/self/status")
-}
-
-/// True when this process runs as root.
-pub fn is_root() -> bool {
-    current_uid().map(|u| u == 0).unwrap_or(false)
 }
 
 #[cfg(test)]
