@@ -11,7 +11,7 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod compat;
-pub mod deploy;
+
 pub mod diagram;
 pub mod functions;
 pub mod fuzz;
@@ -31,3 +31,5 @@ pub mod token;
 
 // The infrastructure at its old paths (`xtask::paths`, `xtask::cluster`, …), which tests use.
 pub use infra::{cluster, db, http, paths, prereq, process, progress};
+// The commands at their old paths.
+pub use commands::deploy;
