@@ -16,6 +16,7 @@ mod auth;
 mod mcp;
 mod metrics;
 mod ops;
+mod p8;
 mod realtime;
 mod rls;
 
@@ -49,7 +50,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     let wanted =
         |id: &str| only.is_empty() || only.iter().any(|o| o == id || (id == "P1" && o == "P2"));
-    prereq::ensure_apt(true)?;
+    prereq::ensure_apt()?;
     prereq::ensure_node_modules()?;
     let mut figures = Vec::new();
     let mut details = Vec::new();
@@ -60,7 +61,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         figures.extend(p4_up_cold_and_warm()?);
     }
     if wanted("P8") {
-        figures.extend(p8_edge_functions()?);
+        figures.extend(p8::p8_edge_functions()?);
     }
     if wanted("P9") {
         figures.extend(p9_mcp()?);
@@ -186,7 +187,7 @@ fn p3_migrate_vs_supabase_push() -> Result<Vec<Figure>> {
 /// milliseconds) is not included.
 fn p4_up_cold_and_warm() -> Result<Vec<Figure>> {
     eprintln!("==> P4: up cold and warm, gateway and functions included");
-    crate::functions::build(true)?;
+    crate::functions::build_release()?;
     let root = std::env::temp_dir().join(format!("moha-bench-up-{}", std::process::id()));
     let _ = fs::remove_dir_all(&root);
     let cluster = crate::cluster::Cluster::new(root.join("db"), crate::cluster::free_port()?, true);
@@ -203,13 +204,8 @@ fn p4_up_cold_and_warm() -> Result<Vec<Figure>> {
     };
     let functions_answer = |port: u16| -> Result<()> {
         for f in crate::functions::FUNCTIONS {
-            let (status, reply) = crate::functions::http_request(
-                port,
-                "OPTIONS",
-                &format!("/functions/v1/{f}"),
-                None,
-                "",
-            )?;
+            let (status, reply) =
+                http_request(port, "OPTIONS", &format!("/functions/v1/{f}"), None, "")?;
             // Any answer of the function's own (metrics refuses a preflight with 405).
             ensure!(status < 500, "{f} answered {status}: {reply}");
         }
@@ -759,50 +755,55 @@ fn p9_mcp() -> Result<Vec<Figure>> {
     Ok(out)
 }
 
-/// P8: each edge function's wasm after wasm-opt, Deno cold start to the first answer, and
-/// `assign-leads` through the local gateway: the assigning path (a new lead each request, at
-/// 50 a second) apart from the repeat path (an assigned lead, at 200 a second).
-fn p8_edge_functions() -> Result<Vec<Figure>> {
-    eprintln!("==> P8: edge functions (wasm size, cold start, assign-leads at 200 req/s)");
-    let p = crate::functions::bench_p8(200, 10)?;
-    let mut out = Vec::new();
-    for (name, bytes) in &p.wasm_bytes {
-        out.push(Figure {
-            id: "P8",
-            what: format!("{name} wasm after wasm-opt -Oz"),
-            value: format!("{:.0} KiB", *bytes as f64 / 1024.0),
-            target: "≤ 1 MiB",
-        });
+/// Open loop: request i starts at i / rate seconds whatever the earlier ones do, so slow
+/// answers cannot lower the offered load. The latencies, sorted.
+pub(crate) fn open_loop(
+    rate: u32,
+    total: usize,
+    call: &(dyn Fn(usize) -> Result<std::time::Duration> + Sync),
+) -> Result<Vec<std::time::Duration>> {
+    use std::time::{Duration, Instant};
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
+    let workers = 32;
+    let begin = Instant::now() + Duration::from_millis(50);
+    let mut latencies: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                s.spawn(move || -> Result<Vec<Duration>> {
+                    let mut out = Vec::new();
+                    for i in (w..total).step_by(workers) {
+                        let at = begin + interval * i as u32;
+                        if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                        out.push(call(i)?);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a load thread panicked"))
+            .collect::<Result<Vec<_>>>()
+            .map(|v| v.into_iter().flatten().collect())
+    })?;
+    latencies.sort();
+    Ok(latencies)
+}
+
+/// One JSON request on a new loopback connection; the status and the raw reply.
+pub(crate) fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> Result<(u16, String)> {
+    let mut request = crate::http::Request::new(method, path);
+    if let Some(token) = token {
+        request = request.bearer(token);
     }
-    for (name, took) in &p.cold_start {
-        out.push(Figure {
-            id: "P8",
-            what: format!("{name}: Deno cold start to first response (median of 5)"),
-            value: format!("{:.1} ms", took.as_secs_f64() * 1e3),
-            target: "≤ 100 ms",
-        });
-    }
-    for (label, d) in [("p50", p.assign_p50), ("p99", p.assign_p99)] {
-        out.push(Figure {
-            id: "P8",
-            what: format!(
-                "assign-leads assigning a new lead {label} (workload query, model through a loopback Messages API stub, assignment and note), {} requests at {} req/s through the gateway",
-                p.assign_requests, p.assign_rate
-            ),
-            value: format!("{:.2} ms", d.as_secs_f64() * 1e3),
-            target: "—",
-        });
-    }
-    for (label, d) in [("p50", p.warm_p50), ("p99", p.warm_p99)] {
-        out.push(Figure {
-            id: "P8",
-            what: format!(
-                "assign-leads repeat on an assigned lead {label}, {} requests at {} req/s through the gateway",
-                p.requests, p.rate
-            ),
-            value: format!("{:.2} ms", d.as_secs_f64() * 1e3),
-            target: if label == "p99" { "≤ 10 ms" } else { "—" },
-        });
-    }
-    Ok(out)
+    let reply = request.json(body).send(port)?;
+    Ok((reply.status, reply.raw))
 }

@@ -185,7 +185,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Up(args) => stack::up(&args),
         Command::Down => stack::down(),
         Command::Reset => stack::reset(),
-        Command::Status { json } => stack::status(json),
+        Command::Status { json: true } => stack::status_json(),
+        Command::Status { json: false } => stack::status_text(),
         Command::Migrate(args) => {
             let url = resolve_db_url(args.db.db_url)?;
             let opts = migrate::Options {
@@ -217,8 +218,10 @@ fn run(cli: Cli) -> Result<()> {
             };
             crate::commands::migrate::repair(&url, &paths::migrations_dir(), status, &versions)
         }
-        Command::Generate { check } => crate::generate::run(check),
-        Command::Gen(GenCommand::Types { check }) => crate::generate::types(check),
+        Command::Generate { check: true } => crate::generate::check(),
+        Command::Generate { check: false } => crate::generate::write(),
+        Command::Gen(GenCommand::Types { check: true }) => crate::generate::check_types(),
+        Command::Gen(GenCommand::Types { check: false }) => crate::generate::write_types(),
         Command::Gen(GenCommand::Diagram) => crate::diagram::write_svg(),
         Command::Functions(cmd) => crate::functions::run(cmd),
         Command::Deploy(args) => crate::deploy::run(&args),

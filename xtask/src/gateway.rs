@@ -220,7 +220,7 @@ impl Drop for Gateway {
 /// answers.
 pub fn start(opts: &Options) -> Result<Gateway> {
     prereq::ensure_node_modules()?;
-    functions::build(true)?;
+    functions::build_release()?;
     if TcpListener::bind(("127.0.0.1", opts.port)).is_err() {
         bail!(
             "port {} is taken; stop what holds it (cargo xtask down stops an old gateway)",

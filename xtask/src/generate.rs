@@ -16,7 +16,24 @@ use anyhow::{bail, Context, Result};
 
 use crate::paths;
 
-pub fn run(check: bool) -> Result<()> {
+/// `cargo xtask generate --check`, the deploy's preflight and the test suite's stale check:
+/// fails naming every committed file that differs from the rendering; writes nothing.
+pub fn check() -> Result<()> {
+    let dir = paths::migrations_dir();
+    let rendered =
+        sql::migrations(&sql::moha::releases()).context("the schema model is invalid")?;
+    let existing = read_existing(&dir)?;
+    let cmp = sql::compare(&rendered, &existing, sql::moha::RELEASED_THROUGH);
+    let files = sql::generated::files().context("the schema model is invalid")?;
+    match (report_check(&cmp), check_files(&files)) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(a), Err(b)) => bail!("{a:#}\n{b:#}"),
+        (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+    }
+}
+
+/// `cargo xtask generate`: writes every file that differs from the rendering.
+pub fn write() -> Result<()> {
     let started = std::time::Instant::now();
     let dir = paths::migrations_dir();
     let rendered =
@@ -24,13 +41,6 @@ pub fn run(check: bool) -> Result<()> {
     let existing = read_existing(&dir)?;
     let cmp = sql::compare(&rendered, &existing, sql::moha::RELEASED_THROUGH);
     let files = sql::generated::files().context("the schema model is invalid")?;
-    if check {
-        return match (report_check(&cmp), check_files(&files)) {
-            (Ok(()), Ok(())) => Ok(()),
-            (Err(a), Err(b)) => bail!("{a:#}\n{b:#}"),
-            (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
-        };
-    }
     if !cmp.frozen_changed.is_empty() {
         bail!(
             "released migrations would change: {}\nthey are deployed (at or before RELEASED_THROUGH in sql/src/moha/mod.rs); \
@@ -69,18 +79,22 @@ pub fn run(check: bool) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask gen types [--check]`: only `supabase/functions/_shared/database.types.ts`.
-pub fn types(check: bool) -> Result<()> {
+/// `cargo xtask gen types --check`: only `supabase/functions/_shared/database.types.ts`.
+pub fn check_types() -> Result<()> {
+    check_files(&types()?)
+}
+
+/// `cargo xtask gen types`: writes only `supabase/functions/_shared/database.types.ts`.
+pub fn write_types() -> Result<()> {
+    write_files(&types()?).map(drop)
+}
+
+fn types() -> Result<Vec<sql::generated::GeneratedFile>> {
     let files = sql::generated::files().context("the schema model is invalid")?;
-    let types: Vec<_> = files
+    Ok(files
         .into_iter()
         .filter(|f| f.path == sql::generated::DATABASE_TYPES)
-        .collect();
-    if check {
-        check_files(&types)
-    } else {
-        write_files(&types).map(drop)
-    }
+        .collect())
 }
 
 /// Writes the files whose contents differ; returns how many it wrote.
@@ -126,11 +140,6 @@ fn check_files(files: &[sql::generated::GeneratedFile]) -> Result<()> {
         "generated files are out of date with the model:\n{}run `cargo xtask generate` and commit",
         stale.concat()
     )
-}
-
-/// The stale check, for `--check` and for the test suite.
-pub fn check() -> Result<()> {
-    run(true)
 }
 
 fn report_check(cmp: &sql::Comparison) -> Result<()> {

@@ -66,7 +66,11 @@ fn migrate_options() -> migrate::Options {
 }
 
 pub fn up(args: &UpArgs) -> Result<()> {
-    prereq::ensure_apt(!args.no_install)?;
+    if args.no_install {
+        prereq::require_apt()?;
+    } else {
+        prereq::ensure_apt()?;
+    }
     prereq::ensure_node_modules()?;
     let port = args.port.unwrap_or_else(load_port);
     let cluster = local_cluster(port);
@@ -204,7 +208,17 @@ pub fn reset() -> Result<()> {
     Ok(())
 }
 
-pub fn status(json: bool) -> Result<()> {
+/// What `status` shows.
+struct Status {
+    cluster: Cluster,
+    running: bool,
+    url: String,
+    applied: Vec<String>,
+    pending: Vec<String>,
+    jobs: Vec<crate::schedules::JobStatus>,
+}
+
+fn read_status() -> Result<Status> {
     let cluster = local_cluster(load_port());
     let running = cluster.is_running();
     let url = cluster.url("postgres", "postgres");
@@ -218,19 +232,42 @@ pub fn status(json: bool) -> Result<()> {
     } else {
         Vec::new()
     };
-    if json {
-        let value = serde_json::json!({
-            "jobs": jobs,
-            "net_worker_pid": crate::net_worker::running_pid(),
-            "running": running,
-            "db_url": url,
-            "keys": crate::keys::local_json(),
-            "applied": applied,
-            "pending": pending,
-        });
-        println!("{}", serde_json::to_string_pretty(&value)?);
-        return Ok(());
-    }
+    Ok(Status {
+        cluster,
+        running,
+        url,
+        applied,
+        pending,
+        jobs,
+    })
+}
+
+/// `status --json`.
+pub fn status_json() -> Result<()> {
+    let s = read_status()?;
+    let value = serde_json::json!({
+        "jobs": s.jobs,
+        "net_worker_pid": crate::net_worker::running_pid(),
+        "running": s.running,
+        "db_url": s.url,
+        "keys": crate::keys::local_json(),
+        "applied": s.applied,
+        "pending": s.pending,
+    });
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
+}
+
+/// `status`.
+pub fn status_text() -> Result<()> {
+    let Status {
+        cluster,
+        running,
+        url,
+        applied,
+        pending,
+        ..
+    } = read_status()?;
     if !running {
         println!("local stack: stopped (start it with `cargo xtask up`)");
         return Ok(());

@@ -38,7 +38,7 @@ fn median(mut xs: Vec<Duration>) -> Duration {
 }
 
 pub fn p15_auth(sign_ins: usize, refreshes: usize) -> Result<P15> {
-    functions::build(true)?;
+    functions::build_release()?;
     let t = cluster::Throwaway::start()?;
     let mut owner = db::connect(&t.cluster.url("postgres", "postgres"))?;
     owner.batch_execute("create database p15")?;

@@ -25,7 +25,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 }
 
 pub fn p9_mcp(rate: u32, seconds: u32) -> Result<P9> {
-    functions::build(true)?;
+    functions::build_release()?;
     let t = cluster::Throwaway::start()?;
     let mut owner = db::connect(&t.cluster.url("postgres", "postgres"))?;
     owner.batch_execute("create database p9")?;
@@ -106,7 +106,7 @@ pub fn p9_mcp(rate: u32, seconds: u32) -> Result<P9> {
     let call = || -> Result<Duration> {
         let start = Instant::now();
         let (status, reply) =
-            functions::http_request(port, "POST", "/functions/v1/mcp", Some(&token), &body)?;
+            super::http_request(port, "POST", "/functions/v1/mcp", Some(&token), &body)?;
         anyhow::ensure!(
             status == 200 && reply.contains("\"isError\":false"),
             "mcp answered {status}: {reply}"
@@ -117,7 +117,7 @@ pub fn p9_mcp(rate: u32, seconds: u32) -> Result<P9> {
         call()?;
     }
     // Open loop, as P8: request i starts at i / rate seconds whatever the earlier ones do.
-    let latencies = functions::open_loop(rate, (rate * seconds) as usize, &|_| call())?;
+    let latencies = super::open_loop(rate, (rate * seconds) as usize, &|_| call())?;
     drop(gw);
     let _ = std::fs::remove_dir_all(&state);
     let mut sorted = latencies;

@@ -16,7 +16,7 @@ pub fn p13_p14() -> Result<Vec<Figure>> {
     eprintln!(
         "==> P13/P14: Realtime delivery latency (1, 100, 1,000 subscribers) and private joins/s"
     );
-    functions::build(true)?;
+    functions::build_release()?;
     let t = cluster::Throwaway::start()?;
     let mut owner = db::connect(&t.cluster.url("postgres", "postgres"))?;
     owner.batch_execute("create database p13")?;

@@ -10,7 +10,7 @@ use crate::infra::{paths, process::run_loud};
 /// `cargo xtask test`: THE test command. Prerequisites are installed (or the command fails
 /// saying how); nothing is skipped.
 pub fn run() -> Result<()> {
-    ensure_apt(true)?;
+    ensure_apt()?;
     ensure_node_modules()?;
     ensure_chromium()?;
     ensure_prometheus()?;

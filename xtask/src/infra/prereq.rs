@@ -46,9 +46,24 @@ fn missing_packages(wanted: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// Makes sure the apt prerequisites are present: installs them when we are root on Debian and
-/// `allow_install`, else fails with the install command.
-pub fn ensure_apt(allow_install: bool) -> Result<()> {
+/// Makes sure the apt prerequisites are present: installs them when we are root on Debian, else
+/// fails with the install command.
+pub fn ensure_apt() -> Result<()> {
+    apt(Install::WhenRoot)
+}
+
+/// Fails with the install command when an apt prerequisite is missing; installs nothing.
+pub fn require_apt() -> Result<()> {
+    apt(Install::Never)
+}
+
+#[derive(PartialEq, Eq)]
+enum Install {
+    WhenRoot,
+    Never,
+}
+
+fn apt(install: Install) -> Result<()> {
     let has_dpkg = Path::new("/usr/bin/dpkg-query").exists();
     if !has_dpkg {
         // Not Debian: we cannot ask the package manager, so check the programs themselves.
@@ -66,7 +81,7 @@ pub fn ensure_apt(allow_install: bool) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    if !allow_install || !is_root() {
+    if install == Install::Never || !is_root() {
         bail!(
             "missing Debian packages: {}\n{}",
             missing.join(" "),

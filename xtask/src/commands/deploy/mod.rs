@@ -82,7 +82,7 @@ pub fn run(args: &DeployArgs) -> Result<()> {
     // 1. Preflight.
     let migrations_dir = supabase_dir.join("migrations");
     if env.checks.contains(&Check::Generate) {
-        crate::generate::run(true)
+        crate::generate::check()
             .context("preflight: the committed migrations differ from the model")?;
     }
     // The same refusals as `migrate` (drift, missing local version, out of order), nothing changed.
