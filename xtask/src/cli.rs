@@ -61,7 +61,7 @@ enum Command {
     Token(crate::token::TokenArgs),
     /// The local stack's JWT signing keys (.local/signing_keys.json): show, rotate, revoke.
     #[command(subcommand)]
-    Keys(crate::keys::KeysCommand),
+    Keys(crate::commands::keys::KeysCommand),
     /// Outside agents: `agent create NAME --scopes ... [--ttl 30d]` prints an API token for the
     /// local stack's `mcp` endpoint.
     #[command(subcommand)]
@@ -229,7 +229,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => crate::bench::run(args),
         Command::Fuzz(args) => crate::fuzz::run(args),
         Command::Token(args) => crate::token::run(&args),
-        Command::Keys(cmd) => crate::keys::run(cmd),
+        Command::Keys(cmd) => crate::commands::keys::run(cmd),
         Command::Agent(cmd) => crate::agent::run(cmd),
         Command::Audit(cmd) => crate::audit::run(cmd),
         Command::Backup(args) => crate::backup::backup(&args),

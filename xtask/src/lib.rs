@@ -13,6 +13,7 @@ pub mod commands;
 pub mod compat;
 
 pub mod diagram;
+pub mod function_env;
 pub mod functions;
 pub mod fuzz;
 pub mod gateway;

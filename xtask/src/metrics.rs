@@ -16,7 +16,7 @@ pub const SECRET_VAR: &str = "METRICS_SECRET";
 /// The local stack's metrics secret: `METRICS_SECRET` from `supabase/functions/.env` when set,
 /// else one made on first use and kept in `.local/metrics-secret` (owner-only).
 pub fn local_secret() -> Result<String> {
-    if let Some(v) = crate::gateway::function_secrets()?.get(SECRET_VAR) {
+    if let Some(v) = crate::function_env::function_secrets()?.get(SECRET_VAR) {
         return Ok(v.clone());
     }
     let path = secret_file();

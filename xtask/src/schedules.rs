@@ -29,7 +29,7 @@ pub fn random_secret() -> Result<String> {
 /// `supabase/functions/.env` when set, else one made on first use and kept in
 /// `.local/scheduled-call-secret` (owner-only).
 pub fn local_secret() -> Result<String> {
-    if let Some(v) = crate::gateway::function_secrets()?.get(SECRET_VAR) {
+    if let Some(v) = crate::function_env::function_secrets()?.get(SECRET_VAR) {
         return Ok(v.clone());
     }
     let path = paths::local_dir().join("scheduled-call-secret");

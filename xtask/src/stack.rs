@@ -250,7 +250,7 @@ pub fn status_json() -> Result<()> {
         "net_worker_pid": crate::net_worker::running_pid(),
         "running": s.running,
         "db_url": s.url,
-        "keys": crate::keys::local_json(),
+        "keys": local_keys_json(),
         "applied": s.applied,
         "pending": s.pending,
     });
@@ -309,7 +309,7 @@ fn print_info(cluster: &Cluster) -> Result<()> {
         "                   DB URL: {}",
         cluster.url("postgres", "postgres")
     );
-    crate::keys::print_local()
+    print_local_keys()
 }
 
 /// Fails with who holds `port` and how to pick another one.
@@ -344,8 +344,102 @@ fn describe_holder(ss_line: &str) -> Option<String> {
     Some(format!("{name} (pid {pid})"))
 }
 
+/// The JWKS URL of the local gateway.
+pub fn local_jwks_url() -> String {
+    format!(
+        "http://127.0.0.1:{}/auth/v1/.well-known/jwks.json",
+        crate::gateway::DEFAULT_PORT
+    )
+}
+
+/// The keys of the local stack as `up` and `status` print them: the current ones, as the
+/// pinned CLI's `supabase start` prints them, then the legacy ones, labelled.
+pub fn local_summary(signing: &crate::keys::SigningKeys) -> String {
+    let secret = crate::jwt::LOCAL_JWT_SECRET;
+    [
+        format!(
+            "          Publishable key: {}",
+            crate::keys::LOCAL_PUBLISHABLE_KEY
+        ),
+        format!(
+            "               Secret key: {}",
+            crate::keys::LOCAL_SECRET_KEY
+        ),
+        format!(
+            "      Signing key (ES256): {} (JWKS: {})",
+            signing.current().kid,
+            local_jwks_url()
+        ),
+        format!("      JWT secret (legacy): {secret}"),
+        format!(
+            "        anon key (legacy): {}",
+            crate::jwt::api_key("anon", secret)
+        ),
+        format!(
+            "service_role key (legacy): {}",
+            crate::jwt::api_key("service_role", secret)
+        ),
+    ]
+    .join("\n")
+}
+
+/// Prints [`local_summary`] for the stack's keys.
+pub fn print_local_keys() -> Result<()> {
+    println!("{}", local_summary(&crate::keys::local()?));
+    Ok(())
+}
+
+/// The same for `status --json`.
+pub fn local_keys_json() -> serde_json::Value {
+    let secret = crate::jwt::LOCAL_JWT_SECRET;
+    serde_json::json!({
+        "publishable_key": crate::keys::LOCAL_PUBLISHABLE_KEY,
+        "secret_key": crate::keys::LOCAL_SECRET_KEY,
+        "jwks_url": local_jwks_url(),
+        "legacy": {
+            "jwt_secret": secret,
+            "anon_key": crate::jwt::api_key("anon", secret),
+            "service_role_key": crate::jwt::api_key("service_role", secret),
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::keys::{SigningKeys, LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY};
+
+    #[test]
+    fn current_keys_come_first_and_legacy_ones_are_labelled() {
+        let keys = SigningKeys::generate().unwrap();
+        let text = local_summary(&keys);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].ends_with(LOCAL_PUBLISHABLE_KEY), "{text}");
+        assert!(lines[1].ends_with(LOCAL_SECRET_KEY), "{text}");
+        assert!(lines[2].contains(&keys.current().kid), "{text}");
+        for (line, value) in lines[3..].iter().zip([
+            crate::jwt::LOCAL_JWT_SECRET.to_string(),
+            crate::jwt::api_key("anon", crate::jwt::LOCAL_JWT_SECRET),
+            crate::jwt::api_key("service_role", crate::jwt::LOCAL_JWT_SECRET),
+        ]) {
+            assert!(
+                line.contains("(legacy): ") && line.ends_with(&value),
+                "{line}"
+            );
+        }
+        assert_eq!(lines.len(), 6);
+        let json = local_keys_json();
+        assert_eq!(json["secret_key"], LOCAL_SECRET_KEY);
+        assert!(json["legacy"]["anon_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("eyJ"));
+        assert!(
+            json.get("anon_key").is_none(),
+            "legacy keys sit under `legacy`"
+        );
+    }
+
     use super::describe_holder;
 
     #[test]

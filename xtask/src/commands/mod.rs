@@ -2,5 +2,6 @@
 //! the engines (`crate::migrate`) and the infrastructure (`crate::infra`).
 
 pub mod deploy;
+pub mod keys;
 pub mod migrate;
 pub mod test;
