@@ -51,7 +51,7 @@ enum Command {
     Gen(GenCommand),
     /// Build the Rust edge functions to WebAssembly.
     #[command(subcommand)]
-    Functions(crate::functions::FunctionsCommand),
+    Functions(crate::commands::functions::FunctionsCommand),
     /// Deploy migrations, edge functions and secrets to an environment of
     /// supabase/environments.toml (plan first; production asks for confirmation).
     Deploy(crate::deploy::DeployArgs),
@@ -223,7 +223,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Gen(GenCommand::Types { check: true }) => crate::generate::check_types(),
         Command::Gen(GenCommand::Types { check: false }) => crate::generate::write_types(),
         Command::Gen(GenCommand::Diagram) => crate::diagram::write_svg(),
-        Command::Functions(cmd) => crate::functions::run(cmd),
+        Command::Functions(cmd) => crate::commands::functions::run(cmd),
         Command::Deploy(args) => crate::deploy::run(&args),
         Command::Test => crate::commands::test::run(),
         Command::Bench(args) => crate::bench::run(args),

@@ -1,4 +1,4 @@
-//! `cargo xtask functions build [--release]`: compiles every edge function in `functions/` to
+//! The edge functions' build (`cargo xtask functions build [--release]`): compiles every edge function in `functions/` to
 //! wasm32, binds it for Deno with wasm-bindgen (`--target web`) and, for release builds, shrinks
 //! it with `wasm-opt` from npm `binaryen`. Outputs land in `supabase/functions/<name>/pkg/`
 //! (gitignored). The gateway's own wasm, its token checks (`functions/gateway-auth`), is built
@@ -39,37 +39,6 @@ pub fn gateway_auth_dir() -> PathBuf {
 const TARGET: &str = "wasm32-unknown-unknown";
 const DEBIAN_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-19"];
 const DEBIAN_LINKER: &str = "wasm-ld-19";
-
-#[derive(clap::Subcommand)]
-pub enum FunctionsCommand {
-    /// Compile every edge function to wasm32 and bind it for Deno.
-    Build {
-        /// Optimised build (and wasm-opt).
-        #[arg(long)]
-        release: bool,
-    },
-}
-
-pub fn run(cmd: FunctionsCommand) -> Result<()> {
-    match cmd {
-        FunctionsCommand::Build { release } => {
-            let built = if release {
-                build_release()?
-            } else {
-                build_debug()?
-            };
-            for f in built {
-                eprintln!(
-                    "    {:<24} {:>9} bytes  {}",
-                    f.name,
-                    f.wasm_bytes,
-                    f.wasm.display()
-                );
-            }
-            Ok(())
-        }
-    }
-}
 
 /// One built function.
 #[derive(Debug, Clone)]

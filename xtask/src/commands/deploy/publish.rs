@@ -179,7 +179,7 @@ impl<'a> Publish<'a> {
         }
         let root = paths::project_root();
         if !self.functions.is_empty() {
-            crate::functions::run(crate::functions::FunctionsCommand::Build { release: true })?;
+            crate::commands::functions::build_release()?;
             let mut cmd = Command::new(self.cli());
             cmd.args(["functions", "deploy"])
                 .args(self.functions)

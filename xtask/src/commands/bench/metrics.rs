@@ -125,7 +125,7 @@ pub(super) fn p10_metrics() -> Result<(Vec<Figure>, String)> {
 /// The function's statement explained: its body between `return query` and the end, run as the
 /// owner (the function is a definer).
 fn inner_plan(c: &mut postgres::Client) -> Result<String> {
-    let body = include_str!("../../../sql/src/moha/sql/backend_metrics.sql");
+    let body = include_str!("../../../../sql/src/moha/sql/backend_metrics.sql");
     let start = body
         .find("return query")
         .context("backend_metrics.sql has its return query")?
