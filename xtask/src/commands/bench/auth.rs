@@ -8,7 +8,7 @@ use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
 
 use super::Figure;
-use crate::{cluster, compat, db, functions, gateway, keys, migrate, paths};
+use crate::{cluster, db, functions, gateway, keys};
 
 pub struct P15 {
     pub sign_in_p50: Duration,
@@ -41,19 +41,7 @@ fn median(mut xs: Vec<Duration>) -> Duration {
 pub fn p15_auth(sign_ins: usize, refreshes: usize) -> Result<P15> {
     functions::build_release()?;
     let t = cluster::Throwaway::start()?;
-    let mut owner = db::connect(&t.cluster.url("postgres", "postgres"))?;
-    owner.batch_execute("create database p15")?;
-    compat::install(&mut db::connect(&t.cluster.url(cluster::SUPERUSER, "p15"))?)?;
-    let url = t.cluster.url("postgres", "p15");
-    migrate::run_quietly(
-        &url,
-        &migrate::Options {
-            dir: paths::migrations_dir(),
-            dry_run: false,
-            include_all: false,
-            compat: false,
-        },
-    )?;
+    let url = super::migrated_db(&t, "p15")?;
     let state = std::env::temp_dir().join(format!("moha-p15-{}", std::process::id()));
     let gw = gateway::start(&gateway::Options {
         port: cluster::free_port()?,

@@ -127,21 +127,7 @@ pub fn bench_p8(rate: u32, seconds: u32) -> Result<P8> {
     }
 
     let t = crate::cluster::Throwaway::start()?;
-    let mut owner = crate::db::connect(&t.cluster.url("postgres", "postgres"))?;
-    owner.batch_execute("create database p8")?;
-    crate::compat::install(&mut crate::db::connect(
-        &t.cluster.url(crate::cluster::SUPERUSER, "p8"),
-    )?)?;
-    let url = t.cluster.url("postgres", "p8");
-    crate::migrate::run_quietly(
-        &url,
-        &crate::migrate::Options {
-            dir: paths::migrations_dir(),
-            dry_run: false,
-            include_all: false,
-            compat: false,
-        },
-    )?;
+    let url = super::migrated_db(&t, "p8")?;
     let admin = "00000000-0000-4000-a000-0000000008a1";
     // Two Sales users; the repeat path's lead is assigned already, the assigning path's leads
     // are not (one per request, referrals so the rule score has factors to explain).

@@ -10,7 +10,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::Figure;
-use crate::{cluster, compat, db, functions, gateway, migrate, paths};
+use crate::{cluster, db, functions, gateway};
 
 pub struct P9 {
     pub p50: Duration,
@@ -28,19 +28,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 pub fn p9_mcp(rate: u32, seconds: u32) -> Result<P9> {
     functions::build_release()?;
     let t = cluster::Throwaway::start()?;
-    let mut owner = db::connect(&t.cluster.url("postgres", "postgres"))?;
-    owner.batch_execute("create database p9")?;
-    compat::install(&mut db::connect(&t.cluster.url(cluster::SUPERUSER, "p9"))?)?;
-    let url = t.cluster.url("postgres", "p9");
-    migrate::run_quietly(
-        &url,
-        &migrate::Options {
-            dir: paths::migrations_dir(),
-            dry_run: false,
-            include_all: false,
-            compat: false,
-        },
-    )?;
+    let url = super::migrated_db(&t, "p9")?;
     let mut c = db::connect(&url)?;
     // An Admin to own the agent, and 1,000 leads to search.
     c.batch_execute(

@@ -13,23 +13,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use super::{fresh_db, Figure};
+use super::{fresh_db, migrated_db, Figure};
 use crate::cluster::{Throwaway, SUPERUSER};
-use crate::{backup, db, jwt, migrate, paths};
-
-fn migrated(t: &Throwaway, name: &str) -> Result<String> {
-    let url = fresh_db(t, name)?;
-    migrate::run_quietly(
-        &url,
-        &migrate::Options {
-            dir: paths::migrations_dir(),
-            dry_run: false,
-            include_all: false,
-            compat: false,
-        },
-    )?;
-    Ok(url)
-}
+use crate::{backup, db, jwt};
 
 fn gateway(db_url: &str, state: &std::path::Path) -> Result<(crate::gateway::Gateway, String)> {
     let mut secrets = crate::gateway::function_secrets()?;
@@ -78,7 +64,7 @@ fn dir_bytes(p: &std::path::Path) -> u64 {
 pub fn p11_backup_restore() -> Result<Vec<Figure>> {
     eprintln!("==> P11: backup and restore of 1M leads, 1M audit rows and 1,000 objects");
     let t = Throwaway::start()?;
-    let src = migrated(&t, "p11")?;
+    let src = migrated_db(&t, "p11")?;
     let load = Instant::now();
     db::connect(&src)?.batch_execute(
         "insert into public.leads (client_name, source, status)
@@ -238,7 +224,7 @@ fn ms(d: Duration) -> String {
 pub fn p12_partition_upkeep() -> Result<Vec<Figure>> {
     eprintln!("==> P12: partition upkeep on 10M social_messages (the parent's lock)");
     let t = Throwaway::start()?;
-    let url = migrated(&t, "p12")?;
+    let url = migrated_db(&t, "p12")?;
     let mut c = db::connect(&url)?;
     let account: String = c
         .query_one(

@@ -10,7 +10,7 @@ use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
 
 use super::Figure;
-use crate::{cluster, compat, db, functions, gateway, keys, migrate, paths, prereq};
+use crate::{cluster, db, functions, gateway, keys, paths, prereq};
 
 pub fn p13_p14() -> Result<Vec<Figure>> {
     eprintln!(
@@ -18,19 +18,7 @@ pub fn p13_p14() -> Result<Vec<Figure>> {
     );
     functions::build_release()?;
     let t = cluster::Throwaway::start()?;
-    let mut owner = db::connect(&t.cluster.url("postgres", "postgres"))?;
-    owner.batch_execute("create database p13")?;
-    compat::install(&mut db::connect(&t.cluster.url(cluster::SUPERUSER, "p13"))?)?;
-    let url = t.cluster.url("postgres", "p13");
-    migrate::run_quietly(
-        &url,
-        &migrate::Options {
-            dir: paths::migrations_dir(),
-            dry_run: false,
-            include_all: false,
-            compat: false,
-        },
-    )?;
+    let url = super::migrated_db(&t, "p13")?;
     let seed = std::fs::read_to_string(paths::supabase_dir().join("seed.sql"))?;
     db::connect(&url)?
         .batch_execute(&seed)
