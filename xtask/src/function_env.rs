@@ -5,7 +5,8 @@ use std::fs;
 
 use anyhow::{Context, Result};
 
-use crate::{jwt, paths};
+use crate::infra::paths;
+use crate::jwt;
 
 /// The secrets every function gets: `supabase/functions/.env` when it exists, and the local
 /// stack's JWT secret unless the file sets one (a hosted project sets it with `supabase secrets

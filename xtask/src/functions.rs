@@ -14,7 +14,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{paths, prereq, progress};
+use crate::infra::{paths, prereq, progress};
 
 /// The edge functions: crate `functions/<name>`, served from `supabase/functions/<name>`.
 pub const FUNCTIONS: &[&str] = &[
@@ -165,7 +165,7 @@ fn bind(
     if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) || !wasm.exists() {
         progress::step(&format!("bind {name}"), || {
             std::fs::create_dir_all(out_dir)?;
-            crate::process::run_quiet(
+            crate::infra::process::run_quiet(
                 Command::new(&bindgen.path)
                     .args(["--target", "web", "--no-typescript", "--out-name"])
                     .arg(&crate_file)
@@ -176,7 +176,7 @@ fn bind(
         })?;
         if let Some(opt) = wasm_opt {
             progress::step(&format!("wasm-opt -Oz {name}"), || {
-                crate::process::run_quiet(
+                crate::infra::process::run_quiet(
                     Command::new(opt)
                         .arg("-Oz")
                         // The features rustc enables for wasm32 by default.
@@ -250,12 +250,13 @@ fn ensure_debian_packages() -> Result<()> {
          the Debian packages: apt-get install -y {}",
         DEBIAN_PACKAGES.join(" ")
     );
-    if !Path::new("/usr/bin/apt-get").exists() || !crate::process::is_root() {
+    if !Path::new("/usr/bin/apt-get").exists() || !crate::infra::process::is_root() {
         bail!("{hint}");
     }
     eprintln!("\n==> will install with apt: {}", missing.join(" "));
-    crate::process::run_quiet(Command::new("apt-get").arg("update")).context(hint.clone())?;
-    crate::process::run_quiet(
+    crate::infra::process::run_quiet(Command::new("apt-get").arg("update"))
+        .context(hint.clone())?;
+    crate::infra::process::run_quiet(
         Command::new("apt-get")
             .args(["install", "-y", "--no-install-recommends"])
             .args(&missing)
@@ -319,7 +320,7 @@ fn cargo_build(root: &Path, toolchain: &Toolchain, profile: Profile) -> Result<(
             .env("RUSTDOC", rustdoc)
             .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", DEBIAN_LINKER);
     }
-    crate::process::run_quiet(&mut cmd)
+    crate::infra::process::run_quiet(&mut cmd)
 }
 
 struct Bindgen {
@@ -357,7 +358,7 @@ fn ensure_wasm_bindgen(root: &Path) -> Result<Bindgen> {
             current.as_deref().unwrap_or("none")
         );
         // Without --locked: the CLI's own lock file pins crates that no longer build.
-        crate::process::run_quiet(
+        crate::infra::process::run_quiet(
             Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
                 .args(["install", "wasm-bindgen-cli", "--version", &version])
                 .env_remove("RUSTUP_TOOLCHAIN"),

@@ -23,8 +23,9 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 pub use crate::function_env::{function_secrets, parse_env};
+use crate::infra::{paths, prereq, progress};
 use crate::keys::{self, SigningKeys};
-use crate::{functions, jwt, paths, prereq, progress};
+use crate::{functions, jwt};
 
 /// Supabase's local API port.
 pub const DEFAULT_PORT: u16 = 54321;
@@ -318,7 +319,7 @@ fn tail(path: &Path) -> String {
 
 /// Whether a gateway answers its health check on `port`.
 pub fn health(port: u16) -> bool {
-    crate::http::Request::new("GET", "/__gateway/health")
+    crate::infra::http::Request::new("GET", "/__gateway/health")
         .connect_timeout(Duration::from_millis(500))
         .read_timeout(Duration::from_secs(5))
         .send(port)

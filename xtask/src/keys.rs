@@ -17,7 +17,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::paths;
+use crate::infra::paths;
 
 /// The publishable key `supabase start` prints (CLI 2.117.0, the same for every local project).
 pub const LOCAL_PUBLISHABLE_KEY: &str = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH";
@@ -273,7 +273,7 @@ mod tests {
     fn keys_are_the_ones_the_pinned_cli_prints() {
         // The CLI is a single binary (npm `@supabase/cli-<platform>`); its local stack's default
         // keys are string constants inside it, next to the legacy JWT secret.
-        crate::prereq::ensure_node_modules().unwrap();
+        crate::infra::prereq::ensure_node_modules().unwrap();
         let dir = paths::project_root().join("node_modules/@supabase");
         let bin = fs::read_dir(&dir)
             .unwrap()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::paths;
+use crate::infra::paths;
 
 /// The functions' variable holding the metrics bearer secret.
 pub const SECRET_VAR: &str = "METRICS_SECRET";
@@ -45,7 +45,7 @@ pub fn secret_file() -> std::path::PathBuf {
 
 /// `GET /functions/v1/metrics` on a local gateway with the bearer secret: the status and body.
 pub fn scrape(port: u16, secret: &str) -> Result<(u16, String)> {
-    let reply = crate::http::Request::new("GET", "/functions/v1/metrics")
+    let reply = crate::infra::http::Request::new("GET", "/functions/v1/metrics")
         .bearer(secret)
         .read_timeout(Duration::from_secs(60))
         .send(port)

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use postgres::Client;
 use serde::Serialize;
 
-use crate::paths;
+use crate::infra::paths;
 use sql::moha::operations::{VAULT_PROJECT_URL, VAULT_SCHEDULED_CALL_SECRET};
 
 /// The functions' variable holding the scheduled-call secret.
@@ -77,7 +77,7 @@ pub fn store_vault_secret(client: &mut Client, name: &str, value: &str) -> Resul
 /// What the local stack's jobs need in Vault: the API URL the functions answer on, and the
 /// scheduled-call secret.
 pub fn store_local_secrets(db_url: &str, api_url: &str, secret: &str) -> Result<()> {
-    let mut client = crate::db::connect(db_url)?;
+    let mut client = crate::infra::db::connect(db_url)?;
     store_vault_secret(&mut client, VAULT_PROJECT_URL, api_url)?;
     store_vault_secret(&mut client, VAULT_SCHEDULED_CALL_SECRET, secret)?;
     ensure_social_token_key(&mut client)

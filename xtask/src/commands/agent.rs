@@ -6,7 +6,7 @@
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-use crate::db;
+use crate::infra::db;
 
 #[derive(clap::Subcommand)]
 pub enum AgentCommand {
@@ -38,7 +38,7 @@ pub fn run(cmd: AgentCommand) -> Result<()> {
         AgentCommand::Create(args) => {
             let url = match &args.db_url {
                 Some(u) => u.clone(),
-                None => crate::stack::ensure_running_url()?,
+                None => crate::commands::stack::ensure_running_url()?,
             };
             let issued = create(&url, &args)?;
             eprintln!(

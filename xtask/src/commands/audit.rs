@@ -32,7 +32,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use crate::{db, deploy, paths, stack};
+use crate::commands::{deploy, stack};
+use crate::infra::{db, paths};
 
 /// The table the digests cover.
 pub const TABLE: &str = "public.audit_logs";

@@ -27,7 +27,8 @@ use postgres::Client;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{audit, db, paths, prereq, progress};
+use crate::commands::audit;
+use crate::infra::{db, paths, prereq, progress};
 
 /// The manifest's format.
 pub const FORMAT: u32 = 1;
@@ -163,7 +164,7 @@ fn resolve_url(t: &Target) -> Result<(String, Option<String>)> {
             }
         }
     }
-    Ok((crate::stack::ensure_running_url()?, None))
+    Ok((crate::commands::stack::ensure_running_url()?, None))
 }
 
 /// The Storage API's URL and key for the target.
@@ -171,8 +172,9 @@ fn api(t: &Target, env: Option<&str>) -> Result<(String, String)> {
     let url = match (&t.api_url, env) {
         (Some(u), _) => u.clone(),
         (None, Some(name)) => {
-            let envs =
-                crate::deploy::load_environments(&paths::supabase_dir().join("environments.toml"))?;
+            let envs = crate::commands::deploy::load_environments(
+                &paths::supabase_dir().join("environments.toml"),
+            )?;
             let e = envs
                 .get(name)
                 .with_context(|| format!("no environment {name} in supabase/environments.toml"))?;
@@ -504,7 +506,7 @@ fn pg_url_source(url: &str) -> String {
 pub fn backup(args: &BackupArgs) -> Result<()> {
     let started = Instant::now();
     let (url, env) = resolve_url(&args.target)?;
-    crate::deploy::refuse_transaction_pooler(&url)?;
+    crate::commands::deploy::refuse_transaction_pooler(&url)?;
     let api = api(&args.target, env.as_deref())?;
     if args.out.exists() && fs::read_dir(&args.out)?.next().is_some() {
         bail!(
@@ -880,7 +882,7 @@ fn decrypt(file: &Path, identity: &Path, dir: &Path) -> Result<()> {
 pub fn restore(args: &RestoreArgs) -> Result<()> {
     let started = Instant::now();
     let (url, env) = resolve_url(&args.target)?;
-    crate::deploy::refuse_transaction_pooler(&url)?;
+    crate::commands::deploy::refuse_transaction_pooler(&url)?;
     let api = api(&args.target, env.as_deref())?;
     let unpacked;
     let dir: &Path = if args.dir.join("backup.tar.age").exists() {

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cluster::{Throwaway, SUPERUSER};
-use crate::{compat, db, migrate, paths, prereq};
+use crate::infra::cluster::{Throwaway, SUPERUSER};
+use crate::infra::{db, paths, prereq};
+use crate::{compat, migrate};
 
 // One file per figure (or per figures measured together).
 mod audit_trigger; // P6
@@ -251,7 +252,7 @@ pub(crate) fn http_request(
     token: Option<&str>,
     body: &str,
 ) -> Result<(u16, String)> {
-    let mut request = crate::http::Request::new(method, path);
+    let mut request = crate::infra::http::Request::new(method, path);
     if let Some(token) = token {
         request = request.bearer(token);
     }

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::paths;
+use crate::infra::paths;
 
 /// The targets, in the order they run (`fuzz/fuzz_targets/<name>.rs`).
 pub const TARGETS: &[(&str, &str)] = &[
@@ -138,7 +138,7 @@ fn cargo_fuzz() -> Result<CargoFuzz> {
             .is_ok_and(|s| s.success())
     };
     if !has(&["fuzz", "--version"]) {
-        crate::progress::step("cargo install cargo-fuzz (a few minutes, once)", || {
+        crate::infra::progress::step("cargo install cargo-fuzz (a few minutes, once)", || {
             let status = Command::new("cargo")
                 .args(["install", "cargo-fuzz"])
                 .status()

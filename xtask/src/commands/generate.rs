@@ -14,7 +14,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use crate::paths;
+use crate::infra::paths;
 
 /// `cargo xtask generate --check`, the deploy's preflight and the test suite's stale check:
 /// fails naming every committed file that differs from the rendering; writes nothing.

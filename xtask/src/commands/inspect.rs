@@ -18,7 +18,8 @@ use anyhow::{bail, Context, Result};
 use postgres::Row;
 use serde_json::{json, Map, Value};
 
-use crate::{audit, db, paths, prereq, stack};
+use crate::commands::{audit, stack};
+use crate::infra::{db, paths, prereq};
 
 pub mod html;
 

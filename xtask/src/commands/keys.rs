@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 
+use crate::commands::stack::print_local_keys;
 use crate::keys::{local, local_path};
-use crate::stack::print_local_keys;
 
 #[derive(clap::Subcommand)]
 pub enum KeysCommand {
@@ -44,7 +44,7 @@ pub fn run(cmd: KeysCommand) -> Result<()> {
     // The gateway and its functions read the keys when they start.
     if crate::gateway::running_pid().is_some() {
         crate::gateway::down()?;
-        crate::gateway::up(&crate::stack::ensure_running_url()?)?;
+        crate::gateway::up(&crate::commands::stack::ensure_running_url()?)?;
     }
     Ok(())
 }

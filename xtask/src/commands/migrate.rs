@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::db;
+use crate::infra::db;
 use crate::migrate::{self, Event, MigrateError, Options, RepairStatus, Report};
 
 /// A run with progress on stderr and, for a dry run, the plan on stdout.

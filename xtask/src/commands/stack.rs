@@ -9,8 +9,9 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::{Cluster, SUPERUSER};
-use crate::{commands, compat, db, migrate, paths, prereq, progress};
+use crate::infra::cluster::{Cluster, SUPERUSER};
+use crate::infra::{db, paths, prereq, progress};
+use crate::{commands, compat, migrate};
 
 /// Supabase's local database port.
 pub const DEFAULT_PORT: u16 = 54322;

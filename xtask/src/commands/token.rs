@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 use sql::moha::personas::USERS;
 use sql::moha::security::PERSONAS;
 
-use crate::{db, gateway, jwt, keys};
+use crate::infra::db;
+use crate::{gateway, jwt, keys};
 
 #[derive(clap::Args)]
 pub struct TokenArgs {
@@ -53,7 +54,7 @@ pub fn run(args: &TokenArgs) -> Result<()> {
         (None, Some(email)) => {
             let url = match &args.db_url {
                 Some(u) => u.clone(),
-                None => crate::stack::ensure_running_url()?,
+                None => crate::commands::stack::ensure_running_url()?,
             };
             let user = lookup(&url, email)?;
             access_token_hook(&url, &user.id, user_claims(&user, now, args.expires_in))?

@@ -432,7 +432,7 @@ fn has_auth_schema(session: &Session) -> Result<bool, MigrateError> {
 
 fn install_compat(url: &str, on_event: &mut impl FnMut(Event<'_>)) -> Result<(), MigrateError> {
     let started = Instant::now();
-    let mut client = crate::db::connect(url).map_err(MigrateError::Compat)?;
+    let mut client = crate::infra::db::connect(url).map_err(MigrateError::Compat)?;
     crate::compat::install(&mut client).map_err(MigrateError::Compat)?;
     on_event(Event::CompatInstalled {
         took: started.elapsed(),

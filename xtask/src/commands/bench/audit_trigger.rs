@@ -5,8 +5,8 @@ use std::time::Instant;
 use anyhow::{ensure, Result};
 
 use super::{median, migrated_db, Figure};
-use crate::cluster::Throwaway;
-use crate::db;
+use crate::infra::cluster::Throwaway;
+use crate::infra::db;
 
 /// P6: 100k projects in one insert with the audit trigger, and with it disabled; median of 3
 /// each, alternating, on an emptied table.

@@ -8,7 +8,8 @@ use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
 
 use super::Figure;
-use crate::{cluster, db, functions, gateway, keys};
+use crate::infra::{cluster, db};
+use crate::{functions, gateway, keys};
 
 pub struct P15 {
     pub sign_in_p50: Duration,
@@ -21,7 +22,7 @@ pub struct P15 {
 
 fn post(port: u16, path: &str, body: &Value) -> Result<(u16, Value)> {
     let body = body.to_string();
-    let reply = crate::http::Request::new("POST", path)
+    let reply = crate::infra::http::Request::new("POST", path)
         .header("apikey", keys::LOCAL_PUBLISHABLE_KEY)
         .json(&body)
         .send(port)?;

@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 
 use super::{http_request, open_loop, Figure};
 use crate::functions::build_release;
-use crate::{jwt, paths, prereq};
+use crate::infra::{paths, prereq};
+use crate::jwt;
 
 /// P8: each edge function's wasm after wasm-opt, Deno cold start to the first answer, and
 /// `assign-leads` through the local gateway: the assigning path (a new lead each request, at
@@ -88,7 +89,7 @@ fn messages_stub() -> Result<String> {
             std::thread::spawn(move || {
                 let mut pending = Vec::new();
                 // Keep-alive: answer each request read whole, until the client closes.
-                while crate::http::read_request(&mut s, &mut pending).is_some() {
+                while crate::infra::http::read_request(&mut s, &mut pending).is_some() {
                     let body = serde_json::json!({
                         "id": "msg_bench", "type": "message", "role": "assistant",
                         "model": "claude-haiku-4-5",
@@ -126,7 +127,7 @@ pub fn bench_p8(rate: u32, seconds: u32) -> Result<P8> {
         cold_start.push((f.name, runs[2]));
     }
 
-    let t = crate::cluster::Throwaway::start()?;
+    let t = crate::infra::cluster::Throwaway::start()?;
     let url = super::migrated_db(&t, "p8")?;
     let admin = "00000000-0000-4000-a000-0000000008a1";
     // Two Sales users; the repeat path's lead is assigned already, the assigning path's leads
@@ -134,7 +135,7 @@ pub fn bench_p8(rate: u32, seconds: u32) -> Result<P8> {
     let assign_rate = 50;
     let assign_total = (assign_rate * seconds) as usize;
     let warmup = 50;
-    let mut c = crate::db::connect(&url)?;
+    let mut c = crate::infra::db::connect(&url)?;
     c.batch_execute(&format!(
         "insert into auth.users (id, email) values ('{admin}', 'p8-admin@example.com'), \
            ('00000000-0000-4000-a000-0000000008b1', 'p8-sales@example.com'), \
@@ -157,7 +158,7 @@ pub fn bench_p8(rate: u32, seconds: u32) -> Result<P8> {
     secrets.insert("ANTHROPIC_BASE_URL".into(), messages_stub()?);
     secrets.insert("ANTHROPIC_API_KEY".into(), "sk-ant-bench-stub".into());
     let gw = crate::gateway::start(&crate::gateway::Options {
-        port: crate::cluster::free_port()?,
+        port: crate::infra::cluster::free_port()?,
         db_url: url.clone(),
         state_dir: state.clone(),
         storage_dir: state.join("storage"),
@@ -232,7 +233,7 @@ pub fn bench_p8(rate: u32, seconds: u32) -> Result<P8> {
 /// function answers without the database).
 fn cold_start_once(name: &str) -> Result<std::time::Duration> {
     use std::time::{Duration, Instant};
-    let port = crate::cluster::free_port()?;
+    let port = crate::infra::cluster::free_port()?;
     let dir = paths::supabase_dir().join("functions");
     let start = Instant::now();
     let mut child = Command::new(prereq::node_bin("deno"))

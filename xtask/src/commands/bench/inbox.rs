@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Result};
 
 use super::{migrated_db, percentile, Figure};
-use crate::cluster::{Throwaway, SUPERUSER};
-use crate::db;
+use crate::infra::cluster::{Throwaway, SUPERUSER};
+use crate::infra::db;
 
 /// P7: the unified inbox, the latest 50 unread messages of 8 of 20 accounts from the last 30
 /// days, on 10M `social_messages` rows spread over 12 monthly partitions,

@@ -10,7 +10,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::Figure;
-use crate::{cluster, db, functions, gateway};
+use crate::infra::{cluster, db};
+use crate::{functions, gateway};
 
 pub struct P9 {
     pub p50: Duration,
@@ -38,9 +39,9 @@ pub fn p9_mcp(rate: u32, seconds: u32) -> Result<P9> {
          insert into public.leads (client_name, source)
          select 'P9 lead ' || g, 'website' from generate_series(1, 1000) g;",
     )?;
-    let issued = crate::agent::create(
+    let issued = crate::commands::agent::create(
         &url,
-        &crate::agent::CreateArgs {
+        &crate::commands::agent::CreateArgs {
             name: "bench-agent".into(),
             scopes: vec!["leads:read".into()],
             ttl: None,

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 
 use super::{median, percentile, Figure};
-use crate::cluster::{Throwaway, CRON_DATABASE, SUPERUSER};
-use crate::{compat, db, migrate, paths};
+use crate::infra::cluster::{Throwaway, CRON_DATABASE, SUPERUSER};
+use crate::infra::{db, paths};
+use crate::{compat, migrate};
 
 const LEADS: i64 = 1_000_000;
 const AUDIT_ROWS: i64 = 1_000_000;

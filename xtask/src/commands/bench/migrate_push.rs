@@ -6,8 +6,8 @@ use std::process::Command;
 use anyhow::Result;
 
 use super::{fresh_db, median, timed, Figure};
-use crate::cluster::Throwaway;
-use crate::{paths, prereq};
+use crate::infra::cluster::Throwaway;
+use crate::infra::{paths, prereq};
 
 /// P3: migrate an empty database to head, ours versus `supabase db push`, same files, a fresh
 /// database each time, median of 5.

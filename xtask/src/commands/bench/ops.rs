@@ -14,13 +14,15 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use super::{fresh_db, migrated_db, Figure};
-use crate::cluster::{Throwaway, SUPERUSER};
-use crate::{backup, db, jwt};
+use crate::commands::backup;
+use crate::infra::cluster::{Throwaway, SUPERUSER};
+use crate::infra::db;
+use crate::jwt;
 
 fn gateway(db_url: &str, state: &std::path::Path) -> Result<(crate::gateway::Gateway, String)> {
     let mut secrets = crate::gateway::function_secrets()?;
     secrets.insert("JWT_SECRET".into(), jwt::LOCAL_JWT_SECRET.into());
-    let port = crate::cluster::free_port()?;
+    let port = crate::infra::cluster::free_port()?;
     let g = crate::gateway::start(&crate::gateway::Options {
         port,
         db_url: db_url.to_string(),
@@ -35,7 +37,7 @@ fn gateway(db_url: &str, state: &std::path::Path) -> Result<(crate::gateway::Gat
 
 fn upload(port: u16, key: &str, path: &str, bytes: &[u8]) -> Result<()> {
     let object = format!("/storage/v1/object/{path}");
-    let out = crate::http::Request::new("POST", &object)
+    let out = crate::infra::http::Request::new("POST", &object)
         .bearer(key)
         .body("image/png", bytes)
         .send(port)?

@@ -10,7 +10,8 @@ use anyhow::{ensure, Context, Result};
 use serde_json::{json, Value};
 
 use super::Figure;
-use crate::{cluster, db, functions, gateway, keys, paths, prereq};
+use crate::infra::{cluster, db, paths, prereq};
+use crate::{functions, gateway, keys};
 
 pub fn p13_p14() -> Result<Vec<Figure>> {
     eprintln!(

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 
 use super::{migrated_db, Figure};
-use crate::cluster::Throwaway;
-use crate::db;
+use crate::infra::cluster::Throwaway;
+use crate::infra::db;
 
 /// What a load of `increment_render_counter` calls did.
 #[derive(Default)]

@@ -13,8 +13,8 @@ use anyhow::{ensure, Result};
 use postgres::Client;
 
 use super::{median, migrated_db, Figure};
-use crate::cluster::{Throwaway, SUPERUSER};
-use crate::db;
+use crate::infra::cluster::{Throwaway, SUPERUSER};
+use crate::infra::db;
 
 const LEADS: i64 = 1_000_000;
 const SALES_USERS: i64 = 50;
@@ -431,7 +431,7 @@ fn interleaved<const N: usize>(
 /// The claims of `user`'s access token, through the project's access token hook as Supabase
 /// Auth issues them; the hook must give the role `expected`.
 fn signed_in(url: &str, user: &str, expected: &str) -> Result<serde_json::Value> {
-    let claims = crate::token::access_token_hook(
+    let claims = crate::commands::token::access_token_hook(
         url,
         user,
         serde_json::json!({ "sub": user, "role": "authenticated", "aud": "authenticated" }),

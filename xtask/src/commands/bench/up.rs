@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{ensure, Context, Result};
 
 use super::{http_request, Figure};
-use crate::stack;
+use crate::commands::stack;
 
 /// P4: the whole `up`, cold (initdb → compat → migrate → seed → gateway → every function's
 /// first answer through it) and warm (already up: the same checks find everything running and
@@ -18,10 +18,14 @@ pub(super) fn p4_up_cold_and_warm() -> Result<Vec<Figure>> {
     crate::functions::build_release()?;
     let root = std::env::temp_dir().join(format!("moha-bench-up-{}", std::process::id()));
     let _ = fs::remove_dir_all(&root);
-    let cluster = crate::cluster::Cluster::new(root.join("db"), crate::cluster::free_port()?, true);
+    let cluster = crate::infra::cluster::Cluster::new(
+        root.join("db"),
+        crate::infra::cluster::free_port()?,
+        true,
+    );
     let gateway_options = |db_url: String| -> Result<crate::gateway::Options> {
         Ok(crate::gateway::Options {
-            port: crate::cluster::free_port()?,
+            port: crate::infra::cluster::free_port()?,
             db_url,
             state_dir: root.clone(),
             storage_dir: root.join("storage"),

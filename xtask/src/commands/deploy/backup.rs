@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 
-use crate::db;
+use crate::infra::db;
 
 /// Saves a schema-only dump and the ledger rows to `dir`. Data is the platform's point-in-time
 /// recovery's job; this is the schema to compare with or repair from.
@@ -14,7 +14,7 @@ pub(super) fn backup(url: &str, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let schema = dir.join("schema.sql");
     let config = postgres::Config::from_str(url).context("invalid database URL")?;
-    let pg_dump = Path::new(crate::cluster::PG_BIN).join("pg_dump");
+    let pg_dump = Path::new(crate::infra::cluster::PG_BIN).join("pg_dump");
     if !pg_dump.exists() {
         bail!(
             "{} is missing; install PostgreSQL 15's client (apt-get install -y \
@@ -46,9 +46,9 @@ pub(super) fn backup(url: &str, dir: &Path) -> Result<()> {
         _ => "prefer",
     };
     cmd.env("PGSSLMODE", sslmode);
-    crate::progress::step(
+    crate::infra::progress::step(
         &format!("pg_dump --schema-only → {}", schema.display()),
-        || crate::process::run_quiet(&mut cmd),
+        || crate::infra::process::run_quiet(&mut cmd),
     )?;
 
     let mut client = db::connect(url)?;

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::db;
+use crate::infra::db;
 
 /// One `[environments.<name>]` of `supabase/environments.toml`.
 #[derive(Debug, Clone, Deserialize)]

@@ -18,7 +18,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{db, migrate, paths};
+use crate::infra::{db, paths};
+use crate::migrate;
 
 pub use classify::{classify_sql, Finding};
 pub use env::{load_environments, refuse_transaction_pooler, Check, Environment};
@@ -82,7 +83,7 @@ pub fn run(args: &DeployArgs) -> Result<()> {
     // 1. Preflight.
     let migrations_dir = supabase_dir.join("migrations");
     if env.checks.contains(&Check::Generate) {
-        crate::generate::check()
+        crate::commands::generate::check()
             .context("preflight: the committed migrations differ from the model")?;
     }
     // The same refusals as `migrate` (drift, missing local version, out of order), nothing changed.

@@ -7,7 +7,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{migrate, paths, pytools};
+use crate::infra::paths;
+use crate::{migrate, pytools};
 
 use super::classify::{classify_sql, Finding};
 use super::publish::SecretNames;

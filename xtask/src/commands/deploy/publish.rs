@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{paths, prereq};
+use crate::infra::{paths, prereq};
 
 use super::env::Environment;
 
@@ -288,7 +288,7 @@ impl<'a> Publish<'a> {
 }
 
 fn run_cli(what: &str, cmd: &mut Command) -> Result<()> {
-    crate::progress::step(what, || crate::process::run_quiet(cmd))
+    crate::infra::progress::step(what, || crate::infra::process::run_quiet(cmd))
 }
 
 /// A 0600 `.env` file in the temp dir, removed when dropped.

@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use super::{show, Kind, Report};
-use crate::{db, paths, prereq};
+use crate::infra::{db, paths, prereq};
 
 /// Days shown, today (UTC) last.
 pub const DAYS: usize = 30;
