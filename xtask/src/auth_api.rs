@@ -106,8 +106,8 @@ mod tests {
 
     #[test]
     fn the_project_config_gives_the_hook_and_the_session_rules() {
-        let text =
-            std::fs::read_to_string(crate::paths::supabase_dir().join("config.toml")).unwrap();
+        let text = std::fs::read_to_string(crate::infra::paths::supabase_dir().join("config.toml"))
+            .unwrap();
         let key = SigningKey::generate().unwrap();
         let s = settings(&text, "http://127.0.0.1:54321", &key).unwrap();
         assert_eq!(

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::{migrate, paths, stack};
+use crate::commands::stack;
+use crate::infra::paths;
+use crate::migrate;
 
 #[derive(Parser)]
 #[command(
@@ -51,41 +53,41 @@ enum Command {
     Gen(GenCommand),
     /// Build the Rust edge functions to WebAssembly.
     #[command(subcommand)]
-    Functions(crate::functions::FunctionsCommand),
+    Functions(crate::commands::functions::FunctionsCommand),
     /// Deploy migrations, edge functions and secrets to an environment of
     /// supabase/environments.toml (plan first; production asks for confirmation).
-    Deploy(crate::deploy::DeployArgs),
+    Deploy(crate::commands::deploy::DeployArgs),
     /// Run the whole test suite: fmt, clippy, unit, snapshot and database tests.
     Test,
     /// Print a signed access token for a persona or a user of the local stack.
-    Token(crate::token::TokenArgs),
+    Token(crate::commands::token::TokenArgs),
     /// The local stack's JWT signing keys (.local/signing_keys.json): show, rotate, revoke.
     #[command(subcommand)]
-    Keys(crate::keys::KeysCommand),
+    Keys(crate::commands::keys::KeysCommand),
     /// Outside agents: `agent create NAME --scopes ... [--ttl 30d]` prints an API token for the
     /// local stack's `mcp` endpoint.
     #[command(subcommand)]
-    Agent(crate::agent::AgentCommand),
+    Agent(crate::commands::agent::AgentCommand),
     /// Measure the speed targets (ratios in one run) and append them to docs/benchmarks.md.
-    Bench(crate::bench::BenchArgs),
+    Bench(crate::commands::bench::BenchArgs),
     /// Run the coverage-guided fuzz targets of fuzz/ (cargo-fuzz, libFuzzer) and report
     /// executions and crashes per target. Not part of `test`.
-    Fuzz(crate::fuzz::FuzzArgs),
+    Fuzz(crate::commands::fuzz::FuzzArgs),
     /// Tamper evidence for the audit trail: append a digest of public.audit_logs to a file kept
     /// outside the database, or verify the live log against the stored digests.
     #[command(subcommand)]
-    Audit(crate::audit::AuditCommand),
+    Audit(crate::commands::audit::AuditCommand),
     /// A consistent, restorable backup of what the studio owns: the project's data, the Auth
     /// rows to sign in again, Storage objects (through the Storage API), a manifest with counts,
     /// checksums and the audit digest; encrypted with age when a recipient is given.
-    Backup(crate::backup::BackupArgs),
+    Backup(crate::commands::backup::BackupArgs),
     /// Restore a backup into an empty project or local stack, then check it against its
     /// manifest (counts, checksums, object bytes, audit digest).
-    Restore(crate::backup::RestoreArgs),
+    Restore(crate::commands::backup::RestoreArgs),
     /// What the backend is doing: the project's reports (render queue, AI usage against
     /// limits, fallback rate, errors, cron jobs, partitions, leads), or with `db <REPORT>` the
     /// pinned Supabase CLI's `inspect db` reports, on the local stack or an environment.
-    Inspect(crate::inspect::InspectArgs),
+    Inspect(crate::commands::inspect::InspectArgs),
     /// The local stack's pg_net worker: sends the requests net.http_post queues (to 127.0.0.1
     /// only) and records the answers. `up` runs it in the background.
     #[command(hide = true)]
@@ -171,7 +173,10 @@ pub fn main() -> ExitCode {
         Err(err) => {
             eprintln!("error: {err:#}");
             // 2: the check ran and the audit log does not match its digests; 1: anything else.
-            if err.downcast_ref::<crate::audit::Mismatch>().is_some() {
+            if err
+                .downcast_ref::<crate::commands::audit::Mismatch>()
+                .is_some()
+            {
                 ExitCode::from(2)
             } else {
                 ExitCode::FAILURE
@@ -185,7 +190,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Up(args) => stack::up(&args),
         Command::Down => stack::down(),
         Command::Reset => stack::reset(),
-        Command::Status { json } => stack::status(json),
+        Command::Status { json: true } => stack::status_json(),
+        Command::Status { json: false } => stack::status_text(),
         Command::Migrate(args) => {
             let url = resolve_db_url(args.db.db_url)?;
             let opts = migrate::Options {
@@ -194,7 +200,7 @@ fn run(cli: Cli) -> Result<()> {
                 include_all: args.include_all,
                 compat: args.compat,
             };
-            migrate::run(&url, &opts).map(drop)
+            crate::commands::migrate::run(&url, &opts).map(drop)
         }
         Command::Migration(MigrationCommand::New { name }) => {
             let path = migrate::new_migration(&paths::migrations_dir(), &name)?;
@@ -203,7 +209,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Migration(MigrationCommand::List { db }) => {
             let url = resolve_db_url(db.db_url)?;
-            migrate::list(&url, &paths::migrations_dir())
+            crate::commands::migrate::list(&url, &paths::migrations_dir())
         }
         Command::Migration(MigrationCommand::Repair {
             db,
@@ -215,23 +221,27 @@ fn run(cli: Cli) -> Result<()> {
                 RepairStatus::Applied => migrate::RepairStatus::Applied,
                 RepairStatus::Reverted => migrate::RepairStatus::Reverted,
             };
-            migrate::repair(&url, &paths::migrations_dir(), status, &versions)
+            crate::commands::migrate::repair(&url, &paths::migrations_dir(), status, &versions)
         }
-        Command::Generate { check } => crate::generate::run(check),
-        Command::Gen(GenCommand::Types { check }) => crate::generate::types(check),
+        Command::Generate { check: true } => crate::commands::generate::check(),
+        Command::Generate { check: false } => crate::commands::generate::write(),
+        Command::Gen(GenCommand::Types { check: true }) => crate::commands::generate::check_types(),
+        Command::Gen(GenCommand::Types { check: false }) => {
+            crate::commands::generate::write_types()
+        }
         Command::Gen(GenCommand::Diagram) => crate::diagram::write_svg(),
-        Command::Functions(cmd) => crate::functions::run(cmd),
-        Command::Deploy(args) => crate::deploy::run(&args),
-        Command::Test => crate::prereq::run_test_suite(),
-        Command::Bench(args) => crate::bench::run(args),
-        Command::Fuzz(args) => crate::fuzz::run(args),
-        Command::Token(args) => crate::token::run(&args),
-        Command::Keys(cmd) => crate::keys::run(cmd),
-        Command::Agent(cmd) => crate::agent::run(cmd),
-        Command::Audit(cmd) => crate::audit::run(cmd),
-        Command::Backup(args) => crate::backup::backup(&args),
-        Command::Restore(args) => crate::backup::restore(&args),
-        Command::Inspect(args) => crate::inspect::run(args),
+        Command::Functions(cmd) => crate::commands::functions::run(cmd),
+        Command::Deploy(args) => crate::commands::deploy::run(&args),
+        Command::Test => crate::commands::test::run(),
+        Command::Bench(args) => crate::commands::bench::run(args),
+        Command::Fuzz(args) => crate::commands::fuzz::run(args),
+        Command::Token(args) => crate::commands::token::run(&args),
+        Command::Keys(cmd) => crate::commands::keys::run(cmd),
+        Command::Agent(cmd) => crate::commands::agent::run(cmd),
+        Command::Audit(cmd) => crate::commands::audit::run(cmd),
+        Command::Backup(args) => crate::commands::backup::backup(&args),
+        Command::Restore(args) => crate::commands::backup::restore(&args),
+        Command::Inspect(args) => crate::commands::inspect::run(args),
         Command::NetWorker { db_url } => crate::net_worker::run_forever(&db_url),
     }
 }

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 
-use crate::{paths, prereq};
+use crate::infra::{paths, prereq};
 
 /// Renders each Mermaid source to SVG; fails naming every diagram that does not parse or render.
 pub fn render(sources: &[String]) -> Result<Vec<String>> {

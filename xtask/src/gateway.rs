@@ -11,8 +11,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -22,8 +22,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
+pub use crate::function_env::{function_secrets, parse_env};
+use crate::infra::{paths, prereq, progress};
 use crate::keys::{self, SigningKeys};
-use crate::{functions, jwt, paths, prereq, progress};
+use crate::{functions, jwt};
 
 /// Supabase's local API port.
 pub const DEFAULT_PORT: u16 = 54321;
@@ -77,41 +79,6 @@ impl Options {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
-}
-
-/// The secrets every function gets: `supabase/functions/.env` when it exists, and the local
-/// stack's JWT secret unless the file sets one (a hosted project sets it with `supabase secrets
-/// set`).
-pub fn function_secrets() -> Result<BTreeMap<String, String>> {
-    let path = paths::supabase_dir().join("functions/.env");
-    let mut out = match fs::read_to_string(&path) {
-        Ok(text) => parse_env(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    out.entry("JWT_SECRET".into())
-        .or_insert_with(|| jwt::LOCAL_JWT_SECRET.into());
-    Ok(out)
-}
-
-/// `KEY=value` lines as dotenv files have them: comments, blank lines, `export`, and single or
-/// double quotes around the value. Empty values are left out, so "unset" stays unset.
-pub fn parse_env(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            let l = l.strip_prefix("export ").unwrap_or(l);
-            let (k, v) = l.split_once('=')?;
-            let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                .unwrap_or(v);
-            (!v.is_empty()).then(|| (k.trim().to_string(), v.to_string()))
-        })
-        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -220,7 +187,7 @@ impl Drop for Gateway {
 /// answers.
 pub fn start(opts: &Options) -> Result<Gateway> {
     prereq::ensure_node_modules()?;
-    functions::build(true)?;
+    functions::build_release()?;
     if TcpListener::bind(("127.0.0.1", opts.port)).is_err() {
         bail!(
             "port {} is taken; stop what holds it (cargo xtask down stops an old gateway)",
@@ -352,20 +319,11 @@ fn tail(path: &Path) -> String {
 
 /// Whether a gateway answers its health check on `port`.
 pub fn health(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect_timeout(
-        &(std::net::Ipv4Addr::LOCALHOST, port).into(),
-        Duration::from_millis(500),
-    ) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let req = "GET /__gateway/health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
-    if s.write_all(req.as_bytes()).is_err() {
-        return false;
-    }
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out.starts_with("HTTP/1.1 200")
+    crate::infra::http::Request::new("GET", "/__gateway/health")
+        .connect_timeout(Duration::from_millis(500))
+        .read_timeout(Duration::from_secs(5))
+        .send(port)
+        .is_ok_and(|r| r.raw.starts_with("HTTP/1.1 200"))
 }
 
 /// SIGTERM to the group, then SIGKILL if it is still there after 10 s.

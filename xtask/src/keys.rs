@@ -17,7 +17,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::paths;
+use crate::infra::paths;
 
 /// The publishable key `supabase start` prints (CLI 2.117.0, the same for every local project).
 pub const LOCAL_PUBLISHABLE_KEY: &str = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH";
@@ -265,104 +265,6 @@ pub fn local() -> Result<SigningKeys> {
     SigningKeys::load_or_create(&local_path())
 }
 
-#[derive(clap::Subcommand)]
-pub enum KeysCommand {
-    /// Print the stack's keys and the signing keys' ids (current first).
-    Show,
-    /// Make a new signing key the current one; the old one stays in the JWKS, so tokens it
-    /// signed keep working until they expire or `revoke-previous` runs.
-    Rotate,
-    /// Drop every signing key but the current one from the JWKS: their tokens stop working.
-    RevokePrevious,
-}
-
-pub fn run(cmd: KeysCommand) -> Result<()> {
-    let path = local_path();
-    let mut keys = local()?;
-    match cmd {
-        KeysCommand::Show => {
-            print_local()?;
-            for (i, k) in keys.all().iter().enumerate() {
-                let state = if i == 0 { "current" } else { "previously used" };
-                println!("  {} ({state})", k.kid);
-            }
-            return Ok(());
-        }
-        KeysCommand::Rotate => keys.rotate()?,
-        KeysCommand::RevokePrevious => keys.revoke_previous(),
-    }
-    keys.save(&path)?;
-    println!(
-        "signing keys in {}: {}",
-        path.display(),
-        keys.all()
-            .iter()
-            .map(|k| k.kid.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    // The gateway and its functions read the keys when they start.
-    if crate::gateway::running_pid().is_some() {
-        crate::gateway::down()?;
-        crate::gateway::up(&crate::stack::ensure_running_url()?)?;
-    }
-    Ok(())
-}
-
-/// The JWKS URL of the local gateway.
-pub fn local_jwks_url() -> String {
-    format!(
-        "http://127.0.0.1:{}/auth/v1/.well-known/jwks.json",
-        crate::gateway::DEFAULT_PORT
-    )
-}
-
-/// The keys of the local stack as `up` and `status` print them: the current ones, as the
-/// pinned CLI's `supabase start` prints them, then the legacy ones, labelled.
-pub fn local_summary(signing: &SigningKeys) -> String {
-    let secret = crate::jwt::LOCAL_JWT_SECRET;
-    [
-        format!("          Publishable key: {LOCAL_PUBLISHABLE_KEY}"),
-        format!("               Secret key: {LOCAL_SECRET_KEY}"),
-        format!(
-            "      Signing key (ES256): {} (JWKS: {})",
-            signing.current().kid,
-            local_jwks_url()
-        ),
-        format!("      JWT secret (legacy): {secret}"),
-        format!(
-            "        anon key (legacy): {}",
-            crate::jwt::api_key("anon", secret)
-        ),
-        format!(
-            "service_role key (legacy): {}",
-            crate::jwt::api_key("service_role", secret)
-        ),
-    ]
-    .join("\n")
-}
-
-/// Prints [`local_summary`] for the stack's keys.
-pub fn print_local() -> Result<()> {
-    println!("{}", local_summary(&local()?));
-    Ok(())
-}
-
-/// The same for `status --json`.
-pub fn local_json() -> Value {
-    let secret = crate::jwt::LOCAL_JWT_SECRET;
-    json!({
-        "publishable_key": LOCAL_PUBLISHABLE_KEY,
-        "secret_key": LOCAL_SECRET_KEY,
-        "jwks_url": local_jwks_url(),
-        "legacy": {
-            "jwt_secret": secret,
-            "anon_key": crate::jwt::api_key("anon", secret),
-            "service_role_key": crate::jwt::api_key("service_role", secret),
-        },
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,7 +273,7 @@ mod tests {
     fn keys_are_the_ones_the_pinned_cli_prints() {
         // The CLI is a single binary (npm `@supabase/cli-<platform>`); its local stack's default
         // keys are string constants inside it, next to the legacy JWT secret.
-        crate::prereq::ensure_node_modules().unwrap();
+        crate::infra::prereq::ensure_node_modules().unwrap();
         let dir = paths::project_root().join("node_modules/@supabase");
         let bin = fs::read_dir(&dir)
             .unwrap()
@@ -390,37 +292,6 @@ mod tests {
                 "{key} is not in the pinned CLI"
             );
         }
-    }
-
-    #[test]
-    fn current_keys_come_first_and_legacy_ones_are_labelled() {
-        let keys = SigningKeys::generate().unwrap();
-        let text = local_summary(&keys);
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].ends_with(LOCAL_PUBLISHABLE_KEY), "{text}");
-        assert!(lines[1].ends_with(LOCAL_SECRET_KEY), "{text}");
-        assert!(lines[2].contains(&keys.current().kid), "{text}");
-        for (line, value) in lines[3..].iter().zip([
-            crate::jwt::LOCAL_JWT_SECRET.to_string(),
-            crate::jwt::api_key("anon", crate::jwt::LOCAL_JWT_SECRET),
-            crate::jwt::api_key("service_role", crate::jwt::LOCAL_JWT_SECRET),
-        ]) {
-            assert!(
-                line.contains("(legacy): ") && line.ends_with(&value),
-                "{line}"
-            );
-        }
-        assert_eq!(lines.len(), 6);
-        let json = local_json();
-        assert_eq!(json["secret_key"], LOCAL_SECRET_KEY);
-        assert!(json["legacy"]["anon_key"]
-            .as_str()
-            .unwrap()
-            .starts_with("eyJ"));
-        assert!(
-            json.get("anon_key").is_none(),
-            "legacy keys sit under `legacy`"
-        );
     }
 
     #[test]

@@ -3,31 +3,24 @@
 //! Architecture invariant: this is the only crate that runs external programs (initdb, pg_ctl,
 //! apt-get, npm, the Supabase CLI). Business rules live in `sql`; this crate only applies them.
 
-pub mod agent;
-pub mod audit;
 pub mod auth_api;
-pub mod backup;
-pub mod bench;
 pub mod cli;
-pub mod cluster;
+pub mod commands;
 pub mod compat;
-pub mod db;
-pub mod deploy;
 pub mod diagram;
+pub mod function_env;
 pub mod functions;
-pub mod fuzz;
 pub mod gateway;
-pub mod generate;
-pub mod inspect;
+pub mod infra;
 pub mod jwt;
 pub mod keys;
 pub mod metrics;
 pub mod migrate;
 pub mod net_worker;
-pub mod paths;
-pub mod prereq;
-pub mod progress;
 pub mod pytools;
 pub mod schedules;
-pub mod stack;
-pub mod token;
+
+// The infrastructure at its old paths (`xtask::paths`, `xtask::cluster`, …), which tests use.
+pub use infra::{cluster, db, http, paths, prereq, process, progress};
+// The commands at their old paths.
+pub use commands::{agent, audit, backup, bench, deploy, fuzz, generate, inspect, stack, token};

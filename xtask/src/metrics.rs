@@ -2,14 +2,13 @@
 //! of it as Prometheus makes one.
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::paths;
+use crate::infra::paths;
 
 /// The functions' variable holding the metrics bearer secret.
 pub const SECRET_VAR: &str = "METRICS_SECRET";
@@ -17,7 +16,7 @@ pub const SECRET_VAR: &str = "METRICS_SECRET";
 /// The local stack's metrics secret: `METRICS_SECRET` from `supabase/functions/.env` when set,
 /// else one made on first use and kept in `.local/metrics-secret` (owner-only).
 pub fn local_secret() -> Result<String> {
-    if let Some(v) = crate::gateway::function_secrets()?.get(SECRET_VAR) {
+    if let Some(v) = crate::function_env::function_secrets()?.get(SECRET_VAR) {
         return Ok(v.clone());
     }
     let path = secret_file();
@@ -46,25 +45,15 @@ pub fn secret_file() -> std::path::PathBuf {
 
 /// `GET /functions/v1/metrics` on a local gateway with the bearer secret: the status and body.
 pub fn scrape(port: u16, secret: &str) -> Result<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))
+    let reply = crate::infra::http::Request::new("GET", "/functions/v1/metrics")
+        .bearer(secret)
+        .read_timeout(Duration::from_secs(60))
+        .send(port)
         .with_context(|| format!("cannot connect to the gateway on 127.0.0.1:{port}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(60)))?;
-    write!(
-        s,
-        "GET /functions/v1/metrics HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\
-         authorization: Bearer {secret}\r\n\r\n"
-    )?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out)?;
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+    let Some((head, body)) = reply.raw.split_once("\r\n\r\n") else {
         bail!("the gateway answered without a complete response");
     };
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("no status line")?;
+    let status = reply.status;
     if head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")

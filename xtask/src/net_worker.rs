@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use postgres::fallible_iterator::FallibleIterator;
 use serde_json::{Map, Value};
 
-use crate::db;
+use crate::infra::db;
 
 /// `application_name` of the worker's session (`net.check_worker_is_up()` looks for it).
 pub const APPLICATION_NAME: &str = "pg_net worker";
@@ -366,7 +366,7 @@ fn read_answer(reader: &mut impl BufRead) -> std::io::Result<Answer> {
 
 /// Where `cargo xtask up`'s worker keeps its pid and log.
 fn pid_file() -> std::path::PathBuf {
-    crate::paths::local_dir().join("net-worker.pid")
+    crate::infra::paths::local_dir().join("net-worker.pid")
 }
 
 /// The pid of the local stack's worker, if it runs (checked against its command line).
@@ -388,7 +388,7 @@ pub fn up(db_url: &str) -> Result<()> {
     if running_pid().is_some() {
         return Ok(());
     }
-    let dir = crate::paths::local_dir();
+    let dir = crate::infra::paths::local_dir();
     std::fs::create_dir_all(&dir)?;
     let log = std::fs::File::create(dir.join("net-worker.log"))?;
     let child = std::process::Command::new(std::env::current_exe()?)

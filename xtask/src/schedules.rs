@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use postgres::Client;
 use serde::Serialize;
 
-use crate::paths;
+use crate::infra::paths;
 use sql::moha::operations::{VAULT_PROJECT_URL, VAULT_SCHEDULED_CALL_SECRET};
 
 /// The functions' variable holding the scheduled-call secret.
@@ -29,7 +29,7 @@ pub fn random_secret() -> Result<String> {
 /// `supabase/functions/.env` when set, else one made on first use and kept in
 /// `.local/scheduled-call-secret` (owner-only).
 pub fn local_secret() -> Result<String> {
-    if let Some(v) = crate::gateway::function_secrets()?.get(SECRET_VAR) {
+    if let Some(v) = crate::function_env::function_secrets()?.get(SECRET_VAR) {
         return Ok(v.clone());
     }
     let path = paths::local_dir().join("scheduled-call-secret");
@@ -77,7 +77,7 @@ pub fn store_vault_secret(client: &mut Client, name: &str, value: &str) -> Resul
 /// What the local stack's jobs need in Vault: the API URL the functions answer on, and the
 /// scheduled-call secret.
 pub fn store_local_secrets(db_url: &str, api_url: &str, secret: &str) -> Result<()> {
-    let mut client = crate::db::connect(db_url)?;
+    let mut client = crate::infra::db::connect(db_url)?;
     store_vault_secret(&mut client, VAULT_PROJECT_URL, api_url)?;
     store_vault_secret(&mut client, VAULT_SCHEDULED_CALL_SECRET, secret)?;
     ensure_social_token_key(&mut client)

@@ -1,5 +1,5 @@
-//! Everything that can stop a migration run; each message names the version or file and says
-//! what to do.
+//! Everything that can stop a migration run; each message names the version or file. Which
+//! command or flag fixes it is the command line's to say (`crate::commands::migrate::explain`).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -51,7 +51,7 @@ pub enum MigrateError {
     )]
     BadVersion { version: String },
 
-    #[error("no migration file for version {version} in {dir}; check the version with `cargo xtask migration list`")]
+    #[error("no migration file for version {version} in {dir}")]
     NoSuchVersion { version: String, dir: PathBuf },
 
     #[error("cannot connect to {url} within {timeout_secs} s (check that the server runs and the URL is right)")]
@@ -69,40 +69,23 @@ pub enum MigrateError {
         error: tokio_postgres::Error,
     },
 
-    #[error(
-        "the database has no `auth` schema, so it is not a Supabase database; rerun with \
-         --compat to install the Supabase compatibility layer first (plain PostgreSQL only)"
-    )]
+    #[error("the database has no `auth` schema, so it is not a Supabase database")]
     NoAuthSchema,
 
     #[error("cannot install the Supabase compatibility layer: {0:#}")]
     Compat(anyhow::Error),
 
-    #[error(
-        "migration {version} was applied but has been modified ({path}); restore the file and put \
-         the change in a new migration (`cargo xtask migration new NAME`), or, if the database \
-         already matches the edited file, record it with `cargo xtask migration repair --status \
-         applied {version}`"
-    )]
+    #[error("migration {version} was applied but has been modified ({path})")]
     Modified { version: String, path: PathBuf },
 
-    #[error(
-        "applied migration {} not found in {dir}; restore the file{}, or if {} removed on \
-         purpose mark {} reverted with `cargo xtask migration repair --status reverted {}`",
-        versions.join(", "),
-        if versions.len() > 1 { "s" } else { "" },
-        if versions.len() > 1 { "they were" } else { "it was" },
-        if versions.len() > 1 { "them" } else { "it" },
-        versions.join(" ")
-    )]
+    #[error("applied migration {} not found in {dir}", versions.join(", "))]
     MissingLocal { versions: Vec<String>, dir: PathBuf },
 
     #[error(
         "local migration {} {} older than the newest applied one ({newest_applied}) but not \
-         applied; rerun with --include-all to apply {}",
+         applied",
         versions.join(", "),
-        if versions.len() > 1 { "are" } else { "is" },
-        if versions.len() > 1 { "them" } else { "it" }
+        if versions.len() > 1 { "are" } else { "is" }
     )]
     OutOfOrder {
         versions: Vec<String>,

@@ -5,6 +5,9 @@
 //! lock → refuse drift (applied file missing locally, applied file modified, out-of-order unless
 //! `--include-all`) → apply each pending file in its own transaction together with its ledger and
 //! checksum rows → unlock.
+//!
+//! It prints nothing: progress goes to the caller's callback as [`Event`]s and the outcome comes
+//! back as a [`Report`]; the command line (`crate::commands::migrate`) decides what to show.
 
 mod error;
 mod ledger;
@@ -14,9 +17,8 @@ pub mod split;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio_postgres::error::ErrorPosition;
 
@@ -38,8 +40,46 @@ pub struct Report {
     pub applied: Vec<String>,
     /// Versions a dry run would apply.
     pub planned: Vec<String>,
+    /// What a dry run would apply, in order.
+    pub plan: Vec<Planned>,
     /// The compat layer was installed (or, in a dry run, would be).
     pub compat_installed: bool,
+    /// Versions the ledger held before this run.
+    pub previously_applied: usize,
+    /// Nothing was changed.
+    pub dry_run: bool,
+    /// From reading the files to the end of the run.
+    pub took: Duration,
+}
+
+/// A file a dry run would apply.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub version: String,
+    pub name: String,
+    pub statements: usize,
+}
+
+/// Progress of a run, as it happens (the outcome is the [`Report`] or the error).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// Another migrator holds the lock; this run waits for it.
+    WaitingForLock,
+    /// The compat layer was installed (never in a dry run).
+    CompatInstalled { took: Duration },
+    /// A file starts; its transaction is open.
+    Applying { migration: &'a Migration },
+    /// It committed with its ledger rows.
+    Applied {
+        migration: &'a Migration,
+        took: Duration,
+    },
+    /// It failed and was rolled back; the run returns the error next.
+    Failed {
+        migration: &'a Migration,
+        took: Duration,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,58 +88,48 @@ pub enum RepairStatus {
     Reverted,
 }
 
-/// `cargo xtask migrate`: progress on stderr, the dry-run plan on stdout.
-pub fn run(url: &str, opts: &Options) -> anyhow::Result<Report> {
-    Ok(migrate(url, opts, Output::Progress)?)
-}
-
-/// The same run without any output (for the test harness and the local stack).
-pub fn run_quietly(url: &str, opts: &Options) -> Result<Report, MigrateError> {
-    migrate(url, opts, Output::Quiet)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Output {
-    Progress,
-    Quiet,
-}
-
-impl Output {
-    fn say(self, line: impl std::fmt::Display) {
-        if self == Output::Progress {
-            eprintln!("{line}");
-        }
-    }
-}
-
-fn migrate(url: &str, opts: &Options, out: Output) -> Result<Report, MigrateError> {
+/// A run that tells `on_event` how it goes.
+pub fn run(
+    url: &str,
+    opts: &Options,
+    on_event: &mut impl FnMut(Event<'_>),
+) -> Result<Report, MigrateError> {
     let started = Instant::now();
     let local = source::load_dir(&opts.dir)?;
     let session = Session::connect(url)?;
     if !opts.dry_run {
-        lock(&session, out)?;
+        lock(&session, on_event)?;
     }
-    let mut report = Report::default();
+    let mut report = Report {
+        dry_run: opts.dry_run,
+        ..Report::default()
+    };
     if !has_auth_schema(&session)? {
         if !opts.compat {
             return Err(MigrateError::NoAuthSchema);
         }
         report.compat_installed = true;
-        if opts.dry_run {
-            println!(
-                "dry run: would install the Supabase compatibility layer first (no `auth` schema)"
-            );
-        } else {
-            install_compat(url, out)?;
+        if !opts.dry_run {
+            install_compat(url, on_event)?;
         }
     }
     // Read under the lock: another migrator may have applied files while we waited.
     let ledger = ledger::read(&session)?;
     let plan = plan(&local, &ledger, opts)?;
+    report.previously_applied = ledger.applied.len();
 
     if opts.dry_run {
-        print_plan(url, &plan, ledger.applied.len());
         report.planned = plan.pending.iter().map(|m| m.version.clone()).collect();
+        report.plan = plan
+            .pending
+            .iter()
+            .map(|m| Planned {
+                version: m.version.clone(),
+                name: m.name.clone(),
+                statements: m.statements.len(),
+            })
+            .collect();
+        report.took = started.elapsed();
         return Ok(report);
     }
     if !plan.pending.is_empty() || !plan.adopt.is_empty() {
@@ -108,40 +138,27 @@ fn migrate(url: &str, opts: &Options, out: Output) -> Result<Report, MigrateErro
     record_adopted(&session, &plan.adopt)?;
     let check_interval = supports_connection_checks(&session)?;
     for migration in &plan.pending {
-        if out == Output::Progress {
-            eprint!(
-                "applying {} ({}) ... ",
-                migration.file_name(),
-                count(migration.statements.len(), "statement")
-            );
-            let _ = std::io::stderr().flush();
-        }
+        on_event(Event::Applying { migration });
         let file_started = Instant::now();
         let result = apply(&session, migration, check_interval);
-        let took = file_started.elapsed().as_secs_f64();
+        let took = file_started.elapsed();
         match result {
-            Ok(()) => out.say(format_args!("done ({took:.2}s)")),
+            Ok(()) => on_event(Event::Applied { migration, took }),
             Err(err) => {
-                out.say(format_args!("failed ({took:.2}s)"));
+                on_event(Event::Failed { migration, took });
                 return Err(err);
             }
         }
         report.applied.push(migration.version.clone());
     }
     unlock(&session)?;
-    if report.applied.is_empty() {
-        out.say(format_args!(
-            "database is up to date ({} applied)",
-            count(ledger.applied.len(), "migration")
-        ));
-    } else {
-        out.say(format_args!(
-            "applied {} in {:.2}s",
-            count(report.applied.len(), "migration"),
-            started.elapsed().as_secs_f64()
-        ));
-    }
+    report.took = started.elapsed();
     Ok(report)
+}
+
+/// The same run, its progress ignored (the test harness, benchmarks, previews).
+pub fn run_quietly(url: &str, opts: &Options) -> Result<Report, MigrateError> {
+    run(url, opts, &mut |_| {})
 }
 
 /// What a run will do, after the drift checks passed.
@@ -372,7 +389,7 @@ fn locate(
     })
 }
 
-fn lock(session: &Session, out: Output) -> Result<(), MigrateError> {
+fn lock(session: &Session, on_event: &mut impl FnMut(Event<'_>)) -> Result<(), MigrateError> {
     let db = |source| MigrateError::Db {
         what: "taking the migration lock",
         error: source,
@@ -382,7 +399,7 @@ fn lock(session: &Session, out: Output) -> Result<(), MigrateError> {
         .map_err(db)?[0]
         .get(0);
     if !got {
-        out.say("waiting for another migrator to finish ...");
+        on_event(Event::WaitingForLock);
         session
             .query(ledger::LOCK, &[&ledger::LOCK_KEY])
             .map_err(db)?;
@@ -413,14 +430,13 @@ fn has_auth_schema(session: &Session) -> Result<bool, MigrateError> {
     Ok(rows[0].get(0))
 }
 
-fn install_compat(url: &str, out: Output) -> Result<(), MigrateError> {
+fn install_compat(url: &str, on_event: &mut impl FnMut(Event<'_>)) -> Result<(), MigrateError> {
     let started = Instant::now();
-    let mut client = crate::db::connect(url).map_err(MigrateError::Compat)?;
+    let mut client = crate::infra::db::connect(url).map_err(MigrateError::Compat)?;
     crate::compat::install(&mut client).map_err(MigrateError::Compat)?;
-    out.say(format_args!(
-        "installed the Supabase compatibility layer ({:.2}s)",
-        started.elapsed().as_secs_f64()
-    ));
+    on_event(Event::CompatInstalled {
+        took: started.elapsed(),
+    });
     Ok(())
 }
 
@@ -438,42 +454,9 @@ fn supports_connection_checks(session: &Session) -> Result<bool, MigrateError> {
     Ok(rows[0].get(0))
 }
 
-fn print_plan(url: &str, plan: &Plan<'_>, applied: usize) {
-    let target = crate::db::redact(url);
-    if plan.pending.is_empty() {
-        println!(
-            "dry run: nothing to apply to {target}; the database is up to date ({} applied)",
-            count(applied, "migration")
-        );
-        return;
-    }
-    println!(
-        "dry run: would apply {} to {target}:",
-        count(plan.pending.len(), "migration")
-    );
-    let width = plan.pending.iter().map(|m| m.name.len()).max().unwrap_or(0);
-    for m in &plan.pending {
-        println!(
-            "  {}  {:<width$}  {}",
-            m.version,
-            m.name,
-            count(m.statements.len(), "statement")
-        );
-    }
-    println!("nothing was changed");
-}
-
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 /// Applied versions (from the ledger) and pending ones (local files not applied), for
 /// `cargo xtask status`. Changes nothing.
-pub fn status(url: &str, dir: &Path) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+pub fn status(url: &str, dir: &Path) -> Result<(Vec<String>, Vec<String>), MigrateError> {
     let local = source::load_dir(dir)?;
     let session = Session::connect(url)?;
     let ledger = ledger::read(&session)?;
@@ -487,7 +470,7 @@ pub fn status(url: &str, dir: &Path) -> anyhow::Result<(Vec<String>, Vec<String>
 }
 
 /// `migration new NAME`: an empty `<UTC timestamp>_<NAME>.sql` in `dir` (created if missing).
-pub fn new_migration(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+pub fn new_migration(dir: &Path, name: &str) -> Result<PathBuf, MigrateError> {
     source::check_name(name).map_err(|reason| MigrateError::BadName {
         name: name.to_string(),
         reason,
@@ -496,7 +479,11 @@ pub fn new_migration(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
         path: dir.to_path_buf(),
         source,
     })?;
-    let taken: Vec<String> = fs::read_dir(dir)?
+    let taken: Vec<String> = fs::read_dir(dir)
+        .map_err(|source| MigrateError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             e.file_name()
@@ -524,8 +511,8 @@ pub fn new_migration(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// `migration list`: local and applied versions side by side, like the Supabase CLI.
-pub fn list(url: &str, dir: &Path) -> anyhow::Result<()> {
+/// `migration list`: local and applied versions, for [`list_table`].
+pub fn list(url: &str, dir: &Path) -> Result<(Vec<String>, Vec<String>), MigrateError> {
     let local: Vec<String> = source::load_dir(dir)?
         .into_iter()
         .map(|m| m.version)
@@ -536,11 +523,11 @@ pub fn list(url: &str, dir: &Path) -> anyhow::Result<()> {
         .into_iter()
         .map(|a| a.version)
         .collect();
-    print!("{}", list_table(&local, &remote));
-    Ok(())
+    Ok((local, remote))
 }
 
-fn list_table(local: &[String], remote: &[String]) -> String {
+/// Local and applied versions side by side, like the Supabase CLI's `migration list`.
+pub fn list_table(local: &[String], remote: &[String]) -> String {
     let mut versions: Vec<&String> = local.iter().chain(remote).collect();
     versions.sort();
     versions.dedup();
@@ -567,10 +554,21 @@ pub fn repair(
     dir: &Path,
     status: RepairStatus,
     versions: &[String],
-) -> anyhow::Result<()> {
+) -> Result<(), MigrateError> {
+    repair_reporting(url, dir, status, versions, &mut |_| {})
+}
+
+/// [`repair`], telling `on_event` when it waits for another migrator.
+pub fn repair_reporting(
+    url: &str,
+    dir: &Path,
+    status: RepairStatus,
+    versions: &[String],
+    on_event: &mut impl FnMut(Event<'_>),
+) -> Result<(), MigrateError> {
     for v in versions {
         if v.len() != 14 || !v.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(MigrateError::BadVersion { version: v.clone() }.into());
+            return Err(MigrateError::BadVersion { version: v.clone() });
         }
     }
     let local = source::load_dir(dir)?;
@@ -590,7 +588,7 @@ pub fn repair(
         RepairStatus::Reverted => Vec::new(),
     };
     let session = Session::connect(url)?;
-    lock(&session, Output::Progress)?;
+    lock(&session, on_event)?;
     let ledger = ledger::read(&session)?;
     ledger::ensure(&session, &ledger)?;
     let db = |source| MigrateError::Db {
@@ -626,18 +624,9 @@ pub fn repair(
     })();
     if let Err(source) = edited {
         let _ = session.batch("ROLLBACK");
-        return Err(db(source).into());
+        return Err(db(source));
     }
-    unlock(&session)?;
-    let word = match status {
-        RepairStatus::Applied => "applied",
-        RepairStatus::Reverted => "reverted",
-    };
-    println!(
-        "repaired migration history: [{}] => {word}",
-        versions.join(" ")
-    );
-    Ok(())
+    unlock(&session)
 }
 
 #[cfg(test)]

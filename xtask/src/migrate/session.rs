@@ -13,7 +13,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, Row, SimpleQueryMessage};
 
 use super::error::MigrateError;
-use crate::db::{redact, CONNECT_TIMEOUT};
+use crate::infra::db::{redact, CONNECT_TIMEOUT};
 
 pub struct Session {
     rt: Runtime,
@@ -43,7 +43,7 @@ impl Session {
             .build()
             .expect("a current-thread runtime builds");
         let (client, connection) = rt
-            .block_on(config.connect(crate::db::tls()))
+            .block_on(config.connect(crate::infra::db::tls()))
             .map_err(connect_error)?;
         // Drives the socket whenever a query is awaited; ends when the session drops.
         rt.spawn(async move {
