@@ -84,7 +84,7 @@ fn user_token(exp: i64) -> String {
 
 #[test]
 fn assign_leads_answers_without_a_database() {
-    let built = functions::build(true).unwrap();
+    let built = functions::build_release().unwrap();
     for f in &built {
         assert!(f.wasm_bytes > 0, "{} is empty", f.name);
     }

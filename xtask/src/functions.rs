@@ -70,15 +70,6 @@ pub fn build_debug() -> Result<Vec<Built>> {
     build_profile(Profile::Debug)
 }
 
-/// [`build_release`] or [`build_debug`], for the tests that still call it so.
-pub fn build(release: bool) -> Result<Vec<Built>> {
-    build_profile(if release {
-        Profile::Release
-    } else {
-        Profile::Debug
-    })
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Profile {
     Debug,
