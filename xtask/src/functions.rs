@@ -16,16 +16,9 @@ use anyhow::{bail, Context, Result};
 
 use crate::infra::{paths, prereq, progress};
 
-/// The edge functions: crate `functions/<name>`, served from `supabase/functions/<name>`.
-pub const FUNCTIONS: &[&str] = &[
-    "process-render-request",
-    "fetch-social-updates",
-    "generate-ai-insights",
-    "assign-leads",
-    "mcp",
-    "metrics",
-    "social-connect",
-];
+/// The edge functions: crate `functions/<name>`, served from `supabase/functions/<name>` (the
+/// one list, `sql::moha::edge_facts`, which the functions and their hosts read too).
+pub use sql::moha::edge_facts::FUNCTIONS;
 
 /// The gateway's token and API-key checks (moha-edge's, compiled to wasm for
 /// `xtask/gateway/main.ts`); built with the functions, never deployed.

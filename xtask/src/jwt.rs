@@ -2,11 +2,6 @@
 //! stack makes its legacy `anon` and `service_role` keys. They stay accepted for as long as hosted
 //! accepts them; the current keys (publishable, secret, ES256 signing) are in [`crate::keys`].
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 /// The legacy JWT secret of Supabase's local stack (`supabase start`), so keys made here are the
 /// ones Supabase's own tooling and docs print for a local project.
 pub const LOCAL_JWT_SECRET: &str = "super-secret-jwt-token-with-at-least-32-characters-long";
@@ -16,14 +11,7 @@ pub const LOCAL_KEY_EXP: i64 = 1_983_812_996;
 
 /// Signs `claims` (a JSON object) with HS256.
 pub fn sign_hs256(claims: &serde_json::Value, secret: &str) -> String {
-    // Field order matches Supabase's tokens so the local keys are byte-identical to theirs.
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let signing_input = format!("{header}.{payload}");
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("hmac takes any key");
-    mac.update(signing_input.as_bytes());
-    let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{signing_input}.{sig}")
+    moha_edge::auth::sign_hs256(&claims.to_string(), secret.as_bytes())
 }
 
 /// The legacy API key for a database role (`anon` or `service_role`), as `supabase start` makes
