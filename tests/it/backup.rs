@@ -5,11 +5,8 @@
 //! this test), object bytes equal, a persona's token works there, and a second restore is
 //! refused. The pg_dump version check is tested against the PostgreSQL 17 server.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use moha_tests::personas;
 use moha_tests::provider_stub::PNG;
@@ -44,37 +41,15 @@ fn http(
     body: &[u8],
 ) -> (u16, Vec<u8>) {
     let port: u16 = api.rsplit(':').next().unwrap().parse().unwrap();
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\nauthorization: Bearer {bearer}\r\ncontent-type: {ty}\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    s.write_all(body).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&out[..split]).to_ascii_lowercase();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut body = out[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        let mut decoded = Vec::new();
-        let mut rest = &body[..];
-        loop {
-            let end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-            let n = usize::from_str_radix(std::str::from_utf8(&rest[..end]).unwrap().trim(), 16)
-                .unwrap();
-            if n == 0 {
-                break;
-            }
-            decoded.extend_from_slice(&rest[end + 2..end + 2 + n]);
-            rest = &rest[end + 2 + n + 2..];
-        }
-        body = decoded;
-    }
-    (status, body)
+    let auth = format!("Bearer {bearer}");
+    let r = moha_tests::gateway::http_at(
+        port,
+        method,
+        path,
+        &[("authorization", &auth), ("content-type", ty)],
+        body,
+    );
+    (r.status, r.body)
 }
 
 fn service_key() -> String {

@@ -1,7 +1,6 @@
 //! The edge functions built to wasm and served by real Deno: the requests that need no
 //! database (preflight, wrong method, bad token, bad body, oversized body).
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -49,23 +48,9 @@ fn serve(function: &str) -> (Deno, u16) {
 
 /// One HTTP/1.1 request; returns the status, the lowercased head and the body.
 fn call(port: u16, method: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let mut req = format!(
-        "{method} / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").expect("a complete response");
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, head.to_ascii_lowercase(), body.to_string())
+    let r = moha_tests::gateway::http_at(port, method, "/", headers, body);
+    let text = r.text();
+    (r.status, r.head, text)
 }
 
 fn json_body(body: &str) -> Value {

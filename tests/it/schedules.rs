@@ -5,7 +5,7 @@
 //! (`cron.database_name`, `TestCluster::cron_db`); the scheduler runs there for real.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -59,7 +59,7 @@ fn answering(status: u16) -> String {
             let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
             // Read the whole request first: closing with bytes unread sends a TCP reset,
             // and the worker would log that instead of the status.
-            read_request(&mut s);
+            let _ = xtask::http::read_request(&mut s, &mut Vec::new());
             let body = format!("{{\"code\":\"status_{status}\"}}");
             let _ = write!(
                 s,
@@ -69,28 +69,6 @@ fn answering(status: u16) -> String {
         }
     });
     url
-}
-
-fn read_request(s: &mut std::net::TcpStream) {
-    let mut got = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
-            let len = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            if got.len() >= end + 4 + len {
-                return;
-            }
-        }
-        match s.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-        }
-    }
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {

@@ -3,8 +3,6 @@
 //! over its limit runs after its retry time with nobody calling the drain: pg_cron fires the
 //! `moha-drain-renders` job at a minute boundary. One test waits for one or two boundaries.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use moha_tests::personas;
@@ -28,25 +26,10 @@ impl Reply {
 }
 
 fn http(port: u16, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    let mut req = format!(
-        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    let r = moha_tests::gateway::http_at(port, "POST", path, headers, body);
     Reply {
-        status: head.split(' ').nth(1).unwrap().parse().unwrap(),
-        body: out[split + 4..].to_vec(),
+        status: r.status,
+        body: r.body,
     }
 }
 

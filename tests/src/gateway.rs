@@ -7,8 +7,6 @@
 //! counts and rows of its own database and stub.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -136,7 +134,8 @@ pub fn http(method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> 
     http_at(fixture().port, method, path, headers, body)
 }
 
-/// One HTTP/1.1 request to the gateway on `port`.
+/// One HTTP/1.1 request to the gateway on `port` (xtask's loopback client), the head
+/// lowercased and a chunked body decoded.
 pub fn http_at(
     port: u16,
     method: &str,
@@ -144,45 +143,22 @@ pub fn http_at(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Reply {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
+    let mut req = xtask::http::Request::new(method, path)
+        .read_timeout(Duration::from_secs(120))
+        .bytes(body);
+    for &(k, v) in headers {
+        req = req.header(k, v);
     }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    let _ = s.write_all(body);
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let split = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete response");
-    let head = String::from_utf8_lossy(&out[..split]).to_ascii_lowercase();
-    let mut body = out[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        let mut decoded = Vec::new();
-        let mut rest = &body[..];
-        loop {
-            let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-            let size =
-                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap().trim(), 16)
-                    .unwrap();
-            if size == 0 {
-                break;
-            }
-            let start = line_end + 2;
-            decoded.extend_from_slice(&rest[start..start + size]);
-            rest = &rest[start + size + 2..];
-        }
-        body = decoded;
+    let reply = req
+        .send(port)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e:#}"));
+    Reply {
+        status: reply.status,
+        head: reply.head().to_ascii_lowercase(),
+        body: reply
+            .body_bytes()
+            .unwrap_or_else(|e| panic!("{method} {path}: {e:#}")),
     }
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    Reply { status, head, body }
 }
 
 /// Seconds since the Unix epoch.

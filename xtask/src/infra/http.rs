@@ -23,6 +23,8 @@ pub struct Request<'a> {
 pub struct Reply {
     pub status: u16,
     pub raw: String,
+    /// The reply's bytes as sent (`raw` is their lossy text).
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -36,6 +38,44 @@ impl Reply {
     /// What follows the head (empty when there is none).
     pub fn body(&self) -> &str {
         self.raw.split_once("\r\n\r\n").map_or("", |(_, b)| b)
+    }
+
+    /// The body's bytes, a chunked body decoded.
+    pub fn body_bytes(&self) -> Result<Vec<u8>> {
+        let split = self
+            .bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .context("no end of the head in the reply")?;
+        let body = &self.bytes[split + 4..];
+        if !self
+            .head()
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            return Ok(body.to_vec());
+        }
+        let mut decoded = Vec::new();
+        let mut rest = body;
+        loop {
+            let line_end = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .context("a chunk without its size line")?;
+            let size = std::str::from_utf8(&rest[..line_end])
+                .ok()
+                .and_then(|l| usize::from_str_radix(l.trim(), 16).ok())
+                .context("a chunk size that is not hex")?;
+            if size == 0 {
+                return Ok(decoded);
+            }
+            let start = line_end + 2;
+            let chunk = rest
+                .get(start..start + size)
+                .context("a chunk shorter than its size")?;
+            decoded.extend_from_slice(chunk);
+            rest = rest.get(start + size + 2..).unwrap_or_default();
+        }
     }
 }
 
@@ -61,10 +101,14 @@ impl<'a> Request<'a> {
     }
 
     /// `body` with `content-type` and `content-length`.
-    pub fn body(mut self, content_type: &'a str, body: &'a [u8]) -> Self {
+    pub fn body(self, content_type: &'a str, body: &'a [u8]) -> Self {
+        self.header("content-type", content_type).bytes(body)
+    }
+
+    /// `body` with only `content-length` (any content type is the caller's header).
+    pub fn bytes(mut self, body: &'a [u8]) -> Self {
         self.body = body;
-        self.header("content-type", content_type)
-            .header("content-length", body.len().to_string())
+        self.header("content-length", body.len().to_string())
     }
 
     pub fn json(self, body: &'a str) -> Self {
@@ -100,7 +144,8 @@ impl<'a> Request<'a> {
         }
         head.push_str("\r\n");
         s.write_all(head.as_bytes())?;
-        s.write_all(self.body)?;
+        // A server may answer and close before reading a body it refuses: read its answer.
+        let _ = s.write_all(self.body);
         let mut out = Vec::new();
         s.read_to_end(&mut out)?;
         let raw = String::from_utf8_lossy(&out).into_owned();
@@ -109,7 +154,11 @@ impl<'a> Request<'a> {
             .nth(1)
             .and_then(|c| c.parse().ok())
             .context("no HTTP status in the reply")?;
-        Ok(Reply { status, raw })
+        Ok(Reply {
+            status,
+            raw,
+            bytes: out,
+        })
     }
 }
 
