@@ -182,6 +182,12 @@ fn deploys_to_staging_and_the_cli_agrees() {
         "plan not printed:\n{out}"
     );
     assert!(!out.contains("DESTRUCTIVE"), "{out}");
+    // The preflight's dry run is the migrator's, silent: a real deploy does not say it changed
+    // nothing halfway through changing things.
+    assert!(
+        !out.contains("dry run") && !out.contains("nothing was changed"),
+        "{out}"
+    );
     assert!(
         out.contains("smoke check: the ledger lists all 2 local versions"),
         "{out}"
