@@ -82,6 +82,9 @@ pub enum Outcome {
     Rows(BTreeSet<String>),
     /// The statement failed for every row with this SQLSTATE (e.g. 42501: no privilege).
     Denied(String),
+    /// Some rows failed with a SQLSTATE that is neither a refusal nor an integrity error (an
+    /// undefined column, a typo in the probe): never what the matrix declares.
+    Broken(String),
     /// Insert: (own, foreign) results; `None` when the persona owns nothing to try.
     Insert {
         own: Option<Result<(), String>>,
@@ -185,7 +188,9 @@ pub fn probe(
                     tx.batch_execute("rollback to savepoint probe")
                         .expect("rollback to savepoint");
                 }
-                if allowed.is_empty() && codes.len() == 1 && !universe.is_empty() {
+                if let Some(odd) = codes.iter().find(|c| *c != REFUSED) {
+                    Outcome::Broken(odd.clone())
+                } else if allowed.is_empty() && codes.len() == 1 && !universe.is_empty() {
                     Outcome::Denied(codes.into_iter().next().unwrap())
                 } else {
                     Outcome::Rows(allowed)
@@ -240,6 +245,7 @@ pub fn agrees(declared: &Declared, outcome: &Outcome, universe: &[(String, Strin
     };
     let refused = |r: &Result<(), String>| matches!(r, Err(code) if code == REFUSED);
     match (declared, outcome) {
+        (_, Outcome::Broken(_)) => false,
         (Declared::Deny, Outcome::Denied(code)) => code == REFUSED,
         (Declared::Deny, Outcome::Rows(r)) => r.is_empty(),
         (Declared::All, Outcome::Rows(r)) => everything(r),
@@ -266,6 +272,7 @@ pub fn describe(outcome: &Outcome, universe: &[(String, String)]) -> String {
     };
     match outcome {
         Outcome::Denied(code) => format!("denied {code}"),
+        Outcome::Broken(code) => format!("failed {code}"),
         Outcome::Rows(rows) if rows.is_empty() => "none".into(),
         Outcome::Rows(rows) => {
             let names: BTreeSet<&str> = rows.iter().map(|r| r.trim_end_matches('!')).collect();
