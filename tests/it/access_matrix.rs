@@ -16,9 +16,17 @@ const CLIENT_PROJECT: &str = "12000000-0000-4000-a000-000000000001";
 const CLIENT2_PROJECT: &str = "12000000-0000-4000-a000-000000000002";
 const DESIGNER_DRAFT: &str = "14000000-0000-4000-a000-000000000002";
 const ADMIN_DRAFT: &str = "14000000-0000-4000-a000-000000000003";
+// Drafts of authors the demo posts leave out (`effective::PROBE_ROWS`).
+const CLIENT_DRAFT: &str = "14000000-0000-4000-a000-000000000004";
+const CLIENT2_DRAFT: &str = "14000000-0000-4000-a000-000000000005";
+const SALES_A_DRAFT: &str = "14000000-0000-4000-a000-000000000006";
+const SALES_B_DRAFT: &str = "14000000-0000-4000-a000-000000000007";
 const CLIENT_RENDER: &str = "15000000-0000-4000-a000-000000000001";
 const CLIENT2_RENDER: &str = "15000000-0000-4000-a000-000000000002";
 const DESIGNER_RENDER: &str = "15000000-0000-4000-a000-000000000003";
+const SALES_A_RENDER: &str = "15000000-0000-4000-a000-000000000005";
+const SALES_B_RENDER: &str = "15000000-0000-4000-a000-000000000006";
+const ADMIN_RENDER: &str = "15000000-0000-4000-a000-000000000007";
 const LEAD_A: &str = "16000000-0000-4000-a000-000000000001";
 const LEAD_B: &str = "16000000-0000-4000-a000-000000000002";
 
@@ -34,6 +42,12 @@ fn other_user(persona: &str) -> String {
 
 fn own_user(persona: &str) -> Option<String> {
     personas::user(persona).map(|u| u.id.to_string())
+}
+
+/// The user whose rows `persona` writes as its own: itself, or an agent's owner (the admin owns
+/// both demo agents).
+fn acting_for(persona: &str) -> Option<String> {
+    own_user(persona).or_else(|| personas::agent(persona).map(|_| id("admin").to_string()))
 }
 
 fn owned(sql: &str, own: Option<&str>, foreign: &str) -> InsertProbe {
@@ -62,7 +76,11 @@ fn shape(
         CLIENT_PROJECT
     };
     let my_post = match persona {
+        "client" => Some(CLIENT_DRAFT),
+        "client2" => Some(CLIENT2_DRAFT),
         "designer" => Some(DESIGNER_DRAFT),
+        "sales_a" => Some(SALES_A_DRAFT),
+        "sales_b" => Some(SALES_B_DRAFT),
         "admin" => Some(ADMIN_DRAFT),
         _ => None,
     };
@@ -75,6 +93,9 @@ fn shape(
         "client" => Some(CLIENT_RENDER),
         "client2" => Some(CLIENT2_RENDER),
         "designer" => Some(DESIGNER_RENDER),
+        "sales_a" => Some(SALES_A_RENDER),
+        "sales_b" => Some(SALES_B_RENDER),
+        "admin" => Some(ADMIN_RENDER),
         _ => None,
     };
     let their_render = if persona == "client" {
@@ -89,6 +110,7 @@ fn shape(
     };
     let their_lead = if persona == "sales_a" { LEAD_B } else { LEAD_A };
     let me = own_user(persona);
+    let mine = acting_for(persona);
     let them = other_user(persona);
     match table {
         "users" => ("full_name", "full_name = full_name", owned(
@@ -115,7 +137,7 @@ fn shape(
             "insert into public.blog_categories (name, slug) values ('probe', 'probe')")),
         "blog_posts" => ("slug", "title = title", owned(
             "insert into public.blog_posts (title, slug, author_id) values ('Probe', 'probe-post', $1::text::uuid)",
-            me.as_deref(), &them)),
+            mine.as_deref(), &them)),
         "blog_tags" => ("tag", "tag = tag", owned(
             "insert into public.blog_tags (post_id, tag) values ($1::text::uuid, 'probe')",
             my_post, their_post)),
@@ -124,7 +146,7 @@ fn shape(
             my_post, their_post)),
         "render_requests" => ("input_file_path", "status = 'cancelled'", owned(
             "insert into public.render_requests (user_id, input_file_path) values ($1::text::uuid, 'probe')",
-            me.as_deref(), &them)),
+            mine.as_deref(), &them)),
         "render_parameters" => ("style", "style = style", owned(
             "insert into public.render_parameters (request_id, style) values ($1::text::uuid, 'probe')",
             my_render, their_render)),
@@ -173,9 +195,19 @@ fn shape(
             "insert into public.ai_cache (prompt_hash, model, response) values (repeat('b', 64), 'probe', '{}')")),
         "prompt_templates" => ("name", "template = template", ownerless(
             "insert into public.prompt_templates (name, agent, template) values ('probe', 'probe', 'x')")),
-        "agent_proposals" => ("action::text || ' ' || status::text", "reason = reason", owned(
-            "insert into public.agent_proposals (agent_id, action, target_id, payload) \
-             values ($1::text::uuid, 'set_lead_status', '16000000-0000-4000-a000-000000000001', '{\"status\": \"won\"}')",
+        // Updating is deciding: the policy admits a decision by the caller, never a pending row.
+        // service_role has no uid and decides as the admin (a decision names its decider).
+        "agent_proposals" => ("action::text || ' ' || status::text",
+            "status = 'rejected', decided_by = coalesce((select auth.uid()), '00000000-0000-4000-a000-000000000ad1'), decided_at = now()", owned(
+            // Each agent proposes on a target it reads: the studio agent reads its owner's posts,
+            // not leads.
+            if persona == "agent_studio" {
+                "insert into public.agent_proposals (agent_id, action, target_id) \
+                 values ($1::text::uuid, 'publish_post', '14000000-0000-4000-a000-000000000003')"
+            } else {
+                "insert into public.agent_proposals (agent_id, action, target_id, payload) \
+                 values ($1::text::uuid, 'set_lead_status', '16000000-0000-4000-a000-000000000001', '{\"status\": \"won\"}')"
+            },
             personas::agent(persona).map(|a| a.agent_id),
             if persona == "agent_crm" { "1a000000-0000-4000-a000-000000000002" } else { "1a000000-0000-4000-a000-000000000001" })),
         "agents" => ("name", "description = description", ownerless(
@@ -199,7 +231,9 @@ fn seeded() -> (moha_tests::TestDb, Client) {
 
 #[test]
 fn effective_table_access_equals_the_declared_matrix() {
-    let (_db, mut c) = seeded();
+    let db = cluster().migrated_db();
+    let mut c = db.connect();
+    effective::seed(&mut c).unwrap_or_else(|e| panic!("{e:#}"));
     let intern: String = c
         .query_one(
             "select id::text from public.roles where name = 'Intern'",
@@ -226,7 +260,8 @@ fn effective_table_access_equals_the_declared_matrix() {
                 .into_iter()
                 .map(|a| {
                     let o = effective::probe(&mut c, p, &target, a, &insert, &universe);
-                    (a, declared(&t.table.name, &t.entries, p, a), o)
+                    let entries = effective::reachable(p, &t.entries);
+                    (a, declared(&t.table.name, &entries, p, a), o)
                 })
                 .collect();
             report.line(&target, p, &results, &universe);

@@ -657,5 +657,12 @@ fn migration_new_creates_empty_timestamped_files() {
         assert!(name[..14].bytes().all(|c| c.is_ascii_digit()), "{name}");
         assert_eq!(fs::read_to_string(path).unwrap(), "");
     }
-    assert!(migrate::new_migration(dir.path(), "has space").is_err());
+    let err = migrate::new_migration(dir.path(), "has space").unwrap_err();
+    assert!(
+        matches!(
+            err.downcast_ref::<MigrateError>(),
+            Some(MigrateError::BadName { .. })
+        ),
+        "{err:#}"
+    );
 }

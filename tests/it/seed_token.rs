@@ -188,7 +188,7 @@ fn user_tokens_come_from_auth_users() {
         .args(["token", "--user", "nobody@moha.test", "--db-url", &db.url()])
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no user nobody@moha.test"), "{err}");
     assert!(!err.contains(":postgres@"), "the password leaked: {err}");

@@ -165,7 +165,7 @@ fn a_file_the_cli_applied_and_we_then_find_edited_is_refused() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("migration 20250101000000 was applied but has been modified"),
         "{stderr}"

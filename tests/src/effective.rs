@@ -11,9 +11,41 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use postgres::Client;
-use sql::access::{Action, Declared, Persona};
+use sql::access::{Access, Action, Declared, Entry, Persona};
+use sql::moha::security::CAPABILITIES;
 
 use crate::personas;
+
+/// Rows added to the demo data for the effective tests (`probe_rows.sql`): something of every
+/// kind for each persona a rule reaches, so each rule shows a row it admits.
+pub const PROBE_ROWS: &str = include_str!("probe_rows.sql");
+
+/// The personas, their demo data and [`PROBE_ROWS`], as `postgres`.
+pub fn seed(c: &mut Client) -> anyhow::Result<()> {
+    personas::create(c, true)?;
+    c.batch_execute(PROBE_ROWS)?;
+    Ok(())
+}
+
+/// The entries that can give `persona` anything: a rule that requires a capability the persona's
+/// RBAC role lacks (`Rule::requires`) gives it nothing, so its declared access is measured
+/// without it (a Client's `blog_posts` insert is denied, not a rule that admits nothing).
+pub fn reachable(persona: &Persona, entries: &[Entry]) -> Vec<Entry> {
+    let role = personas::user(persona.name).map(|u| u.role);
+    let holds = |p: &str| {
+        CAPABILITIES
+            .iter()
+            .any(|(c, roles)| *c == p && role.is_some_and(|r| roles.contains(&r)))
+    };
+    entries
+        .iter()
+        .filter(|e| match e.access {
+            Access::All => true,
+            Access::Rule(r) => r.requires.iter().all(|p| holds(p)),
+        })
+        .cloned()
+        .collect()
+}
 
 /// What a probe touches: rows of `from` matching `scope`, each named by `label`.
 pub struct Target {
@@ -50,6 +82,9 @@ pub enum Outcome {
     Rows(BTreeSet<String>),
     /// The statement failed for every row with this SQLSTATE (e.g. 42501: no privilege).
     Denied(String),
+    /// Some rows failed with a SQLSTATE that is neither a refusal nor an integrity error (an
+    /// undefined column, a typo in the probe): never what the matrix declares.
+    Broken(String),
     /// Insert: (own, foreign) results; `None` when the persona owns nothing to try.
     Insert {
         own: Option<Result<(), String>>,
@@ -153,7 +188,9 @@ pub fn probe(
                     tx.batch_execute("rollback to savepoint probe")
                         .expect("rollback to savepoint");
                 }
-                if allowed.is_empty() && codes.len() == 1 && !universe.is_empty() {
+                if let Some(odd) = codes.iter().find(|c| *c != REFUSED) {
+                    Outcome::Broken(odd.clone())
+                } else if allowed.is_empty() && codes.len() == 1 && !universe.is_empty() {
                     Outcome::Denied(codes.into_iter().next().unwrap())
                 } else {
                     Outcome::Rows(allowed)
@@ -189,9 +226,14 @@ pub fn probe(
     }
 }
 
-/// Whether `outcome` is what `declared` promises: deny → nothing; all → every row (every
-/// candidate); rules → not everything (a rule that lets everything through is not a rule), and
-/// for inserts the foreign candidate refused.
+/// The SQLSTATE PostgreSQL gives a refusal by privilege or by a policy's check. Any other error
+/// (an undefined column, a typo in a probe) is a broken probe, never a refusal.
+pub const REFUSED: &str = "42501";
+
+/// Whether `outcome` is what `declared` promises: deny → nothing (refusals by their SQLSTATE);
+/// all → every row (every candidate); rules → some rows but not all, so each rule shows a row it
+/// admits and a row it refuses (for inserts: the persona's own candidate admitted, the foreign
+/// one refused).
 pub fn agrees(declared: &Declared, outcome: &Outcome, universe: &[(String, String)]) -> bool {
     let everything = |rows: &BTreeSet<String>| {
         let names: BTreeSet<String> = rows
@@ -201,20 +243,24 @@ pub fn agrees(declared: &Declared, outcome: &Outcome, universe: &[(String, Strin
         let all: BTreeSet<String> = universe.iter().map(|(_, l)| l.clone()).collect();
         !all.is_empty() && names == all
     };
+    let refused = |r: &Result<(), String>| matches!(r, Err(code) if code == REFUSED);
     match (declared, outcome) {
-        (Declared::Deny, Outcome::Denied(_)) => true,
+        (_, Outcome::Broken(_)) => false,
+        (Declared::Deny, Outcome::Denied(code)) => code == REFUSED,
         (Declared::Deny, Outcome::Rows(r)) => r.is_empty(),
         (Declared::All, Outcome::Rows(r)) => everything(r),
         (Declared::All, Outcome::Denied(_)) => false,
-        (Declared::Rules(_), Outcome::Rows(r)) => !everything(r),
-        (Declared::Rules(_), Outcome::Denied(_)) => true,
+        (Declared::Rules(_), Outcome::Rows(r)) => !r.is_empty() && !everything(r),
+        (Declared::Rules(_), Outcome::Denied(_)) => false,
         (Declared::Deny, Outcome::Insert { own, foreign }) => {
-            foreign.is_err() && own.as_ref().is_none_or(|o| o.is_err())
+            refused(foreign) && own.as_ref().is_none_or(refused)
         }
         (Declared::All, Outcome::Insert { own, foreign }) => {
             foreign.is_ok() && own.as_ref().is_none_or(|o| o.is_ok())
         }
-        (Declared::Rules(_), Outcome::Insert { foreign, .. }) => foreign.is_err(),
+        (Declared::Rules(_), Outcome::Insert { own, foreign }) => {
+            refused(foreign) && matches!(own, Some(Ok(())))
+        }
     }
 }
 
@@ -226,6 +272,7 @@ pub fn describe(outcome: &Outcome, universe: &[(String, String)]) -> String {
     };
     match outcome {
         Outcome::Denied(code) => format!("denied {code}"),
+        Outcome::Broken(code) => format!("failed {code}"),
         Outcome::Rows(rows) if rows.is_empty() => "none".into(),
         Outcome::Rows(rows) => {
             let names: BTreeSet<&str> = rows.iter().map(|r| r.trim_end_matches('!')).collect();

@@ -88,7 +88,8 @@ fn verify_ok(db: &TestDb, file: &Path) -> Value {
 /// `audit verify` must fail: returns the failure of its report and its output.
 fn verify_fails(db: &TestDb, file: &Path) -> (Value, String) {
     let (code, report, out) = verify(db, file);
-    assert_ne!(code, 0, "audit verify should fail:\n{out}");
+    // 2: the check ran and found a mismatch (1 would be any other failure).
+    assert_eq!(code, 2, "audit verify should fail:\n{out}");
     assert_eq!(report["ok"], false, "{out}");
     (report["failure"].clone(), out)
 }
@@ -461,7 +462,8 @@ fn digests_of_another_database_are_refused() {
     digest(&db, &file, 1000);
     let other = cluster().migrated_db();
     let (code, _report, out) = verify(&other, &file);
-    assert_ne!(code, 0, "{out}");
+    // Refused (1), not reported as tampering (2).
+    assert_eq!(code, 1, "{out}");
     assert!(out.contains("another database"), "{out}");
     assert!(!out.contains(":postgres@"), "password shown:\n{out}");
 }
@@ -480,7 +482,7 @@ fn audit_commands_explain_themselves() {
     // A missing digest file is a clear error, not a pass.
     let db = cluster().migrated_db();
     let (code, _report, out) = verify(&db, Path::new("/nonexistent/digests.jsonl"));
-    assert_ne!(code, 0, "{out}");
+    assert_eq!(code, 1, "{out}");
     assert!(out.contains("/nonexistent/digests.jsonl"), "{out}");
 }
 
