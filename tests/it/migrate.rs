@@ -658,11 +658,5 @@ fn migration_new_creates_empty_timestamped_files() {
         assert_eq!(fs::read_to_string(path).unwrap(), "");
     }
     let err = migrate::new_migration(dir.path(), "has space").unwrap_err();
-    assert!(
-        matches!(
-            err.downcast_ref::<MigrateError>(),
-            Some(MigrateError::BadName { .. })
-        ),
-        "{err:#}"
-    );
+    assert!(matches!(err, MigrateError::BadName { .. }), "{err}");
 }

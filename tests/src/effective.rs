@@ -12,7 +12,7 @@ use std::fmt::Write;
 
 use postgres::Client;
 use sql::access::{Access, Action, Declared, Entry, Persona};
-use sql::moha::security::CAPABILITIES;
+use sql::moha::security::permissions;
 
 use crate::personas;
 
@@ -27,23 +27,29 @@ pub fn seed(c: &mut Client) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The entries that can give `persona` anything: a rule that requires a capability the persona's
-/// RBAC role lacks (`Rule::requires`) gives it nothing, so its declared access is measured
-/// without it (a Client's `blog_posts` insert is denied, not a rule that admits nothing).
+/// The entries as they reach `persona`: a rule that requires a capability the persona's RBAC
+/// role lacks (`Rule::requires`), or that chooses among capabilities it holds none of
+/// (`Rule::one_of`), gives it nothing, so its declared access is measured without it (a
+/// Client's `blog_posts` insert is denied, not a rule that admits nothing); a rule choosing among
+/// capabilities it holds all of gives it every row (an Admin decides every proposal).
 pub fn reachable(persona: &Persona, entries: &[Entry]) -> Vec<Entry> {
     let role = personas::user(persona.name).map(|u| u.role);
-    let holds = |p: &str| {
-        CAPABILITIES
-            .iter()
-            .any(|(c, roles)| *c == p && role.is_some_and(|r| roles.contains(&r)))
-    };
+    // `public.permissions` as the matrix implies it (table access plus the capabilities).
+    let held = permissions();
+    let holds = |p: &str| role.is_some_and(|r| held.iter().any(|(hr, hp)| *hr == r && hp == p));
     entries
         .iter()
-        .filter(|e| match e.access {
-            Access::All => true,
-            Access::Rule(r) => r.requires.iter().all(|p| holds(p)),
+        .filter_map(|e| match e.access {
+            Access::All => Some(e.clone()),
+            Access::Rule(r) if !r.requires.iter().all(|p| holds(p)) => None,
+            Access::Rule(r) if r.one_of.is_empty() => Some(e.clone()),
+            Access::Rule(r) if !r.one_of.iter().any(|p| holds(p)) => None,
+            Access::Rule(r) if r.one_of.iter().all(|p| holds(p)) => Some(Entry {
+                access: Access::All,
+                ..e.clone()
+            }),
+            Access::Rule(_) => Some(e.clone()),
         })
-        .cloned()
         .collect()
 }
 

@@ -106,6 +106,9 @@ pub struct Rule {
     /// Permissions (`resource:action` rows of `public.permissions`) the rule cannot pass
     /// without: a role lacking one gets nothing from it.
     pub requires: &'static [&'static str],
+    /// Permissions the rule chooses among by row (each row calls for one of them): a role
+    /// holding none gets nothing from it, a role holding all of them gets every row.
+    pub one_of: &'static [&'static str],
 }
 
 impl Rule {
@@ -122,11 +125,17 @@ impl Rule {
             check,
             columns,
             requires: &[],
+            one_of: &[],
         }
     }
 
     pub const fn requires(mut self, permissions: &'static [&'static str]) -> Rule {
         self.requires = permissions;
+        self
+    }
+
+    pub const fn one_of(mut self, permissions: &'static [&'static str]) -> Rule {
+        self.one_of = permissions;
         self
     }
 }

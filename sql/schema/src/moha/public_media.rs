@@ -30,6 +30,7 @@ pub const OBJECT_OF_OWN_PUBLISHED_POST: Rule = Rule {
     check: None,
     columns: &["name"],
     requires: &[],
+    one_of: &[],
 };
 
 fn entry(audience: Audience, actions: &[Action], access: Access) -> Entry {

@@ -147,6 +147,7 @@ pub const OWN_ROW: Rule = Rule {
     check: None,
     columns: &["id"],
     requires: &[],
+    one_of: &[],
 };
 pub const OWN_ROWS: Rule = Rule {
     name: "own rows",
@@ -154,6 +155,7 @@ pub const OWN_ROWS: Rule = Rule {
     check: None,
     columns: &["user_id"],
     requires: &[],
+    one_of: &[],
 };
 pub const PUBLISHED_PROJECTS: Rule = Rule {
     name: "published",
@@ -161,6 +163,7 @@ pub const PUBLISHED_PROJECTS: Rule = Rule {
     check: None,
     columns: &["is_published"],
     requires: &[],
+    one_of: &[],
 };
 pub const OWN_PROJECTS: Rule = Rule {
     name: "own projects",
@@ -168,6 +171,7 @@ pub const OWN_PROJECTS: Rule = Rule {
     check: None,
     columns: &["client_id"],
     requires: &[],
+    one_of: &[],
 };
 pub const OF_PUBLISHED_PROJECT: Rule = Rule {
     name: "of published project",
@@ -175,6 +179,7 @@ pub const OF_PUBLISHED_PROJECT: Rule = Rule {
     check: None,
     columns: &["project_id"],
     requires: &[],
+    one_of: &[],
 };
 pub const OF_OWN_PROJECT: Rule = Rule {
     name: "of own project",
@@ -182,6 +187,7 @@ pub const OF_OWN_PROJECT: Rule = Rule {
     check: None,
     columns: &["project_id"],
     requires: &[],
+    one_of: &[],
 };
 pub const PUBLISHED_POSTS: Rule = Rule {
     name: "published",
@@ -189,6 +195,7 @@ pub const PUBLISHED_POSTS: Rule = Rule {
     check: None,
     columns: &["status"],
     requires: &[],
+    one_of: &[],
 };
 /// Authors edit their own posts but cannot hand them to someone else, and only publish with
 /// `blog:publish`.
@@ -198,6 +205,7 @@ pub const OWN_POSTS: Rule = Rule {
     check: Some("author_id = (select auth.uid()) and (status <> 'published'::public.blog_status or (select authz.has_permission('blog', 'publish')))"),
     columns: &["author_id"],
     requires: &[],
+    one_of: &[],
 };
 pub const NEW_POST_AS_SELF: Rule = Rule {
     name: "as self with blog:create",
@@ -205,6 +213,7 @@ pub const NEW_POST_AS_SELF: Rule = Rule {
     check: Some("author_id = (select auth.uid()) and (select authz.has_permission('blog', 'create')) and (status <> 'published'::public.blog_status or (select authz.has_permission('blog', 'publish')))"),
     columns: &["author_id"],
     requires: &["blog:create"],
+    one_of: &[],
 };
 pub const OF_PUBLISHED_POST: Rule = Rule {
     name: "of published post",
@@ -212,6 +221,7 @@ pub const OF_PUBLISHED_POST: Rule = Rule {
     check: None,
     columns: &["post_id"],
     requires: &[],
+    one_of: &[],
 };
 pub const OF_OWN_POST: Rule = Rule {
     name: "of own post",
@@ -220,6 +230,7 @@ pub const OF_OWN_POST: Rule = Rule {
     check: None,
     columns: &["post_id"],
     requires: &[],
+    one_of: &[],
 };
 /// The image models a caller may ask for; the first is the column's default. Anything else would
 /// let a caller pick what the studio pays per image.
@@ -234,6 +245,7 @@ pub const NEW_RENDER_AS_LINKED_CLIENT: Rule = Rule {
     check: Some("user_id = (select auth.uid()) and status = 'queued'::public.render_status and model = 'gemini-2.5-flash-image' and (select authz.has_permission('render', 'create')) and (select auth.uid()) in (select c.user_id from public.clients c) and (project_id is null or project_id in (select o.id from authz.own_projects() o))"),
     columns: &["user_id", "project_id"],
     requires: &["render:create"],
+    one_of: &[],
 };
 /// Staff queue renders for any project; the model is still from the allow-list.
 pub const NEW_RENDER_AS_STAFF: Rule = Rule {
@@ -242,6 +254,7 @@ pub const NEW_RENDER_AS_STAFF: Rule = Rule {
     check: Some("user_id = (select auth.uid()) and status = 'queued'::public.render_status and model = 'gemini-2.5-flash-image' and (select authz.has_permission('render', 'create'))"),
     columns: &["user_id", "project_id"],
     requires: &["render:create"],
+    one_of: &[],
 };
 /// Owners may only move their own active job to `cancelled`.
 pub const CANCEL_OWN: Rule = Rule {
@@ -250,6 +263,7 @@ pub const CANCEL_OWN: Rule = Rule {
     check: Some("user_id = (select auth.uid()) and status = 'cancelled'::public.render_status"),
     columns: &["user_id"],
     requires: &[],
+    one_of: &[],
 };
 pub const OF_OWN_REQUEST: Rule = Rule {
     name: "of own request",
@@ -257,6 +271,7 @@ pub const OF_OWN_REQUEST: Rule = Rule {
     check: None,
     columns: &["request_id"],
     requires: &[],
+    one_of: &[],
 };
 /// Also the check on update: a Sales user cannot hand a lead to someone else.
 pub const ASSIGNED_LEADS: Rule = Rule {
@@ -265,6 +280,7 @@ pub const ASSIGNED_LEADS: Rule = Rule {
     check: None,
     columns: &["assigned_to"],
     requires: &[],
+    one_of: &[],
 };
 pub const OF_ASSIGNED_LEAD: Rule = Rule {
     name: "of assigned lead",
@@ -272,6 +288,7 @@ pub const OF_ASSIGNED_LEAD: Rule = Rule {
     check: None,
     columns: &["lead_id"],
     requires: &[],
+    one_of: &[],
 };
 pub const NOTE_AS_SELF: Rule = Rule {
     name: "on assigned lead as self",
@@ -279,6 +296,7 @@ pub const NOTE_AS_SELF: Rule = Rule {
     check: Some("created_by = (select auth.uid()) and lead_id in (select l.id from public.leads l where l.assigned_to = (select auth.uid()))"),
     columns: &["lead_id", "created_by"],
     requires: &[],
+    one_of: &[],
 };
 
 // An outside agent's rows. `authz.agent_owner()` is the owner of the agent whose live token the
@@ -347,7 +365,8 @@ pub const DECIDABLE: Rule = Rule::new(
     "(action = 'publish_post'::public.proposal_action and (select authz.has_permission('blog', 'publish'))) or (action = 'send_reply'::public.proposal_action and (select authz.has_permission('social_messages', 'edit'))) or (action = 'assign_lead'::public.proposal_action and (select authz.has_permission('leads', 'assign'))) or (action = 'set_lead_status'::public.proposal_action and (select authz.has_permission('leads', 'edit')))",
     Some("status <> 'pending'::public.proposal_status and decided_by = (select auth.uid()) and ((action = 'publish_post'::public.proposal_action and (select authz.has_permission('blog', 'publish'))) or (action = 'send_reply'::public.proposal_action and (select authz.has_permission('social_messages', 'edit'))) or (action = 'assign_lead'::public.proposal_action and (select authz.has_permission('leads', 'assign'))) or (action = 'set_lead_status'::public.proposal_action and (select authz.has_permission('leads', 'edit'))))"),
     &["action"],
-);
+)
+.one_of(&["blog:publish", "social_messages:edit", "leads:assign", "leads:edit"]);
 
 use Action::{Delete, Insert, Select, Update};
 
@@ -952,6 +971,7 @@ pub const OBJECT_OF_PUBLISHED_PROJECT: Rule = Rule {
     check: None,
     columns: &["name"],
     requires: &[],
+    one_of: &[],
 };
 pub const OBJECT_OF_OWN_PROJECT: Rule = Rule {
     name: "of own project",
@@ -959,6 +979,7 @@ pub const OBJECT_OF_OWN_PROJECT: Rule = Rule {
     check: None,
     columns: &["name"],
     requires: &[],
+    one_of: &[],
 };
 pub const OBJECT_OF_PUBLISHED_POST: Rule = Rule {
     name: "of published post",
@@ -966,6 +987,7 @@ pub const OBJECT_OF_PUBLISHED_POST: Rule = Rule {
     check: None,
     columns: &["name"],
     requires: &[],
+    one_of: &[],
 };
 pub const OBJECT_OF_OWN_POST: Rule = Rule {
     name: "of own post",
@@ -973,6 +995,7 @@ pub const OBJECT_OF_OWN_POST: Rule = Rule {
     check: None,
     columns: &["name"],
     requires: &[],
+    one_of: &[],
 };
 pub const OWN_FOLDER: Rule = Rule {
     name: "own folder",
@@ -980,6 +1003,7 @@ pub const OWN_FOLDER: Rule = Rule {
     check: None,
     columns: &["name"],
     requires: &[],
+    one_of: &[],
 };
 
 const MB: i64 = 1024 * 1024;
