@@ -12,6 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use std::sync::Mutex;
+
 use anyhow::{bail, Context, Result};
 
 use crate::infra::{paths, prereq, progress};
@@ -69,7 +71,20 @@ enum Profile {
     Release,
 }
 
+/// One build per profile and process, one at a time: the tests start several gateways at once,
+/// and two builds writing the same `pkg` folders corrupt each other's wasm.
 fn build_profile(build: Profile) -> Result<Vec<Built>> {
+    static BUILT: Mutex<Vec<(Profile, Vec<Built>)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, done)) = built.iter().find(|(p, _)| *p == build) {
+        return Ok(done.clone());
+    }
+    let done = build_uncached(build)?;
+    built.push((build, done.clone()));
+    Ok(done)
+}
+
+fn build_uncached(build: Profile) -> Result<Vec<Built>> {
     let release = build == Profile::Release;
     let root = paths::project_root();
     let toolchain = progress::step("find a wasm32 toolchain", toolchain)?;
