@@ -45,15 +45,9 @@ impl Statement {
     }
 }
 
-/// A token of [`Statement::tokens`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Token {
-    /// A keyword or unquoted identifier, lowercased.
-    Word(String),
-    /// A quoted identifier, string, number or dollar-quoted body: never a keyword.
-    Literal,
-    Punct(char),
-}
+/// A token of [`Statement::tokens`]: the engine's lint token, so the lints read the splitter's
+/// tokens as they are.
+pub use sql::lint::Token;
 
 /// Tokens of `sql` past comments, quotes and dollar quotes; a `;` is a `Punct` like any other.
 fn tokens(sql: &str) -> Vec<Token> {

@@ -42,21 +42,9 @@ pub fn classify_sql(sql: &str) -> Vec<Finding> {
             };
             Some(Finding {
                 kind: kind(&words),
-                destructive: sql::lint::destructive(&lint_tokens(&tokens)),
+                destructive: sql::lint::destructive(&tokens),
                 excerpt,
             })
-        })
-        .collect()
-}
-
-/// The splitter's tokens as the engine's lints read them.
-fn lint_tokens(tokens: &[Token]) -> Vec<sql::lint::Token> {
-    tokens
-        .iter()
-        .map(|t| match t {
-            Token::Word(w) => sql::lint::Token::Word(w.clone()),
-            Token::Literal => sql::lint::Token::Literal,
-            Token::Punct(c) => sql::lint::Token::Punct(*c),
         })
         .collect()
 }
