@@ -256,11 +256,11 @@ fn effective_table_access_equals_the_declared_matrix() {
         report.target(&target, &universe);
         for p in PERSONAS {
             let (_, _, insert) = shape(&t.table.name, p.name, &intern);
+            let entries = effective::reachable(p, &t.entries);
             let results: Vec<_> = Action::ALL
                 .into_iter()
                 .map(|a| {
                     let o = effective::probe(&mut c, p, &target, a, &insert, &universe);
-                    let entries = effective::reachable(p, &t.entries);
                     (a, declared(&t.table.name, &entries, p, a), o)
                 })
                 .collect();

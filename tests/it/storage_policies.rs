@@ -153,11 +153,11 @@ fn effective_object_access_equals_the_declared_bucket_matrix() {
         report.target(&target, &universe);
         for p in PERSONAS {
             let insert = insert_probe(&b.bucket.id, p.name);
+            let entries = effective::reachable(p, &b.entries);
             let results: Vec<_> = Action::ALL
                 .into_iter()
                 .map(|a| {
                     let o = effective::probe(&mut c, p, &target, a, &insert, &universe);
-                    let entries = effective::reachable(p, &b.entries);
                     (a, declared(&b.bucket.id, &entries, p, a), o)
                 })
                 .collect();

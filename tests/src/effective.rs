@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
+use std::sync::OnceLock;
 
 use postgres::Client;
 use sql::access::{Access, Action, Declared, Entry, Persona};
@@ -35,7 +36,8 @@ pub fn seed(c: &mut Client) -> anyhow::Result<()> {
 pub fn reachable(persona: &Persona, entries: &[Entry]) -> Vec<Entry> {
     let role = personas::user(persona.name).map(|u| u.role);
     // `public.permissions` as the matrix implies it (table access plus the capabilities).
-    let held = permissions();
+    static HELD: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+    let held = HELD.get_or_init(permissions);
     let holds = |p: &str| role.is_some_and(|r| held.iter().any(|(hr, hp)| *hr == r && hp == p));
     entries
         .iter()
